@@ -1,0 +1,43 @@
+/* pipeline.h -- packets in, records out: capture → flows → parsers → records.
+ *
+ * The pipeline owns the flow table. Each packet is decoded (decode.h), looked
+ * up in the flow table (flow.h), reassembled per direction (stream_tcp.h) and
+ * the in-order bytes are handed to the connection's application parser
+ * (session.h picks HTTP/1.1 or HTTP/2). Finished exchanges become records
+ * (records/record.h) that go to the caller's record callback (the store,
+ * --json output, or both). One pipeline per thread; no locks inside. */
+#ifndef LT_PIPELINE_H
+#define LT_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/lt.h"
+#include "../parsers/app.h"
+#include "../records/record.h"
+
+typedef struct lt_pipeline_cfg {
+    lt_parser_cfg parser;
+    lt_record_cfg record;
+    size_t flows_max;          /* concurrent connections tracked (default 65536) */
+    size_t reasm_memcap;       /* bytes buffered out of order, all flows (default 256 MiB) */
+    size_t reasm_flow_cap;     /* bytes buffered out of order per direction (default 16 MiB) */
+    int idle_timeout_s;        /* connection idle timeout in capture time (default 300) */
+    uint16_t server_ports[32]; /* 0-terminated; empty = any port, direction from SYN/content */
+} lt_pipeline_cfg;
+
+void lt_pipeline_cfg_defaults(lt_pipeline_cfg *cfg);
+
+typedef struct lt_pipeline lt_pipeline;
+
+lt_pipeline *lt_pipeline_create(const lt_pipeline_cfg *cfg, lt_record_cb cb, void *ud);
+/* One captured frame of the given DLT_* link type. */
+void lt_pipeline_packet(lt_pipeline *p, int linktype, const uint8_t *pkt, size_t caplen,
+                        lt_time_us ts);
+/* End of input: closes every connection, emitting pending exchanges. */
+void lt_pipeline_finish(lt_pipeline *p, lt_time_us ts);
+void lt_pipeline_destroy(lt_pipeline *p);
+
+/* Reads a pcap or pcapng file through the pipeline. 0 ok, -1 error (*err set, malloc'd). */
+int lt_capture_file(lt_pipeline *p, const char *path, char **err);
+
+#endif
