@@ -1,0 +1,9 @@
+/* cmd.h -- the llmtap subcommands. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit status. */
+#ifndef LT_CMD_H
+#define LT_CMD_H
+
+int lt_cmd_replay(int argc, char **argv);
+int lt_cmd_upload(int argc, char **argv);
+
+#endif
