@@ -1,13 +1,31 @@
 /* main.c -- the llmtap command line: dispatches to the subcommands. */
 #include <stdio.h>
 #include <string.h>
+#include "cmd.h"
+
+#define LT_VERSION "0.1.0"
+
+static void lt_usage(FILE *out)
+{
+    fprintf(out,
+            "llmtap %s -- a queryable record of every Azure OpenAI call\n"
+            "usage:\n"
+            "  llmtap replay FILE [--db PATH] [--json] [--no-store]   capture file -> records\n"
+            "  llmtap upload [--config PATH] [--db PATH]             spool -> Log Analytics, once\n"
+            "  llmtap --version\n"
+            "Run 'llmtap COMMAND --help' for the options of a command.\n",
+            LT_VERSION);
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help")) {
-        fprintf(stderr, "usage: llmtap replay FILE [--db PATH] [--json]\n");
-        return argc < 2 ? 2 : 0;
-    }
-    fprintf(stderr, "llmtap: unknown command '%s'\n", argv[1]);
+    if (argc < 2) { lt_usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "replay")) return lt_cmd_replay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "upload")) return lt_cmd_upload(argc - 1, argv + 1);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) { printf("llmtap %s\n", LT_VERSION); return 0; }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "help")) { lt_usage(stdout); return 0; }
+    fprintf(stderr, "llmtap: unknown command '%s'\n", cmd);
+    lt_usage(stderr);
     return 2;
 }

@@ -1,0 +1,209 @@
+/* pipeline.c -- capture → flows → parsers → records, one packet at a time.
+ *
+ * For each frame: decode it (decode.c), find or create its flow (flow.c),
+ * settle which side is the client (SYN, else configured server ports, else
+ * the first payload's content), run the sender's reassembly (stream_tcp.c)
+ * and the peer's acknowledgement (which reveals bytes lost by the capture),
+ * and hand in-order bytes to the connection's session (session.c). Idle
+ * flows are expired in capture time, oldest first, so replaying a file and
+ * tapping live behave the same. */
+#include <stdlib.h>
+#include <string.h>
+#include "../common/counters.h"
+#include "../common/log.h"
+#include "decode.h"
+#include "flow.h"
+#include "pipeline.h"
+#include "session.h"
+#include "stream_tcp.h"
+
+struct lt_pipeline {
+    lt_pipeline_cfg cfg;
+    lt_record_cb cb;
+    void *ud;
+    lt_flow_table flows;
+    lt_tcp_mem mem;
+    lt_tcp_sink sink;
+    lt_flow *cur;            /* flow whose segment is being processed */
+};
+
+void lt_pipeline_cfg_defaults(lt_pipeline_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    lt_parser_cfg_defaults(&cfg->parser);
+    lt_record_cfg_defaults(&cfg->record);
+    cfg->flows_max = 65536;
+    cfg->reasm_memcap = 256u << 20;
+    cfg->reasm_flow_cap = 16u << 20;
+    cfg->idle_timeout_s = 300;
+}
+
+static int lt_side_dir(const lt_flow *f, int side)
+{
+    return side == f->client_side ? LT_DIR_TO_SERVER : LT_DIR_TO_CLIENT;
+}
+
+static void lt_pl_data(void *ud, int side, const uint8_t *p, size_t n, lt_time_us ts)
+{
+    lt_pipeline *pl = ud;
+    lt_flow *f = pl->cur;
+    if (f->session) lt_session_data(f->session, lt_side_dir(f, side), p, n, ts);
+}
+
+static void lt_pl_gap(void *ud, int side, uint64_t n, lt_time_us ts)
+{
+    lt_pipeline *pl = ud;
+    lt_flow *f = pl->cur;
+    if (f->session) lt_session_gap(f->session, lt_side_dir(f, side), n, ts);
+}
+
+static void lt_pl_eof(void *ud, int side, lt_time_us ts)
+{
+    lt_pipeline *pl = ud;
+    lt_flow *f = pl->cur;
+    if (f->session) lt_session_eof(f->session, lt_side_dir(f, side), ts);
+}
+
+lt_pipeline *lt_pipeline_create(const lt_pipeline_cfg *cfg, lt_record_cb cb, void *ud)
+{
+    lt_pipeline *pl = calloc(1, sizeof *pl);
+    if (!pl) return NULL;
+    pl->cfg = *cfg;
+    pl->cb = cb;
+    pl->ud = ud;
+    if (lt_flow_table_init(&pl->flows, cfg->flows_max ? cfg->flows_max : 65536) < 0) {
+        free(pl);
+        return NULL;
+    }
+    pl->mem.cap = cfg->reasm_memcap;
+    pl->mem.flow_cap = cfg->reasm_flow_cap;
+    pl->sink = (lt_tcp_sink){lt_pl_data, lt_pl_gap, lt_pl_eof, pl};
+    return pl;
+}
+
+static int lt_is_server_port(const lt_pipeline *pl, uint16_t port)
+{
+    for (size_t i = 0; i < LT_ARRAY_LEN(pl->cfg.server_ports) && pl->cfg.server_ports[i]; i++)
+        if (pl->cfg.server_ports[i] == port) return 1;
+    return 0;
+}
+
+/* Fixes the client side and creates the session. */
+static void lt_pl_set_client(lt_pipeline *pl, lt_flow *f, int client_side)
+{
+    f->client_side = client_side;
+    f->direction_known = 1;
+    f->info.client = f->ep[client_side];
+    f->info.server = f->ep[!client_side];
+    f->session = lt_session_create(&pl->cfg.parser, &pl->cfg.record, &f->info, pl->cb, pl->ud);
+}
+
+/* No SYN seen: decide from ports, then from the first payload. */
+static void lt_pl_guess_client(lt_pipeline *pl, lt_flow *f, int side, const lt_packet *pk)
+{
+    if (lt_is_server_port(pl, pk->dst.port)) { lt_pl_set_client(pl, f, side); return; }
+    if (lt_is_server_port(pl, pk->src.port)) { lt_pl_set_client(pl, f, !side); return; }
+    if (!pk->len) return;
+    if (lt_session_looks_http1(LT_DIR_TO_CLIENT, pk->payload, pk->len)) lt_pl_set_client(pl, f, !side);
+    else lt_pl_set_client(pl, f, side);
+}
+
+static void lt_pl_end_flow(lt_pipeline *pl, lt_flow *f, int reset, lt_time_us ts)
+{
+    pl->cur = f;
+    if (!reset) {
+        lt_tcp_dir_flush(&f->dir[0], 0, ts, &pl->mem, &pl->sink);
+        lt_tcp_dir_flush(&f->dir[1], 1, ts, &pl->mem, &pl->sink);
+    }
+    if (f->session) {
+        lt_session_close(f->session, reset, ts);
+        lt_session_destroy(f->session);
+    }
+    lt_tcp_dir_free(&f->dir[0], &pl->mem);
+    lt_tcp_dir_free(&f->dir[1], &pl->mem);
+    pl->cur = NULL;
+    lt_flow_remove(&pl->flows, f);
+}
+
+static void lt_pl_expire(lt_pipeline *pl, lt_time_us now)
+{
+    lt_time_us idle = (lt_time_us)pl->cfg.idle_timeout_s * 1000000;
+    lt_flow *f;
+    while ((f = lt_flow_oldest(&pl->flows)) && f->last_ts + idle < now) {
+        lt_ctr.tcp_idle_timeouts++;
+        lt_pl_end_flow(pl, f, 0, now);
+    }
+}
+
+static lt_flow *lt_pl_new_flow(lt_pipeline *pl, const lt_packet *pk, lt_time_us ts, int *side)
+{
+    if (pl->flows.count >= pl->flows.max) {
+        lt_ctr.tcp_flows_evicted++;
+        lt_warn("flow table full (%zu): evicting the oldest connection", pl->flows.max);
+        lt_pl_end_flow(pl, lt_flow_oldest(&pl->flows), 0, ts);
+    }
+    lt_flow *f = lt_flow_create(&pl->flows, &pk->src, &pk->dst, ts, side);
+    if (!f) return NULL;
+    lt_ctr.tcp_flows++;
+    if (pk->flags & LT_TCP_SYN) {
+        lt_pl_set_client(pl, f, (pk->flags & LT_TCP_ACK) ? !*side : *side);
+    } else {
+        f->info.missed_start = 1;
+        lt_ctr.tcp_midstream++;
+        lt_pl_guess_client(pl, f, *side, pk);
+    }
+    return f;
+}
+
+void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, size_t caplen,
+                        lt_time_us ts)
+{
+    lt_packet pk;
+    lt_ctr.packets++;
+    lt_ctr.capture_bytes += caplen;
+    int r = lt_decode_packet(linktype, frame, caplen, &pk);
+    if (r != LT_DECODE_OK) { lt_decode_count(r); return; }
+    lt_pl_expire(pl, ts);
+    int side;
+    lt_flow *f = lt_flow_find(&pl->flows, &pk.src, &pk.dst, &side);
+    if (f && (pk.flags & LT_TCP_SYN) && !(pk.flags & LT_TCP_ACK) && f->dir[side].init &&
+        pk.seq + 1 != f->dir[side].next_seq) {
+        lt_pl_end_flow(pl, f, 0, ts); /* port reused by a new connection */
+        f = NULL;
+    }
+    if (!f) {
+        if ((pk.flags & LT_TCP_RST) || (!(pk.flags & LT_TCP_SYN) && !pk.len)) return;
+        f = lt_pl_new_flow(pl, &pk, ts, &side);
+        if (!f) return;
+    }
+    lt_flow_touch(&pl->flows, f, ts);
+    if (!f->direction_known) lt_pl_guess_client(pl, f, side, &pk);
+    pl->cur = f;
+    if (pk.flags & LT_TCP_SYN) lt_tcp_dir_syn(&f->dir[side], pk.seq);
+    else if (pk.len || (pk.flags & LT_TCP_FIN))
+        lt_tcp_dir_segment(&f->dir[side], side, pk.seq, pk.payload, pk.len,
+                           pk.flags & LT_TCP_FIN, ts, &pl->mem, &pl->sink);
+    if (pk.flags & LT_TCP_ACK)
+        lt_tcp_dir_acked(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &pl->sink);
+    pl->cur = NULL;
+    if (pk.flags & LT_TCP_RST) {
+        lt_ctr.tcp_resets++;
+        lt_pl_end_flow(pl, f, 1, ts);
+    } else if (f->dir[0].eof_sent && f->dir[1].eof_sent) {
+        lt_pl_end_flow(pl, f, 0, ts);
+    }
+}
+
+void lt_pipeline_finish(lt_pipeline *pl, lt_time_us ts)
+{
+    lt_flow *f;
+    while ((f = lt_flow_oldest(&pl->flows))) lt_pl_end_flow(pl, f, 0, ts > f->last_ts ? ts : f->last_ts);
+}
+
+void lt_pipeline_destroy(lt_pipeline *pl)
+{
+    if (!pl) return;
+    lt_pipeline_finish(pl, 0);
+    lt_flow_table_free(&pl->flows);
+    free(pl);
+}

@@ -1,0 +1,170 @@
+/* session.c -- protocol detection and parser dispatch for one connection
+ * (see session.h). Detection looks only at the first bytes of each direction,
+ * so it costs nothing per byte afterwards. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/counters.h"
+#include "../common/log.h"
+#include "../parsers/http1.h"
+#include "../parsers/http2.h"
+#include "session.h"
+
+enum { PROTO_UNKNOWN = 0, PROTO_HTTP1, PROTO_HTTP2, PROTO_NONE };
+
+static const char lt_h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+struct lt_session {
+    lt_parser_cfg pcfg;
+    lt_record_cfg rcfg;
+    const lt_conn_info *conn;
+    lt_record_cb cb;
+    void *ud;
+    int proto;
+    const lt_app_ops *ops;
+    void *parser;
+    lt_app_sink sink;
+    lt_http_msg upgrade_req;
+    int upgrade_pending;
+    lt_time_us upgrade_ts;
+};
+
+static void lt_session_on_exchange(void *ud, lt_exchange *ex)
+{
+    lt_session *s = ud;
+    lt_ctr.http_exchanges++;
+    if (ex->incomplete) lt_ctr.http_incomplete++;
+    lt_records_from_exchange(&s->rcfg, ex, s->cb, s->ud);
+}
+
+static void lt_session_on_upgrade(void *ud, const char *proto, lt_http_msg *req, lt_time_us ts)
+{
+    lt_session *s = ud;
+    (void)proto;
+    lt_http_msg_free(&s->upgrade_req);
+    s->upgrade_req = *req;          /* take ownership of the request */
+    lt_http_msg_init(req);
+    s->upgrade_pending = 1;
+    s->upgrade_ts = ts;
+}
+
+lt_session *lt_session_create(const lt_parser_cfg *pcfg, const lt_record_cfg *rcfg,
+                              const lt_conn_info *conn, lt_record_cb cb, void *ud)
+{
+    lt_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->pcfg = *pcfg;
+    s->rcfg = *rcfg;
+    s->conn = conn;
+    s->cb = cb;
+    s->ud = ud;
+    s->sink.on_exchange = lt_session_on_exchange;
+    s->sink.on_upgrade = lt_session_on_upgrade;
+    s->sink.ud = s;
+    lt_http_msg_init(&s->upgrade_req);
+    return s;
+}
+
+int lt_session_looks_http1(int dir, const uint8_t *p, size_t n)
+{
+    if (dir == LT_DIR_TO_CLIENT) return n >= 5 && !memcmp(p, "HTTP/", 5);
+    static const char *m[] = {"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "TRACE ", "CONNECT "};
+    for (size_t i = 0; i < LT_ARRAY_LEN(m); i++) {
+        size_t l = strlen(m[i]);
+        if (!memcmp(p, m[i], n < l ? n : l)) return 1;
+    }
+    return 0;
+}
+
+/* A chain of at least two plausible HTTP/2 frame headers starting at p. */
+static int lt_session_looks_h2_frames(const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    int frames = 0;
+    while (off + 9 <= n && frames < 4) {
+        uint32_t len = (uint32_t)p[off] << 16 | (uint32_t)p[off + 1] << 8 | p[off + 2];
+        uint8_t type = p[off + 3];
+        if (type > 9 || len > (1u << 20) || (p[off + 5] & 0x80)) return 0;
+        off += 9 + len;
+        frames++;
+    }
+    return frames >= 2 || (frames == 1 && off == n);
+}
+
+static void lt_session_start(lt_session *s, const lt_app_ops *ops, int proto)
+{
+    s->proto = proto;
+    s->ops = ops;
+    s->parser = ops->create(&s->pcfg, s->conn, &s->sink);
+    if (!s->parser) s->proto = PROTO_NONE;
+}
+
+static void lt_session_detect(lt_session *s, int dir, const uint8_t *p, size_t n)
+{
+    size_t pl = sizeof lt_h2_preface - 1;
+    if (dir == LT_DIR_TO_SERVER && !memcmp(p, lt_h2_preface, n < pl ? n : pl)) {
+        lt_session_start(s, &lt_http2_ops, PROTO_HTTP2);
+        lt_ctr.http2_connections++;
+    } else if (lt_session_looks_http1(dir, p, n)) {
+        lt_session_start(s, &lt_http1_ops, PROTO_HTTP1);
+    } else if (s->conn->missed_start && lt_session_looks_h2_frames(p, n)) {
+        lt_session_start(s, &lt_http2_ops, PROTO_HTTP2);
+        lt_ctr.http2_connections++;
+    } else if (s->conn->missed_start) {
+        lt_session_start(s, &lt_http1_ops, PROTO_HTTP1); /* resyncs at the next message */
+    } else {
+        s->proto = PROTO_NONE;
+        lt_ctr.streams_non_http++;
+        lt_info("conn %llu is not HTTP; ignored", (unsigned long long)s->conn->conn_id);
+    }
+}
+
+/* HTTP/1 switched to h2c inside the last feed: start HTTP/2 with the rest. */
+static void lt_session_switch_h2(lt_session *s, int dir, const uint8_t *p, size_t n, size_t used,
+                                 lt_time_us ts)
+{
+    void *h1 = s->parser;
+    lt_session_start(s, &lt_http2_ops, PROTO_HTTP2);
+    lt_ctr.http2_connections++;
+    lt_http1_ops.destroy(h1);
+    if (s->proto != PROTO_HTTP2) return;
+    lt_http2_upgrade(s->parser, &s->upgrade_req, s->upgrade_ts);
+    lt_http_msg_free(&s->upgrade_req);
+    s->upgrade_pending = 0;
+    if (used < n) s->ops->feed(s->parser, dir, p + used, n - used, ts);
+}
+
+void lt_session_data(lt_session *s, int dir, const uint8_t *p, size_t n, lt_time_us ts)
+{
+    if (!n) return;
+    if (s->proto == PROTO_UNKNOWN) lt_session_detect(s, dir, p, n);
+    if (s->proto == PROTO_NONE) return;
+    s->ops->feed(s->parser, dir, p, n, ts);
+    if (s->proto == PROTO_HTTP1 && s->upgrade_pending) {
+        size_t used = lt_http1_upgrade_offset(s->parser);
+        lt_session_switch_h2(s, dir, p, n, used == (size_t)-1 ? n : used, ts);
+    }
+}
+
+void lt_session_gap(lt_session *s, int dir, uint64_t n, lt_time_us ts)
+{
+    if (s->proto == PROTO_HTTP1 || s->proto == PROTO_HTTP2) s->ops->gap(s->parser, dir, n, ts);
+}
+
+void lt_session_eof(lt_session *s, int dir, lt_time_us ts)
+{
+    if (s->proto == PROTO_HTTP1 || s->proto == PROTO_HTTP2) s->ops->eof(s->parser, dir, ts);
+}
+
+void lt_session_close(lt_session *s, int reset, lt_time_us ts)
+{
+    if (s->proto == PROTO_HTTP1 || s->proto == PROTO_HTTP2) s->ops->close(s->parser, reset, ts);
+}
+
+void lt_session_destroy(lt_session *s)
+{
+    if (!s) return;
+    if (s->parser) s->ops->destroy(s->parser);
+    lt_http_msg_free(&s->upgrade_req);
+    free(s);
+}

@@ -1,0 +1,54 @@
+/* stream_tcp.h -- reassembly of one direction of a TCP connection.
+ *
+ * In-order segments are delivered straight from the packet buffer (no copy);
+ * only segments that arrive ahead of a missing one are copied and kept,
+ * sorted by sequence number. Retransmissions and overlaps are trimmed (the
+ * first copy wins, as in most stacks). A hole is declared, never waited on
+ * forever: when the peer acknowledges data we never saw (it was lost by the
+ * capture, not by the network), when the buffered bytes exceed a cap, or when
+ * the connection ends. All sequence arithmetic is modulo 2^32. */
+#ifndef LT_STREAM_TCP_H
+#define LT_STREAM_TCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../common/lt.h"
+
+typedef struct lt_tcp_seg lt_tcp_seg;
+
+typedef struct lt_tcp_dir {
+    int init;               /* next_seq is known */
+    int fin_seen, eof_sent;
+    uint32_t next_seq;      /* next byte to deliver */
+    uint32_t fin_seq;       /* sequence number of the FIN */
+    lt_tcp_seg *ooo;        /* out-of-order segments, sorted */
+    size_t ooo_bytes;
+} lt_tcp_dir;
+
+/* Where in-order bytes, holes and end of stream go. */
+typedef struct lt_tcp_sink {
+    void (*data)(void *ud, int side, const uint8_t *p, size_t n, lt_time_us ts);
+    void (*gap)(void *ud, int side, uint64_t n, lt_time_us ts);
+    void (*eof)(void *ud, int side, lt_time_us ts);
+    void *ud;
+} lt_tcp_sink;
+
+/* Shared accounting of buffered bytes across all connections. */
+typedef struct lt_tcp_mem {
+    size_t used, cap, flow_cap;
+} lt_tcp_mem;
+
+void lt_tcp_dir_init(lt_tcp_dir *d);
+/* SYN seen: the stream starts at isn + 1. */
+void lt_tcp_dir_syn(lt_tcp_dir *d, uint32_t isn);
+/* A segment of side `side` (0/1, the flow's endpoint index). */
+void lt_tcp_dir_segment(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p, size_t n,
+                        int fin, lt_time_us ts, lt_tcp_mem *mem, const lt_tcp_sink *sink);
+/* The other side acknowledged up to ack: data before it will not come again. */
+void lt_tcp_dir_acked(lt_tcp_dir *d, int side, uint32_t ack, lt_time_us ts, lt_tcp_mem *mem,
+                      const lt_tcp_sink *sink);
+/* End of the connection: flush buffered segments (declaring holes). */
+void lt_tcp_dir_flush(lt_tcp_dir *d, int side, lt_time_us ts, lt_tcp_mem *mem, const lt_tcp_sink *sink);
+void lt_tcp_dir_free(lt_tcp_dir *d, lt_tcp_mem *mem);
+
+#endif

@@ -1,0 +1,163 @@
+/* content.c -- Content-Encoding decoding with zlib and brotli.
+ *
+ * Each coding is one stage; stages are chained so "gzip, br" is decoded by
+ * brotli first, then gzip. "deflate" is sniffed: RFC 9110 says zlib-wrapped,
+ * some servers send raw deflate, so the first byte decides. Output past the
+ * cap is decoded (to keep counting) but not stored; decoding stops entirely
+ * at 64x the cap to bound CPU on a bomb. */
+#include <brotli/decode.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+#include "content.h"
+
+enum { LT_CE_GZIP = 1, LT_CE_DEFLATE, LT_CE_BR };
+#define LT_CE_STAGES 4
+
+typedef struct lt_ce_stage {
+    int kind;
+    int started, done;
+    z_stream z;
+    BrotliDecoderState *br;
+} lt_ce_stage;
+
+struct lt_content {
+    lt_ce_stage st[LT_CE_STAGES];
+    int nst;
+    size_t cap;
+    uint64_t produced;
+    int error, truncated;
+};
+
+static int lt_ce_kind(const char *tok, size_t n)
+{
+    if ((n == 4 && !strncasecmp(tok, "gzip", 4)) || (n == 6 && !strncasecmp(tok, "x-gzip", 6)))
+        return LT_CE_GZIP;
+    if (n == 7 && !strncasecmp(tok, "deflate", 7)) return LT_CE_DEFLATE;
+    if (n == 2 && !strncasecmp(tok, "br", 2)) return LT_CE_BR;
+    if (n == 8 && !strncasecmp(tok, "identity", 8)) return 0;
+    return -1;
+}
+
+lt_content *lt_content_create(const char *enc, size_t cap)
+{
+    lt_content *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->cap = cap;
+    int kinds[LT_CE_STAGES], nk = 0;
+    for (const char *p = enc ? enc : ""; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        const char *t = p;
+        while (*p && *p != ',' && *p != ' ' && *p != '\t') p++;
+        if (p == t) continue;
+        int k = lt_ce_kind(t, (size_t)(p - t));
+        if (k < 0 || nk == LT_CE_STAGES) { c->error = 1; break; }
+        if (k) kinds[nk++] = k;
+    }
+    if (c->error) return c;
+    for (int i = nk - 1; i >= 0; i--) c->st[c->nst++].kind = kinds[i]; /* reverse order */
+    return c;
+}
+
+int lt_content_error(const lt_content *c) { return c->error; }
+int lt_content_truncated(const lt_content *c) { return c->truncated; }
+int lt_content_identity(const lt_content *c) { return c->nst == 0 && !c->error; }
+
+static void lt_ce_emit(lt_content *c, const uint8_t *p, size_t n, lt_buf *out)
+{
+    uint64_t room = c->produced < c->cap ? c->cap - c->produced : 0;
+    size_t keep = n < room ? n : (size_t)room;
+    if (keep) lt_buf_append(out, p, keep);
+    if (keep < n) c->truncated = 1;
+    c->produced += n;
+}
+
+static int lt_ce_start(lt_ce_stage *s, const uint8_t *in, size_t len)
+{
+    if (s->kind == LT_CE_BR) {
+        s->br = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+        return s->br ? 0 : -1;
+    }
+    int wbits = 15 + 32; /* gzip or zlib, auto */
+    if (s->kind == LT_CE_DEFLATE && len && (in[0] & 0x0f) != 8) wbits = -15; /* raw */
+    return inflateInit2(&s->z, wbits) == Z_OK ? 0 : -1;
+}
+
+static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_buf *out);
+
+/* Runs stage i on input, passing output to the next stage (or out). */
+static int lt_ce_stage_feed(lt_content *c, int i, const uint8_t *in, size_t len, lt_buf *out)
+{
+    lt_ce_stage *s = &c->st[i];
+    uint8_t tmp[16384];
+    if (s->done || !len) return 0;
+    if (!s->started) {
+        if (lt_ce_start(s, in, len) < 0) return -1;
+        s->started = 1;
+    }
+    if (s->kind == LT_CE_BR) {
+        size_t avail_in = len;
+        const uint8_t *next_in = in;
+        for (;;) {
+            size_t avail_out = sizeof tmp;
+            uint8_t *next_out = tmp;
+            BrotliDecoderResult r = BrotliDecoderDecompressStream(s->br, &avail_in, &next_in,
+                                                                  &avail_out, &next_out, NULL);
+            lt_ce_run(c, i + 1, tmp, sizeof tmp - avail_out, out);
+            if (r == BROTLI_DECODER_RESULT_ERROR) return -1;
+            if (r == BROTLI_DECODER_RESULT_SUCCESS) { s->done = 1; return 0; }
+            if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return 0;
+            if (c->produced > (uint64_t)c->cap * 64 + (1u << 20)) return 0;
+        }
+    }
+    s->z.next_in = (Bytef *)in;
+    s->z.avail_in = (uInt)len;
+    while (s->z.avail_in) {
+        s->z.next_out = tmp;
+        s->z.avail_out = sizeof tmp;
+        int r = inflate(&s->z, Z_NO_FLUSH);
+        lt_ce_run(c, i + 1, tmp, sizeof tmp - s->z.avail_out, out);
+        if (r == Z_STREAM_END) {
+            /* gzip allows concatenated members */
+            if (s->z.avail_in && s->kind == LT_CE_GZIP && inflateReset(&s->z) == Z_OK) continue;
+            s->done = 1;
+            return 0;
+        }
+        if (r != Z_OK && r != Z_BUF_ERROR) return -1;
+        if (r == Z_BUF_ERROR && s->z.avail_out) break;
+        if (c->produced > (uint64_t)c->cap * 64 + (1u << 20)) return 0;
+    }
+    return 0;
+}
+
+static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_buf *out)
+{
+    if (!len || c->error) return;
+    if (i == c->nst) { lt_ce_emit(c, in, len, out); return; }
+    if (lt_ce_stage_feed(c, i, in, len, out) < 0) c->error = 1;
+}
+
+uint64_t lt_content_feed(lt_content *c, const uint8_t *in, size_t len, lt_buf *out)
+{
+    uint64_t before = c->produced;
+    if (c->error) {
+        lt_ce_emit(c, in, len, out); /* raw pass-through after an error */
+        return c->produced - before;
+    }
+    lt_ce_run(c, 0, in, len, out);
+    if (c->error) lt_ce_emit(c, in, len, out);
+    return c->produced - before;
+}
+
+void lt_content_destroy(lt_content *c)
+{
+    if (!c) return;
+    for (int i = 0; i < c->nst; i++) {
+        if (!c->st[i].started) continue;
+        if (c->st[i].kind == LT_CE_BR) BrotliDecoderDestroyInstance(c->st[i].br);
+        else inflateEnd(&c->st[i].z);
+    }
+    free(c);
+}

@@ -1,0 +1,121 @@
+/* http_msg.c -- life cycle and lookups of lt_http_msg / lt_exchange.
+ *
+ * Headers are stored as separately allocated NUL-terminated strings because
+ * messages outlive the packet buffers they were parsed from. Body marks record
+ * when each part of a body arrived; they are appended only when the timestamp
+ * changes, so a body arriving in one segment costs one mark. When the array is
+ * full the earliest marks are kept: time to first token needs the start. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "http_msg.h"
+
+const char *lt_incomplete_str(int reason)
+{
+    static const char *names[LT_INC__COUNT] = {
+        "", "hole", "missed_start", "truncated", "no_response",
+        "no_request", "reset", "parse_error", "memcap",
+    };
+    return reason >= 0 && reason < LT_INC__COUNT ? names[reason] : "unknown";
+}
+
+void lt_http_msg_init(lt_http_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    lt_buf_init(&m->body);
+}
+
+void lt_http_msg_free(lt_http_msg *m)
+{
+    free(m->method);
+    free(m->target);
+    free(m->authority);
+    free(m->reason);
+    for (size_t i = 0; i < m->nhdrs; i++) {
+        free(m->hdrs[i].name);
+        free(m->hdrs[i].value);
+    }
+    free(m->hdrs);
+    lt_buf_free(&m->body);
+    free(m->marks);
+    lt_http_msg_init(m);
+}
+
+static char *lt_strndup0(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+int lt_http_msg_add_header(lt_http_msg *m, const char *name, size_t nlen,
+                           const char *value, size_t vlen)
+{
+    if (m->nhdrs == m->hdrcap) {
+        size_t cap = m->hdrcap ? m->hdrcap * 2 : 16;
+        lt_header *h = realloc(m->hdrs, cap * sizeof *h);
+        if (!h) return -1;
+        m->hdrs = h;
+        m->hdrcap = cap;
+    }
+    char *n = lt_strndup0(name, nlen), *v = lt_strndup0(value, vlen);
+    if (!n || !v) { free(n); free(v); return -1; }
+    m->hdrs[m->nhdrs].name = n;
+    m->hdrs[m->nhdrs].value = v;
+    m->nhdrs++;
+    return 0;
+}
+
+const char *lt_http_msg_header(const lt_http_msg *m, const char *name)
+{
+    for (size_t i = 0; i < m->nhdrs; i++)
+        if (!strcasecmp(m->hdrs[i].name, name)) return m->hdrs[i].value;
+    return NULL;
+}
+
+void lt_http_msg_mark(lt_http_msg *m, lt_time_us ts)
+{
+    if (m->nmarks && m->marks[m->nmarks - 1].ts == ts) return;
+    if (m->nmarks && m->marks[m->nmarks - 1].off == m->body_bytes) {
+        return; /* no bytes since the last mark: keep the earlier time */
+    }
+    if (m->nmarks == LT_BODY_MARKS_MAX) return;
+    if (m->nmarks == m->markcap) {
+        size_t cap = m->markcap ? m->markcap * 2 : 8;
+        if (cap > LT_BODY_MARKS_MAX) cap = LT_BODY_MARKS_MAX;
+        lt_body_mark *k = realloc(m->marks, cap * sizeof *k);
+        if (!k) return;
+        m->marks = k;
+        m->markcap = cap;
+    }
+    m->marks[m->nmarks].off = m->body_bytes;
+    m->marks[m->nmarks].ts = ts;
+    m->nmarks++;
+}
+
+lt_time_us lt_http_msg_time_at(const lt_http_msg *m, uint64_t off)
+{
+    if (!m->nmarks || off < m->marks[0].off) return m->start_ts;
+    size_t lo = 0, hi = m->nmarks; /* find last mark with mark.off <= off */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (m->marks[mid].off <= off) lo = mid; else hi = mid;
+    }
+    return m->marks[lo].ts;
+}
+
+void lt_exchange_init(lt_exchange *ex, const lt_conn_info *conn)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->conn = conn;
+    lt_http_msg_init(&ex->req);
+    lt_http_msg_init(&ex->resp);
+}
+
+void lt_exchange_free(lt_exchange *ex)
+{
+    lt_http_msg_free(&ex->req);
+    lt_http_msg_free(&ex->resp);
+}

@@ -1,0 +1,317 @@
+/* record.c -- one exchange → a gateway record, plus an LLM record for
+ * Azure OpenAI calls.
+ *
+ * Column names are those of APIM's ApiManagementGatewayLogs and
+ * ApiManagementGatewayLlmLog so the user's KQL works unchanged on the
+ * custom tables; llmtap's own columns use the same PascalCase style.
+ * Ids are hashes of the connection and the request time (never random), so
+ * a replay of the same capture produces the same ids and the spool ignores
+ * the duplicates. Secret header values leave this file only as
+ * fingerprints. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "../common/counters.h"
+#include "../parsers/aoai.h"
+#include "record.h"
+
+static const char *const lt_table_names[LT_TABLE__COUNT] = {
+    "ApiManagementGatewayLlmLog",
+    "ApiManagementGatewayLogs",
+};
+
+static const char *const lt_secret_headers[] = {
+    "api-key", "authorization", "ocp-apim-subscription-key", "proxy-authorization", "cookie", "set-cookie",
+};
+
+const char *lt_table_name(int table)
+{
+    return table >= 0 && table < LT_TABLE__COUNT ? lt_table_names[table] : "?";
+}
+
+int lt_table_from_name(const char *name)
+{
+    for (int i = 0; i < LT_TABLE__COUNT; i++) if (!strcmp(name, lt_table_names[i])) return i;
+    return -1;
+}
+
+void lt_record_cfg_defaults(lt_record_cfg *cfg)
+{
+    cfg->xff_trusted_hops = -1;
+    cfg->store_embeddings = 0;
+    cfg->raw_body_cap = 64u << 10;
+}
+
+void lt_record_clear(lt_record *rec)
+{
+    json_decref(rec->obj);
+    rec->obj = NULL;
+}
+
+static void lt_sha256(const void *p, size_t n, unsigned char out[32])
+{
+    unsigned int len = 32;
+    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+static void lt_hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) { out[2 * i] = hx[d[i] >> 4]; out[2 * i + 1] = hx[d[i] & 15]; }
+    out[2 * n] = 0;
+}
+
+void lt_fingerprint(const char *value, char out[13])
+{
+    unsigned char h[32];
+    lt_sha256(value, strlen(value), h);
+    lt_hex(h, 6, out);
+}
+
+static int lt_is_secret_header(const char *name)
+{
+    for (size_t i = 0; i < LT_ARRAY_LEN(lt_secret_headers); i++)
+        if (!strcasecmp(name, lt_secret_headers[i])) return 1;
+    return 0;
+}
+
+/* ---- identity ------------------------------------------------------------ */
+
+typedef struct lt_ids {
+    char correlation[37];
+    char record[LT_TABLE__COUNT][33];
+} lt_ids;
+
+static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
+{
+    char key[256], a[64], b[64];
+    const lt_conn_info *c = ex->conn;
+    lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
+    int n = snprintf(key, sizeof key, "%s|%u|%s|%u|%lld|%u|%u|%llu",
+                     c ? lt_endpoint_addr_str(&c->client, a, sizeof a) : "", c ? c->client.port : 0,
+                     c ? lt_endpoint_addr_str(&c->server, b, sizeof b) : "", c ? c->server.port : 0,
+                     (long long)t, ex->stream_id, ex->seq, (unsigned long long)(c ? c->start_ts : 0));
+    unsigned char h[32];
+    lt_sha256(key, (size_t)n, h);
+    char hex[65];
+    lt_hex(h, 16, hex);
+    snprintf(ids->correlation, sizeof ids->correlation, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+             hex + 12, hex + 16, hex + 20);
+    for (int tb = 0; tb < LT_TABLE__COUNT; tb++) {
+        char k2[300];
+        int m = snprintf(k2, sizeof k2, "%d|%s", tb, key);
+        lt_sha256(k2, (size_t)m, h);
+        lt_hex(h, 16, ids->record[tb]);
+    }
+}
+
+/* ---- shared columns ------------------------------------------------------ */
+
+static void lt_set_time(json_t *o, const char *k, lt_time_us t)
+{
+    char buf[40];
+    if (t) json_object_set_new(o, k, json_string(lt_time_iso(t, buf, sizeof buf)));
+}
+
+static void lt_set_hdr(json_t *o, const char *k, const lt_http_msg *m, const char *name)
+{
+    const char *v = m->present ? lt_http_msg_header(m, name) : NULL;
+    if (v) json_object_set_new(o, k, json_string(v));
+}
+
+static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const char *name)
+{
+    const char *v = m->present ? lt_http_msg_header(m, name) : NULL;
+    char *e;
+    if (!v) return;
+    long long n = strtoll(v, &e, 10);
+    if (e != v) json_object_set_new(o, k, json_integer(n));
+}
+
+/* CallerIpAddress: X-Forwarded-For aware. hops < 0: the leftmost (original
+ * client) entry; hops = N: trust N proxies, take the Nth entry from the right. */
+static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, char *out, size_t outlen)
+{
+    const char *xff = ex->req.present ? lt_http_msg_header(&ex->req, "x-forwarded-for") : NULL;
+    out[0] = 0;
+    if (xff && cfg->xff_trusted_hops != 0) {
+        char *copy = strdup(xff), *save = NULL, *items[64];
+        int n = 0;
+        for (char *t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save)) {
+            while (*t == ' ' || *t == '\t') t++;
+            char *e = t + strlen(t);
+            while (e > t && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+            if (*t) items[n++] = t;
+        }
+        int pick = cfg->xff_trusted_hops < 0 ? 0 : n - cfg->xff_trusted_hops;
+        if (pick < 0) pick = 0;
+        if (n) snprintf(out, outlen, "%s", items[pick]);
+        free(copy);
+    }
+    if (!out[0] && ex->conn) lt_endpoint_addr_str(&ex->conn->client, out, outlen);
+}
+
+static const char *lt_key_value(const lt_http_msg *req)
+{
+    const char *v = lt_http_msg_header(req, "api-key");
+    if (!v) v = lt_http_msg_header(req, "authorization");
+    if (!v) v = lt_http_msg_header(req, "ocp-apim-subscription-key");
+    return v;
+}
+
+static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
+                              int table)
+{
+    char ip[64];
+    lt_time_us t0 = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
+    lt_set_time(o, "TimeGenerated", t0);
+    json_object_set_new(o, "CorrelationId", json_string(ids->correlation));
+    json_object_set_new(o, "RecordId", json_string(ids->record[table]));
+    lt_caller_ip(ex, cfg, ip, sizeof ip);
+    json_object_set_new(o, "CallerIpAddress", json_string(ip));
+    if (ex->conn) {
+        json_object_set_new(o, "ClientPort", json_integer(ex->conn->client.port));
+        json_object_set_new(o, "ServerIpAddress",
+                            json_string(lt_endpoint_addr_str(&ex->conn->server, ip, sizeof ip)));
+        json_object_set_new(o, "ServerPort", json_integer(ex->conn->server.port));
+    }
+    if (ex->req.present) {
+        json_object_set_new(o, "Method", json_string(ex->req.method ? ex->req.method : ""));
+        json_object_set_new(o, "Url", json_string(ex->req.target ? ex->req.target : ""));
+    }
+    if (ex->resp.present) json_object_set_new(o, "ResponseCode", json_integer(ex->resp.status));
+    const char *key = ex->req.present ? lt_key_value(&ex->req) : NULL;
+    if (key) {
+        char fp[13];
+        lt_fingerprint(key, fp);
+        json_object_set_new(o, "KeyFingerprint", json_string(fp));
+    }
+    lt_set_hdr(o, "Region", &ex->resp, "x-ms-region");
+    json_object_set_new(o, "Complete", json_boolean(!ex->incomplete));
+    if (ex->incomplete) json_object_set_new(o, "IncompleteReason", json_string(lt_incomplete_str(ex->incomplete)));
+}
+
+static double lt_ms(lt_time_us a, lt_time_us b) { return (double)(a - b) / 1000.0; }
+
+/* ---- gateway record ------------------------------------------------------ */
+
+static json_t *lt_headers_json(const lt_http_msg *m)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < m->nhdrs; i++) {
+        const lt_header *h = &m->hdrs[i];
+        if (lt_is_secret_header(h->name)) {
+            char fp[13], v[20];
+            lt_fingerprint(h->value, fp);
+            snprintf(v, sizeof v, "fp:%s", fp);
+            json_object_set_new(o, h->name, json_string(v));
+        } else {
+            json_t *s = json_string(h->value);
+            json_object_set_new(o, h->name, s ? s : json_string("(invalid UTF-8)"));
+        }
+    }
+    return o;
+}
+
+/* Error code and message of a JSON error body (Azure, APIM and OpenAI shapes). */
+static void lt_error_columns(json_t *o, const lt_http_msg *resp)
+{
+    if (!resp->present || resp->status < 400 || !resp->body.len) return;
+    json_t *j = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
+    if (!j) return;
+    json_t *e = json_object_get(j, "error");
+    json_t *code = json_object_get(e ? e : j, "code"), *msg = json_object_get(e ? e : j, "message");
+    if (!code && !e) code = json_object_get(j, "statusCode");
+    if (json_is_string(code)) json_object_set(o, "LastErrorReason", code);
+    else if (json_is_integer(code))
+        json_object_set_new(o, "LastErrorReason", json_sprintf("%lld", (long long)json_integer_value(code)));
+    if (json_is_string(msg)) json_object_set(o, "LastErrorMessage", msg);
+    json_decref(j);
+}
+
+static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
+                                 const lt_aoai_call *call)
+{
+    json_t *o = json_object();
+    lt_common_columns(o, ex, cfg, ids, LT_TABLE_GATEWAY);
+    json_object_set_new(o, "ClientProtocol", json_string(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
+    if (ex->req.present) {
+        json_object_set_new(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
+        json_object_set_new(o, "RequestHeaders", lt_headers_json(&ex->req));
+    }
+    if (ex->resp.present) {
+        json_object_set_new(o, "ResponseSize", json_integer((json_int_t)(ex->resp.head_bytes + ex->resp.wire_bytes)));
+        json_object_set_new(o, "ResponseHeaders", lt_headers_json(&ex->resp));
+        json_object_set_new(o, "IsRequestSuccess", json_boolean(ex->resp.status >= 200 && ex->resp.status < 400));
+    }
+    if (call && call->op) {
+        json_object_set_new(o, "OperationName", json_string(call->operation));
+        json_object_set_new(o, "ApiId", json_string(lt_aoai_api_id(call)));
+    } else if (ex->req.present && ex->req.method) {
+        json_object_set_new(o, "OperationName", json_string(ex->req.method));
+    }
+    if (ex->req.present && ex->resp.present && ex->resp.end_ts) {
+        json_object_set_new(o, "TotalTime", json_integer((json_int_t)lt_ms(ex->resp.end_ts, ex->req.start_ts)));
+        if (ex->req.end_ts && ex->resp.start_ts >= ex->req.end_ts)
+            json_object_set_new(o, "BackendTime", json_integer((json_int_t)lt_ms(ex->resp.start_ts, ex->req.end_ts)));
+    }
+    lt_error_columns(o, &ex->resp);
+    lt_set_hdr_int(o, "RetryAfter", &ex->resp, "retry-after");
+    lt_set_hdr_int(o, "RetryAfterMs", &ex->resp, "retry-after-ms");
+    return o;
+}
+
+/* ---- LLM record ---------------------------------------------------------- */
+
+static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
+                             const lt_aoai_call *call)
+{
+    json_t *o = json_object();
+    lt_common_columns(o, ex, cfg, ids, LT_TABLE_LLM);
+    json_object_set_new(o, "SequenceNumber", json_integer(0));
+    json_object_set_new(o, "OperationName", json_string(call->operation));
+    if (call->deployment[0]) json_object_set_new(o, "DeploymentName", json_string(call->deployment));
+    if (call->api_version[0]) json_object_set_new(o, "ApiVersion", json_string(call->api_version));
+    json_object_set_new(o, "HttpVersion", json_string(ex->version == 20 ? "HTTP/2" : "HTTP/1.1"));
+    lt_set_hdr(o, "XRequestId", &ex->resp, "x-request-id");
+    lt_set_hdr(o, "ApimRequestId", &ex->resp, "apim-request-id");
+    lt_set_hdr(o, "ClientRequestId", &ex->req, "x-ms-client-request-id");
+    lt_set_hdr_int(o, "RateLimitRemainingRequests", &ex->resp, "x-ratelimit-remaining-requests");
+    lt_set_hdr_int(o, "RateLimitRemainingTokens", &ex->resp, "x-ratelimit-remaining-tokens");
+    if (ex->resp.present) {
+        lt_set_time(o, "FirstByteTime", ex->resp.start_ts);
+        lt_set_time(o, "EndTime", ex->resp.end_ts);
+        if (ex->req.present && ex->resp.end_ts)
+            json_object_set_new(o, "DurationMs", json_real(lt_ms(ex->resp.end_ts, ex->req.start_ts)));
+    }
+    if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new(o, "BodyTruncated", json_true());
+    lt_aoai_fill(call, ex, cfg, o);
+    return o;
+}
+
+static void lt_emit(int table, const char *id, lt_time_us t, json_t *obj, lt_record_cb cb, void *ud)
+{
+    lt_record rec = {.table = table, .time = t, .obj = obj};
+    memcpy(rec.id, id, 33);
+    cb(ud, &rec);
+    json_decref(obj);
+}
+
+int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt_record_cb cb, void *ud)
+{
+    lt_record_cfg defaults;
+    if (!cfg) { lt_record_cfg_defaults(&defaults); cfg = &defaults; }
+    lt_ids ids;
+    lt_make_ids(ex, &ids);
+    lt_aoai_call call;
+    int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
+    lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
+    lt_emit(LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), cb, ud);
+    lt_ctr.gateway_records++;
+    if (!llm) { lt_ctr.non_llm_exchanges++; return 1; }
+    lt_emit(LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call), cb, ud);
+    lt_ctr.llm_records++;
+    return 2;
+}

@@ -1,0 +1,316 @@
+/* spool.c -- the SQLite spool between capture and upload (see spool.h).
+ *
+ * Durability: journal_mode=WAL with synchronous=NORMAL. In WAL mode NORMAL
+ * never corrupts the database; a committed transaction survives a crash of
+ * llmtap (the WAL is in the OS page cache) and only a power loss or kernel
+ * crash can roll back the last transactions. For a tap, whose input is lost
+ * in that case anyway, that is the right trade against an fsync per commit.
+ *
+ * Schema changes are migrations: an ordered list of SQL scripts; PRAGMA
+ * user_version records how many have run. A database written by a newer
+ * llmtap (higher user_version) is refused rather than misread.
+ *
+ * Records are unique per (table, id): INSERT OR IGNORE makes replaying the
+ * same capture idempotent. The file (and its -wal/-shm) is created 0600:
+ * records hold prompts. */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "../common/counters.h"
+#include "../common/log.h"
+#include "spool.h"
+
+static const char *const lt_spool_migrations[] = {
+    /* v1 */
+    "CREATE TABLE records ("
+    "  rowid INTEGER PRIMARY KEY,"
+    "  tbl INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  json TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER,"
+    "  error TEXT,"
+    "  UNIQUE (tbl, id));"
+    "CREATE INDEX records_state ON records (state, tbl, rowid);",
+};
+
+#define LT_SPOOL_VERSION ((int)(sizeof lt_spool_migrations / sizeof *lt_spool_migrations))
+
+enum { ST_PUT, ST_FETCH, ST_DELIVER, ST_ATTEMPT, ST_QUARANTINE, ST__COUNT };
+
+static const char *const lt_spool_sql[ST__COUNT] = {
+    "INSERT OR IGNORE INTO records (tbl, id, time, json, bytes, created) VALUES (?, ?, ?, ?, ?, ?)",
+    "SELECT rowid, tbl, id, time, json, attempts FROM records WHERE state = 0 AND tbl = ? ORDER BY rowid LIMIT ?",
+    "UPDATE records SET state = 1, updated = ? WHERE rowid = ?",
+    "UPDATE records SET attempts = attempts + 1, updated = ? WHERE rowid = ?",
+    "UPDATE records SET state = 2, error = ?, updated = ? WHERE rowid = ?",
+};
+
+struct lt_spool {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    int in_txn;
+};
+
+static int64_t lt_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int lt_spool_exec(lt_spool *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    lt_error("spool: %s", msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+static int lt_spool_user_version(lt_spool *s)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int lt_spool_migrate(lt_spool *s, char **err)
+{
+    int v = lt_spool_user_version(s);
+    if (v < 0) { if (asprintf(err, "cannot read schema version: %s", sqlite3_errmsg(s->db)) < 0) *err = NULL; return -1; }
+    if (v > LT_SPOOL_VERSION) {
+        if (asprintf(err, "database schema version %d is newer than this llmtap supports (%d)", v,
+                     LT_SPOOL_VERSION) < 0) *err = NULL;
+        return -1;
+    }
+    for (; v < LT_SPOOL_VERSION; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d;", v + 1);
+        if (lt_spool_exec(s, "BEGIN IMMEDIATE") < 0 || lt_spool_exec(s, lt_spool_migrations[v]) < 0 ||
+            lt_spool_exec(s, bump) < 0 || lt_spool_exec(s, "COMMIT") < 0) {
+            lt_spool_exec(s, "ROLLBACK");
+            if (asprintf(err, "migration to schema version %d failed", v + 1) < 0) *err = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+lt_spool *lt_spool_open(const char *path, char **err)
+{
+    *err = NULL;
+    lt_spool *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    mode_t old = umask(077); /* database, -wal and -shm: 0600 */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(s->db, 5000);
+        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) chmod(path, 0600);
+    umask(old);
+    if (rc != SQLITE_OK) {
+        if (asprintf(err, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open") < 0) *err = NULL;
+        lt_spool_close(s);
+        return NULL;
+    }
+    if (lt_spool_migrate(s, err) < 0) { lt_spool_close(s); return NULL; }
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v2(s->db, lt_spool_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+            if (asprintf(err, "%s: %s", path, sqlite3_errmsg(s->db)) < 0) *err = NULL;
+            lt_spool_close(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void lt_spool_close(lt_spool *s)
+{
+    if (!s) return;
+    if (s->in_txn) lt_spool_commit(s);
+    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+int lt_spool_begin(lt_spool *s)
+{
+    if (s->in_txn) return 0;
+    if (lt_spool_exec(s, "BEGIN") < 0) return -1;
+    s->in_txn = 1;
+    return 0;
+}
+
+int lt_spool_commit(lt_spool *s)
+{
+    if (!s->in_txn) return 0;
+    s->in_txn = 0;
+    return lt_spool_exec(s, "COMMIT");
+}
+
+int lt_spool_put(lt_spool *s, const lt_record *rec)
+{
+    char *js = json_dumps(rec->obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!js) { lt_ctr.store_errors++; lt_error("spool: record %s could not be serialized", rec->id); return -1; }
+    size_t n = strlen(js);
+    sqlite3_stmt *st = s->st[ST_PUT];
+    sqlite3_bind_int(st, 1, rec->table);
+    sqlite3_bind_text(st, 2, rec->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rec->time);
+    sqlite3_bind_text(st, 4, js, (int)n, free);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
+    sqlite3_bind_int64(st, 6, lt_now_us());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        lt_ctr.store_errors++;
+        lt_error("spool: record %s not stored: %s", rec->id, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    if (sqlite3_changes(s->db) == 0) { lt_ctr.store_duplicates++; return 0; }
+    lt_ctr.store_inserted++;
+    return 1;
+}
+
+int lt_spool_fetch_pending(lt_spool *s, int table, int max, uint64_t max_bytes, lt_spool_row **rows, int *nrows)
+{
+    sqlite3_stmt *st = s->st[ST_FETCH];
+    *rows = NULL;
+    *nrows = 0;
+    lt_spool_row *r = calloc((size_t)(max > 0 ? max : 1), sizeof *r);
+    if (!r) return -1;
+    uint64_t bytes = 0;
+    int n = 0, rc;
+    sqlite3_bind_int(st, 1, table);
+    sqlite3_bind_int(st, 2, max);
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t len = (uint64_t)sqlite3_column_bytes(st, 4);
+        if (n > 0 && max_bytes && bytes + len > max_bytes) break;
+        r[n].rowid = sqlite3_column_int64(st, 0);
+        r[n].table = sqlite3_column_int(st, 1);
+        snprintf(r[n].id, sizeof r[n].id, "%s", (const char *)sqlite3_column_text(st, 2));
+        r[n].time = sqlite3_column_int64(st, 3);
+        r[n].json = strdup((const char *)sqlite3_column_text(st, 4));
+        r[n].attempts = sqlite3_column_int(st, 5);
+        bytes += len;
+        n++;
+    }
+    sqlite3_reset(st);
+    *rows = r;
+    *nrows = n;
+    return 0;
+}
+
+void lt_spool_rows_free(lt_spool_row *rows, int nrows)
+{
+    for (int i = 0; i < nrows; i++) free(rows[i].json);
+    free(rows);
+}
+
+static int lt_spool_update_rows(lt_spool *s, int which, const int64_t *rowids, int n)
+{
+    int own = !s->in_txn;
+    if (own && lt_spool_begin(s) < 0) return -1;
+    sqlite3_stmt *st = s->st[which];
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(st, 1, lt_now_us());
+        sqlite3_bind_int64(st, 2, rowids[i]);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = -1;
+        sqlite3_reset(st);
+    }
+    if (own && lt_spool_commit(s) < 0) rc = -1;
+    return rc;
+}
+
+int lt_spool_mark_delivered(lt_spool *s, const int64_t *rowids, int n)
+{
+    return lt_spool_update_rows(s, ST_DELIVER, rowids, n);
+}
+
+int lt_spool_mark_attempt(lt_spool *s, const int64_t *rowids, int n)
+{
+    return lt_spool_update_rows(s, ST_ATTEMPT, rowids, n);
+}
+
+int lt_spool_quarantine(lt_spool *s, int64_t rowid, const char *error)
+{
+    sqlite3_stmt *st = s->st[ST_QUARANTINE];
+    sqlite3_bind_text(st, 1, error ? error : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, lt_now_us());
+    sqlite3_bind_int64(st, 3, rowid);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int64_t lt_spool_count_changes(lt_spool *s, const char *sql, int64_t a)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
+    sqlite3_bind_int64(st, 1, a);
+    int64_t n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : 0;
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t lt_spool_enforce(lt_spool *s, const lt_spool_limits *lim, lt_time_us now)
+{
+    int64_t evicted = 0;
+    if (lim->max_age_s > 0)
+        evicted += lt_spool_count_changes(s, "DELETE FROM records WHERE state = 0 AND time < ?",
+                                          now - lim->max_age_s * 1000000);
+    if (lim->keep_delivered_s > 0)
+        lt_spool_count_changes(s, "DELETE FROM records WHERE state = 1 AND updated < ?",
+                               now - lim->keep_delivered_s * 1000000);
+    if (lim->max_bytes > 0) {
+        lt_spool_stats st;
+        while (lt_spool_stats_get(s, &st) == 0 && (uint64_t)st.pending_bytes > lim->max_bytes && st.pending > 0) {
+            int64_t n = lt_spool_count_changes(
+                s, "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE state = 0 ORDER BY rowid LIMIT ?)",
+                st.pending / 10 + 1);
+            if (n <= 0) break;
+            evicted += n;
+        }
+    }
+    if (evicted) {
+        lt_ctr.store_evicted += (uint64_t)evicted;
+        lt_warn("spool: evicted %lld undelivered records (size/age bound reached)", (long long)evicted);
+    }
+    return evicted;
+}
+
+int lt_spool_stats_get(lt_spool *s, lt_spool_stats *out)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(s->db, "SELECT state, count(*), coalesce(sum(bytes),0) FROM records GROUP BY state",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int state = sqlite3_column_int(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (state == LT_SPOOL_PENDING) { out->pending = n; out->pending_bytes = sqlite3_column_int64(st, 2); }
+        else if (state == LT_SPOOL_DELIVERED) out->delivered = n;
+        else if (state == LT_SPOOL_QUARANTINED) out->quarantined = n;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
