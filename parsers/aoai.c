@@ -363,7 +363,7 @@ static void lt_fill_ttft(json_t *rec, const lt_exchange *ex, const lt_acc *a)
     if (!ex->req.present || !ex->resp.present) return;
     lt_time_us t = a->have_first_token ? lt_http_msg_time_at(&ex->resp, a->first_token_off)
                                        : ex->resp.start_ts;
-    json_object_set_new(rec, "TimeToFirstTokenMs", json_real((double)(t - ex->req.start_ts) / 1000.0));
+    json_object_set_new(rec, "TimeToFirstTokenMs", json_integer((json_int_t)((t - ex->req.start_ts + 500) / 1000)));
 }
 
 /* ---- per operation ------------------------------------------------------- */
@@ -452,7 +452,7 @@ static void lt_fill_nonstream(json_t *rec, const lt_exchange *ex, json_t *resp, 
     if (!lt_usage_fill(rec, u) && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec);
     if (ex->req.present && ex->resp.present)
         json_object_set_new(rec, "TimeToFirstTokenMs",
-                            json_real((double)(ex->resp.start_ts - ex->req.start_ts) / 1000.0));
+                            json_integer((json_int_t)((ex->resp.start_ts - ex->req.start_ts + 500) / 1000)));
 }
 
 static void lt_fill_embeddings(json_t *rec, json_t *req, json_t *resp, const lt_record_cfg *cfg)

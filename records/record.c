@@ -193,6 +193,7 @@ static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_
     if (ex->incomplete) json_object_set_new(o, "IncompleteReason", json_string(lt_incomplete_str(ex->incomplete)));
 }
 
+/* Milliseconds between two times, rounded to the microsecond. */
 static double lt_ms(lt_time_us a, lt_time_us b) { return (double)(a - b) / 1000.0; }
 
 /* ---- gateway record ------------------------------------------------------ */
@@ -284,7 +285,7 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
         lt_set_time(o, "FirstByteTime", ex->resp.start_ts);
         lt_set_time(o, "EndTime", ex->resp.end_ts);
         if (ex->req.present && ex->resp.end_ts)
-            json_object_set_new(o, "DurationMs", json_real(lt_ms(ex->resp.end_ts, ex->req.start_ts)));
+            json_object_set_new(o, "DurationMs", json_integer((json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000)));
     }
     if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new(o, "BodyTruncated", json_true());
     lt_aoai_fill(call, ex, cfg, o);
