@@ -157,9 +157,11 @@ static void lt_acc_keep(json_t **slot, json_t *v)
     *slot = json_incref(v);
 }
 
+/* Appends a text delta; an empty delta (Azure's first "content": "") does
+ * not make the content present, as in the OpenAI SDKs' own accumulation. */
 static void lt_acc_append(lt_buf *b, int *flag, json_t *v)
 {
-    if (!json_is_string(v)) return;
+    if (!json_is_string(v) || !json_string_length(v)) return;
     lt_buf_append(b, json_string_value(v), json_string_length(v));
     *flag = 1;
 }
