@@ -28,6 +28,7 @@ static int lt_decode_tcp(const uint8_t *p, size_t len, lt_packet *out)
     out->seq = rd32(p + 4);
     out->ack = rd32(p + 8);
     out->flags = p[13];
+    out->tcp_hdr = p;
     out->payload = p + hl;
     out->len = len - hl;
     return LT_DECODE_OK;

@@ -29,6 +29,7 @@ typedef struct lt_packet {
     lt_endpoint src, dst;
     uint32_t seq, ack;
     uint8_t flags;
+    const uint8_t *tcp_hdr;  /* the TCP header inside the frame */
     const uint8_t *payload;
     size_t len;
     int vlan_depth;

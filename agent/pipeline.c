@@ -179,6 +179,8 @@ void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, siz
     lt_flow_touch(&pl->flows, f, ts);
     if (!f->direction_known) lt_pl_guess_client(pl, f, side, &pk);
     pl->cur = f;
+    if (pk.len && (pk.flags & LT_TCP_ACK))
+        lt_tcp_dir_peer_answered(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &pl->sink);
     if (pk.flags & LT_TCP_SYN) lt_tcp_dir_syn(&f->dir[side], pk.seq);
     else if (pk.len || (pk.flags & LT_TCP_FIN))
         lt_tcp_dir_segment(&f->dir[side], side, pk.seq, pk.payload, pk.len,

@@ -16,6 +16,13 @@ struct lt_tcp_seg {
     uint8_t data[];
 };
 
+/* A hole is declared from an acknowledgement only once a few segments wait
+ * behind it: a capture may reorder a segment after the peer's ACK of it
+ * (multi-queue NICs, mirrored ports), and that must not read as a loss. */
+#define LT_TCP_ACK_HOLE_SEGS 3
+/* Without any ACK evidence, this many waiting segments mean a loss. */
+#define LT_TCP_OOO_SEGS_MAX 64
+
 #define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 #define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
 #define SEQ_DIFF(a, b) ((uint32_t)((uint32_t)(a) - (uint32_t)(b)))
@@ -59,6 +66,7 @@ static void lt_tcp_drain(lt_tcp_dir *d, int side, lt_tcp_mem *mem, const lt_tcp_
         lt_tcp_seg *s = d->ooo;
         d->ooo = s->next;
         d->ooo_bytes -= s->len;
+        d->ooo_segs--;
         mem->used -= s->len;
         lt_tcp_deliver(d, side, s->seq, s->data, s->len, s->ts, sink);
         free(s);
@@ -93,6 +101,7 @@ static void lt_tcp_buffer(lt_tcp_dir *d, uint32_t seq, const uint8_t *p, size_t 
     s->next = *pp;
     *pp = s;
     d->ooo_bytes += n;
+    d->ooo_segs++;
     mem->used += n;
     lt_ctr.tcp_segments_ooo++;
 }
@@ -108,7 +117,9 @@ void lt_tcp_dir_segment(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p,
             if (d->ooo) lt_tcp_drain(d, side, mem, sink);
         } else {
             lt_tcp_buffer(d, seq, p, n, ts, mem);
-            if (d->ooo_bytes > mem->flow_cap || mem->used > mem->cap) {
+            if (d->ooo_segs > LT_TCP_OOO_SEGS_MAX) {
+                lt_tcp_skip_hole(d, side, ts, mem, sink); /* the missing bytes are not coming */
+            } else if (d->ooo_bytes > mem->flow_cap || mem->used > mem->cap) {
                 lt_ctr.tcp_memcap_hits++;
                 lt_warn("tcp: reassembly memory cap reached, declaring a hole");
                 lt_tcp_skip_hole(d, side, ts, mem, sink);
@@ -123,8 +134,27 @@ void lt_tcp_dir_acked(lt_tcp_dir *d, int side, uint32_t ack, lt_time_us ts, lt_t
 {
     /* The peer has everything before ack. If a buffered segment starts at or
      * before it, the bytes in front of that segment were lost by the capture. */
-    while (d->init && d->ooo && SEQ_LEQ(d->ooo->seq, ack) && SEQ_LT(d->next_seq, d->ooo->seq))
+    while (d->init && d->ooo && d->ooo_segs >= LT_TCP_ACK_HOLE_SEGS && SEQ_LEQ(d->ooo->seq, ack) &&
+           SEQ_LT(d->next_seq, d->ooo->seq))
         lt_tcp_skip_hole(d, side, ts, mem, sink);
+    lt_tcp_check_eof(d, side, ts, sink);
+}
+
+void lt_tcp_dir_peer_answered(lt_tcp_dir *d, int side, uint32_t ack, lt_time_us ts, lt_tcp_mem *mem,
+                              const lt_tcp_sink *sink)
+{
+    if (!d->init) return;
+    if (d->fin_seen && SEQ_LT(d->fin_seq, ack)) ack = d->fin_seq; /* the FIN's own sequence number */
+    while (SEQ_LT(d->next_seq, ack)) {
+        if (d->ooo && SEQ_LEQ(d->ooo->seq, ack)) { lt_tcp_skip_hole(d, side, ts, mem, sink); continue; }
+        uint32_t missing = SEQ_DIFF(ack, d->next_seq);
+        if (missing > (1u << 30)) return; /* nonsense ack: ignore */
+        lt_ctr.tcp_holes++;
+        lt_ctr.tcp_hole_bytes += missing;
+        sink->gap(sink->ud, side, missing, ts);
+        d->next_seq = ack;
+        lt_tcp_drain(d, side, mem, sink);
+    }
     lt_tcp_check_eof(d, side, ts, sink);
 }
 
@@ -150,4 +180,5 @@ void lt_tcp_dir_free(lt_tcp_dir *d, lt_tcp_mem *mem)
         free(s);
     }
     d->ooo_bytes = 0;
+    d->ooo_segs = 0;
 }

@@ -23,6 +23,7 @@ typedef struct lt_tcp_dir {
     uint32_t fin_seq;       /* sequence number of the FIN */
     lt_tcp_seg *ooo;        /* out-of-order segments, sorted */
     size_t ooo_bytes;
+    unsigned ooo_segs;      /* number of buffered segments */
 } lt_tcp_dir;
 
 /* Where in-order bytes, holes and end of stream go. */
@@ -47,6 +48,12 @@ void lt_tcp_dir_segment(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p,
 /* The other side acknowledged up to ack: data before it will not come again. */
 void lt_tcp_dir_acked(lt_tcp_dir *d, int side, uint32_t ack, lt_time_us ts, lt_tcp_mem *mem,
                       const lt_tcp_sink *sink);
+/* The other side sent data acknowledging up to ack: it has received every
+ * byte before ack, so bytes of this direction still missing before ack were
+ * lost by the capture. Declares that hole at once (peer data is stronger
+ * evidence than a bare ACK: a response cannot precede its request). */
+void lt_tcp_dir_peer_answered(lt_tcp_dir *d, int side, uint32_t ack, lt_time_us ts, lt_tcp_mem *mem,
+                              const lt_tcp_sink *sink);
 /* End of the connection: flush buffered segments (declaring holes). */
 void lt_tcp_dir_flush(lt_tcp_dir *d, int side, lt_time_us ts, lt_tcp_mem *mem, const lt_tcp_sink *sink);
 void lt_tcp_dir_free(lt_tcp_dir *d, lt_tcp_mem *mem);

@@ -45,7 +45,11 @@ typedef struct lt_h1_dir {
     lt_content *dec;
     int started;            /* any byte seen in this direction */
     int resync_skipped;     /* bytes were skipped while resynchronizing */
+    int lost_messages;      /* a hole may have swallowed whole messages */
     lt_time_us head_ts;     /* arrival of the head's first byte */
+    uint64_t off;           /* stream offset of the next byte fed */
+    uint64_t head_off;      /* stream offset of the head's first byte */
+    const uint8_t *feed_p;  /* start of the current feed (for offsets) */
     uint64_t head_wire;     /* bytes of the head on the wire */
 } lt_h1_dir;
 
@@ -67,10 +71,19 @@ static const char *const lt_h1_methods[] = {
 
 /* ---- exchange queue ---------------------------------------------------- */
 
+/* An exchange plus what pairing needs: how much of the response stream had
+ * arrived when the request started (the client's view of the server). */
+typedef struct lt_h1_ex {
+    lt_exchange ex;           /* first: lt_exchange * and lt_h1_ex * convert */
+    uint64_t srv_off;
+} lt_h1_ex;
+
 static lt_exchange *lt_h1_new_exchange(lt_h1 *h)
 {
-    lt_exchange *ex = malloc(sizeof *ex);
-    if (!ex) return NULL;
+    lt_h1_ex *hx = malloc(sizeof *hx);
+    if (!hx) return NULL;
+    lt_exchange *ex = &hx->ex;
+    hx->srv_off = h->d[LT_DIR_TO_CLIENT].off;
     lt_exchange_init(ex, h->conn);
     ex->version = 11;
     ex->seq = h->seq++;
@@ -277,13 +290,25 @@ static int lt_h1_body_mode(lt_h1 *h, lt_h1_dir *d, const lt_exchange *ex, int di
     return dir == LT_DIR_TO_CLIENT ? H1_BODY_CLOSE : H1_HEAD;
 }
 
-/* Finds (or creates) the exchange a response belongs to. */
-static lt_exchange *lt_h1_pair_response(lt_h1 *h, lt_time_us ts)
+/* Finds (or creates) the exchange a response starting at server offset off
+ * belongs to. If the client had already received response bytes up to some
+ * offset when it sent a later request, those bytes answered earlier requests;
+ * so a response starting at or past that offset cannot belong to an earlier
+ * request, whose response must then have been lost in a hole. */
+static lt_exchange *lt_h1_pair_response(lt_h1 *h, lt_time_us ts, uint64_t off)
 {
     for (size_t i = 0; i < h->qlen; i++) {
         lt_exchange *ex = h->queue[i];
         if (ex->resp.present) continue;
         if (ex->req.start_ts > ts) break; /* request came after: not ours */
+        lt_h1_ex *hx = (lt_h1_ex *)ex, *next = NULL;
+        for (size_t k = i + 1; k < h->qlen && !next; k++)
+            if (h->queue[k]->req.present && !h->queue[k]->resp.present) next = (lt_h1_ex *)h->queue[k];
+        if (next && next->srv_off > hx->srv_off && off >= next->srv_off && ex->req.present) {
+            ex->incomplete = LT_INC_HOLE; /* its response was lost */
+            if (h->d[LT_DIR_TO_SERVER].ex != ex) { lt_h1_emit(h, ex); i--; }
+            continue;
+        }
         return ex;
     }
     lt_exchange *ex = lt_h1_new_exchange(h);
@@ -330,8 +355,16 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
             d->state = H1_HEAD;
             return 0;
         }
-        ex = lt_h1_pair_response(h, d->head_ts);
+        ex = lt_h1_pair_response(h, d->head_ts, d->head_off);
         if (!ex) { lt_http_msg_free(&tmp); return -1; }
+        if (d->lost_messages) {
+            /* After a hole that may have held whole responses, pairing is only
+             * certain when a single request was waiting. */
+            size_t waiting = 0;
+            for (size_t i = 0; i < h->qlen; i++) waiting += h->queue[i]->req.present && !h->queue[i]->resp.present;
+            if (waiting > 1 && !tmp.incomplete) tmp.incomplete = LT_INC_HOLE;
+            else d->lost_messages = 0;
+        }
     }
     lt_http_msg *m = dir == LT_DIR_TO_SERVER ? &ex->req : &ex->resp;
     lt_http_msg_free(m);
@@ -489,6 +522,7 @@ static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
         while (k < n && (p[k] == '\r' || p[k] == '\n')) k++;
         if (k) return k;
         d->head_ts = ts;
+        d->head_off = d->feed_p ? d->off + (uint64_t)(p - d->feed_p) : d->off;
     }
     size_t old = d->head.len;
     size_t take = n;
@@ -609,7 +643,10 @@ static void lt_h1_feed(void *ph, int dir, const uint8_t *p, size_t n, lt_time_us
             lt_buf_append(&d->head, "\n", 1);
         }
     }
+    d->feed_p = p;
     lt_h1_run(h, dir, p, n, ts);
+    d->feed_p = NULL;
+    d->off += n;
     if (d->msg && d->msg->end_ts < ts) d->msg->end_ts = ts;
 }
 
@@ -627,6 +664,7 @@ static void lt_h1_gap(void *ph, int dir, uint64_t len, lt_time_us ts)
 {
     lt_h1 *h = ph;
     lt_h1_dir *d = &h->d[dir];
+    d->off += len;
     if (d->state == H1_DEAD) return;
     if ((d->state == H1_BODY_CL || d->state == H1_CHUNK_DATA) && len <= d->remaining) {
         d->msg->incomplete = LT_INC_HOLE;
@@ -653,6 +691,7 @@ static void lt_h1_gap(void *ph, int dir, uint64_t len, lt_time_us ts)
     lt_buf_append(&d->head, "\n", 1); /* unknown position: allow a start right after */
     d->state = H1_RESYNC;
     d->resync_skipped = 1;
+    d->lost_messages = 1;
 }
 
 static void lt_h1_eof(void *ph, int dir, lt_time_us ts)

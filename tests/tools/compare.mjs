@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // compare.mjs -- compares `llmtap replay X.pcap --json` output with X.truth.json, field by field.
 //
-//   node compare.mjs RECORDS.jsonl TRUTH.json [--secrets s1,s2,...] [--allow-incomplete]
+//   node compare.mjs RECORDS.jsonl TRUTH.json [--secrets s1,s2,...] [--damaged N]
+//
+// --damaged N|any: the capture was damaged on purpose. Exactly N calls may be incomplete
+// (their records say Complete=false with a reason) or missing, and extra records are
+// allowed only when they are marked incomplete; every other call must match in full.
 //
 // Every ground-truth call must have exactly one LLM record (matched by x-request-id) and one
 // gateway record (same CorrelationId), with every field the truth names equal; no record may
@@ -13,6 +17,10 @@ import { isDeepStrictEqual } from 'node:util';
 const [recFile, truthFile, ...rest] = process.argv.slice(2);
 const secretsArg = rest.indexOf('--secrets');
 const secrets = secretsArg >= 0 ? rest[secretsArg + 1].split(',').filter(Boolean) : [];
+const damagedArg = rest.indexOf('--damaged');
+const damagedAny = damagedArg >= 0 && rest[damagedArg + 1] === 'any';
+const damaged = damagedArg < 0 ? -1 : damagedAny ? 1e9 : Number(rest[damagedArg + 1]);
+const hurt = new Set();   // truth calls that were incomplete or missing
 const raw = fs.readFileSync(recFile, 'utf8');
 const records = raw.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const truth = JSON.parse(fs.readFileSync(truthFile, 'utf8'));
@@ -56,7 +64,8 @@ function actual(rec, field) {
   }
 }
 
-function check(label, rec, expect) {
+function check(label, rec, expect, n) {
+  if (damaged >= 0 && rec.Complete === false) { hurt.add(n); return; }
   let ok = true;
   for (const [field, want] of Object.entries(expect)) {
     const got = actual(rec, field);
@@ -66,7 +75,7 @@ function check(label, rec, expect) {
       problems.push(`${scen} call#${label} ${field}: expected ${JSON.stringify(wantN)} got ${JSON.stringify(got)}`);
     }
   }
-  if (rec.Complete !== true && !rest.includes('--allow-incomplete')) {
+  if (rec.Complete !== true) {
     ok = false;
     problems.push(`${scen} call#${label} Complete: expected true got ${rec.Complete} (${rec.IncompleteReason})`);
   }
@@ -77,15 +86,22 @@ for (const t of truth) {
   const i = llm.findIndex((r, k) => !usedLlm.has(k) && r.XRequestId === t.xRequestId);
   let corr = null;
   if (t.llm) {
-    if (i < 0) { fail++; problems.push(`${scen} call#${t.n} (${t.method} ${t.path}): no LLM record with x-request-id ${t.xRequestId}`); }
-    else { usedLlm.add(i); corr = llm[i].CorrelationId; check(`${t.n} llm`, llm[i], t.llm); }
+    if (i < 0 && damaged >= 0) hurt.add(t.n);
+    else if (i < 0) { fail++; problems.push(`${scen} call#${t.n} (${t.method} ${t.path}): no LLM record with x-request-id ${t.xRequestId}`); }
+    else { usedLlm.add(i); corr = llm[i].CorrelationId; check(`${t.n} llm`, llm[i], t.llm, t.n); }
   }
   const j = gw.findIndex((r, k) => !usedGw.has(k) && (corr ? r.CorrelationId === corr : r.ResponseHeaders?.['x-request-id'] === t.xRequestId));
+  if (j < 0 && (damaged >= 0 && hurt.has(t.n))) continue;
   if (j < 0) { fail++; problems.push(`${scen} call#${t.n} (${t.method} ${t.path}): no gateway record`); }
-  else { usedGw.add(j); check(`${t.n} gateway`, gw[j], t.gateway); }
+  else { usedGw.add(j); check(`${t.n} gateway`, gw[j], t.gateway, t.n); }
 }
-llm.forEach((r, k) => { if (!usedLlm.has(k)) { fail++; problems.push(`${scen}: extra LLM record ${r.Method} ${r.Url} (${r.XRequestId})`); } });
-gw.forEach((r, k) => { if (!usedGw.has(k)) { fail++; problems.push(`${scen}: extra gateway record ${r.Method} ${r.Url} ${r.ResponseCode}`); } });
+const extraOk = (r) => damaged >= 0 && r.Complete === false;
+llm.forEach((r, k) => { if (!usedLlm.has(k) && !extraOk(r)) { fail++; problems.push(`${scen}: extra LLM record ${r.Method} ${r.Url} (${r.XRequestId})`); } });
+gw.forEach((r, k) => { if (!usedGw.has(k) && !extraOk(r)) { fail++; problems.push(`${scen}: extra gateway record ${r.Method} ${r.Url} ${r.ResponseCode}`); } });
+if (damaged >= 0) {
+  if (hurt.size === damaged || (damagedAny && hurt.size >= 1)) pass++;
+  else { fail++; problems.push(`${scen}: expected ${damaged} damaged calls, found ${hurt.size} (${[...hurt].join(',')})`); }
+}
 for (const s of secrets) {
   if (raw.includes(s)) { fail++; problems.push(`${scen}: secret "${s.slice(0, 6)}..." appears in the output`); } else pass++;
 }
