@@ -98,14 +98,28 @@ static void lt_pl_set_client(lt_pipeline *pl, lt_flow *f, int client_side)
     f->session = lt_session_create(&pl->cfg.parser, &pl->cfg.record, &f->info, pl->cb, pl->ud);
 }
 
-/* No SYN seen: decide from ports, then from the first payload. */
+/* Ports that are servers whatever the other side is. */
+static int lt_is_well_known_port(uint16_t port)
+{
+    return port < 1024 || port == 8080 || port == 8000 || port == 8443 || port == 5000 || port == 3000;
+}
+
+/* No SYN seen: decide from the configured ports, then from a payload that
+ * starts a request or a response, then from well-known ports. Until then the
+ * flow's bytes are reassembled but not parsed (the parser would only have
+ * resynchronized past them anyway). */
 static void lt_pl_guess_client(lt_pipeline *pl, lt_flow *f, int side, const lt_packet *pk)
 {
     if (lt_is_server_port(pl, pk->dst.port)) { lt_pl_set_client(pl, f, side); return; }
     if (lt_is_server_port(pl, pk->src.port)) { lt_pl_set_client(pl, f, !side); return; }
-    if (!pk->len) return;
-    if (lt_session_looks_http1(LT_DIR_TO_CLIENT, pk->payload, pk->len)) lt_pl_set_client(pl, f, !side);
-    else lt_pl_set_client(pl, f, side);
+    if (pk->len >= 4) {
+        if (lt_session_looks_http1(LT_DIR_TO_CLIENT, pk->payload, pk->len)) { lt_pl_set_client(pl, f, !side); return; }
+        if (lt_session_looks_http1(LT_DIR_TO_SERVER, pk->payload, pk->len) ||
+            (pk->len >= 4 && !memcmp(pk->payload, "PRI ", 4))) { lt_pl_set_client(pl, f, side); return; }
+    }
+    int src_wk = lt_is_well_known_port(pk->src.port), dst_wk = lt_is_well_known_port(pk->dst.port);
+    if (dst_wk && !src_wk) lt_pl_set_client(pl, f, side);
+    else if (src_wk && !dst_wk) lt_pl_set_client(pl, f, !side);
 }
 
 static void lt_pl_end_flow(lt_pipeline *pl, lt_flow *f, int reset, lt_time_us ts)
