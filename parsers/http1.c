@@ -323,6 +323,8 @@ static void lt_h1_upgrade(lt_h1 *h, lt_exchange *ex, lt_time_us ts)
     h->upgraded = 1;
     if (h->sink.on_upgrade) h->sink.on_upgrade(h->sink.ud, "h2c", &ex->req, ts);
     lt_h1_dequeue(h, ex);
+    for (int i = 0; i < 2; i++)
+        if (h->d[i].ex == ex) { h->d[i].ex = NULL; h->d[i].msg = NULL; }
     lt_exchange_free(ex);
     free(ex);
     h->d[0].state = h->d[1].state = H1_DEAD;
@@ -407,21 +409,31 @@ static int lt_h1_line_starts_message(int dir, const char *p, size_t n)
     return n >= 9 && !memcmp(e - 9, " HTTP/1.", 8);
 }
 
-/* Scans the resync window for a message start at a line beginning. Returns
- * its offset, or -1 (keeping a tail that might hold a partial line). */
+/* Scans the resync window for a message start: a whole request line
+ * ("POST /path HTTP/1.1" with a known method) or status line. Messages follow
+ * each other without a separator, so the start need not be at a line start.
+ * Returns its offset, or -1. */
 static long lt_h1_find_start(lt_h1_dir *d, int dir)
 {
     const char *b = (const char *)d->head.data;
     size_t len = d->head.len;
-    size_t pos = 0;
-    while (pos < len) {
-        const char *lf = memchr(b + pos, '\n', len - pos);
-        if (!lf) break;
-        size_t n = (size_t)(lf - (b + pos));
-        if (n && b[pos + n - 1] == '\r') n--;
-        if ((pos > 0 || d->state == H1_RESYNC) && lt_h1_line_starts_message(dir, b + pos, n))
-            return (long)pos;
-        pos = (size_t)(lf - b) + 1;
+    for (const char *h = b; (h = memmem(h, len - (size_t)(h - b), "HTTP/1.", 7)); h++) {
+        const char *lf = memchr(h, '\n', len - (size_t)(h - b));
+        if (!lf) return -1; /* the line is not complete yet */
+        if (dir == LT_DIR_TO_CLIENT) {
+            if (lt_h1_line_starts_message(dir, h, (size_t)(lf - h))) return (long)(h - b);
+            continue;
+        }
+        /* request: backtrack over " target " to the method */
+        if (h == b || h[-1] != ' ') continue;
+        const char *t = h - 1;
+        while (t > b && t[-1] != ' ' && t[-1] != '\n' && h - t < 8192) t--;
+        if (t == b || t[-1] != ' ') continue;
+        const char *m = t - 1;
+        while (m > b && m[-1] >= 'A' && m[-1] <= 'Z' && t - m < 10) m--;
+        size_t n = (size_t)(lf - m);
+        if (n && m[n - 1] == '\r') n--;
+        if (lt_h1_line_starts_message(dir, m, n)) return (long)(m - b);
     }
     return -1;
 }
