@@ -317,9 +317,17 @@ static json_t *lt_buf_json(const lt_buf *b)
     return json_stringn_nocheck(b->len ? (const char *)b->data : "", b->len);
 }
 
+static int lt_cmp_tool(const void *x, const void *y)
+{
+    const lt_acc_tool *a = x, *b = y;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Tool calls in index order, whatever order their first deltas came in. */
 static json_t *lt_acc_tools_json(lt_acc_choice *c)
 {
     json_t *arr = json_array();
+    qsort(c->tools, c->ntools, sizeof *c->tools, lt_cmp_tool);
     for (size_t k = 0; k < c->ntools; k++) {
         lt_acc_tool *t = &c->tools[k];
         json_t *fn = json_pack("{s:O?,s:o}", "name", t->name, "arguments", lt_buf_json(&t->args));

@@ -1,0 +1,280 @@
+/* test_records.c -- exchange → records: operation and deployment from the
+ * path, chat bodies streamed and not (Azure's stream quirks, n>1, parallel
+ * tool calls, multi-byte text split across chunks), usage present and
+ * missing, embeddings without vectors, error bodies of 403/429, secrets only
+ * as fingerprints, X-Forwarded-For, stable ids. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "parsers/aoai.h"
+#include "records/record.h"
+
+static lt_conn_info conn = {.client = {4, {10, 1, 2, 3}, 50000}, .server = {4, {10, 9, 9, 9}, 443}, .conn_id = 1};
+
+typedef struct recs { json_t *llm, *gw; int n; } recs;
+
+static void on_rec(void *ud, lt_record *r)
+{
+    recs *x = ud;
+    x->n++;
+    if (r->table == LT_TABLE_LLM) x->llm = json_incref(r->obj); else x->gw = json_incref(r->obj);
+}
+
+static void body(lt_http_msg *m, const char *s)
+{
+    lt_buf_append(&m->body, s, strlen(s));
+    m->body_bytes = m->wire_bytes = strlen(s);
+}
+
+static void mkex(lt_exchange *ex, const char *target, const char *reqbody, int status, const char *ctype, const char *respbody)
+{
+    lt_exchange_init(ex, &conn);
+    ex->version = 11;
+    ex->req.present = ex->resp.present = 1;
+    ex->req.method = strdup("POST");
+    ex->req.target = strdup(target);
+    ex->req.start_ts = 1000000;
+    ex->req.end_ts = 1001000;
+    lt_http_msg_add_header(&ex->req, "api-key", 7, "secret-key-123", 14);
+    lt_http_msg_add_header(&ex->req, "Content-Type", 12, "application/json", 16);
+    body(&ex->req, reqbody);
+    ex->resp.status = status;
+    ex->resp.start_ts = 1050000;
+    ex->resp.end_ts = 1200000;
+    lt_http_msg_add_header(&ex->resp, "Content-Type", 12, ctype, strlen(ctype));
+    lt_http_msg_add_header(&ex->resp, "x-request-id", 12, "rid-1", 5);
+    body(&ex->resp, respbody);
+}
+
+static recs run(lt_exchange *ex)
+{
+    recs r = {0};
+    lt_record_cfg cfg;
+    lt_record_cfg_defaults(&cfg);
+    lt_records_from_exchange(&cfg, ex, on_rec, &r);
+    return r;
+}
+
+static void done(recs *r, lt_exchange *ex) { json_decref(r->llm); json_decref(r->gw); lt_exchange_free(ex); }
+
+static const char *S(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static long long I(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static void test_classify(void **st)
+{
+    (void)st;
+    lt_aoai_call c;
+    assert_true(lt_aoai_classify("POST", "/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21", &c));
+    assert_string_equal(c.deployment, "gpt4o"); assert_string_equal(c.api_version, "2024-10-21");
+    assert_string_equal(c.operation, "ChatCompletions_Create");
+    assert_true(lt_aoai_classify("POST", "/eastus2/openai/deployments/d1/embeddings?api-version=x", &c));
+    assert_string_equal(c.deployment, "d1"); assert_string_equal(c.operation, "Embeddings_Create");
+    assert_true(lt_aoai_classify("POST", "/openai/v1/chat/completions", &c));
+    assert_true(c.v1); assert_string_equal(c.deployment, "");
+    assert_true(lt_aoai_classify("POST", "/openai/responses?api-version=2025-04-01-preview", &c));
+    assert_string_equal(c.operation, "Responses_Create");
+    assert_true(lt_aoai_classify("GET", "/openai/v1/responses/resp_1", &c));
+    assert_string_equal(c.operation, "Responses_Get");
+    assert_true(lt_aoai_classify("GET", "/openai/models?api-version=1", &c));
+    assert_string_equal(c.operation, "Models_List");
+    assert_true(lt_aoai_classify("POST", "/openai/deployments/w/audio/transcriptions", &c));
+    assert_int_equal(c.op, LT_AOAI_AUDIO);
+    assert_false(lt_aoai_classify("GET", "/healthz", &c));
+}
+
+static void test_chat_tool_calls(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    mkex(&ex, "/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21",
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"}],\"tools\":[{\"type\":\"function\"}],\"max_tokens\":50}",
+         200, "application/json",
+         "{\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"finish_reason\":\"tool_calls\",\"message\":"
+         "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":"
+         "{\"name\":\"get_weather\",\"arguments\":\"{}\"}}]}}],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,"
+         "\"total_tokens\":15,\"prompt_tokens_details\":{\"cached_tokens\":2},\"completion_tokens_details\":{\"reasoning_tokens\":1}}}");
+    recs r = run(&ex);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(S(r.llm, "DeploymentName"), "gpt4o");
+    assert_string_equal(S(r.llm, "RequestId"), "chatcmpl-1");
+    assert_int_equal(I(r.llm, "PromptTokens"), 10);
+    assert_int_equal(I(r.llm, "TotalTokens"), 15);
+    assert_int_equal(I(r.llm, "CachedTokens"), 2);
+    assert_int_equal(I(r.llm, "ReasoningTokens"), 1);
+    assert_int_equal(I(r.llm, "MaxTokens"), 50);
+    assert_string_equal(S(r.llm, "UsageSource"), "reported");
+    json_t *tc = json_object_get(json_array_get(json_object_get(r.llm, "ResponseMessages"), 0), "tool_calls");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(tc, 0), "function"), "name")), "get_weather");
+    assert_string_equal(S(r.llm, "CorrelationId"), S(r.gw, "CorrelationId"));
+    assert_int_equal(I(r.llm, "TimeToFirstTokenMs"), 50);
+    done(&r, &ex);
+}
+
+#define CHUNK(s) "data: " s "\n\n"
+static const char *azure_stream =
+    CHUNK("{\"id\":\"\",\"object\":\"\",\"created\":0,\"model\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}],\"choices\":[]}")
+    CHUNK("{\"id\":\"c9\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}],\"usage\":null}")
+    CHUNK("{\"id\":\"c9\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":1,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":1,\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"b\",\"arguments\":\"\"}}]}}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\xEC\x95\x88\"}}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t0\",\"type\":\"function\",\"function\":{\"name\":\"a\",\"arguments\":\"{\\\"x\\\"\"}}]}}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]}}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\xEB\x85\x95\"}}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\":1}\"}}]}}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}")
+    CHUNK("{\"id\":\"c9\",\"choices\":[{\"index\":1,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}")
+    CHUNK("{\"id\":\"\",\"choices\":[{\"index\":0,\"finish_reason\":null,\"content_filter_results\":{\"hate\":{\"filtered\":false}},\"content_filter_offsets\":{}}]}")
+    "USAGE"
+    CHUNK("[DONE]");
+
+static void stream_case(int with_usage, recs *out, lt_exchange *ex)
+{
+    char buf[8192];
+    const char *u = CHUNK("{\"id\":\"c9\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}");
+    const char *at = strstr(azure_stream, "USAGE");
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - azure_stream), azure_stream, with_usage ? u : "", at + 5);
+    mkex(ex, "/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21",
+         "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true,\"n\":2}", 200, "text/event-stream", buf);
+    *out = run(ex);
+}
+
+static void test_stream_quirks(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    recs r;
+    stream_case(1, &r, &ex);
+    assert_true(json_is_true(json_object_get(r.llm, "IsStreamCompletion")));
+    assert_string_equal(S(r.llm, "RequestId"), "c9");
+    assert_string_equal(S(r.llm, "ModelName"), "gpt-4o");
+    json_t *msgs = json_object_get(r.llm, "ResponseMessages");
+    assert_int_equal(json_array_size(msgs), 2);
+    json_t *m0 = json_array_get(msgs, 0), *m1 = json_array_get(msgs, 1);
+    assert_string_equal(json_string_value(json_object_get(m0, "content")), "\xEC\x95\x88\xEB\x85\x95");
+    assert_string_equal(json_string_value(json_object_get(m0, "finish_reason")), "stop");
+    json_t *tc = json_object_get(m1, "tool_calls");
+    assert_int_equal(json_array_size(tc), 2);
+    json_t *t0 = json_array_get(tc, 0), *t1 = json_array_get(tc, 1);
+    assert_string_equal(json_string_value(json_object_get(t0, "id")), "t0");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t0, "function"), "arguments")), "{\"x\":1}");
+    assert_string_equal(json_string_value(json_object_get(t1, "id")), "t1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(t1, "function"), "arguments")), "{}");
+    assert_true(json_is_array(json_object_get(r.llm, "PromptFilterResults")));
+    assert_non_null(json_object_get(r.llm, "ContentFilterResults"));
+    assert_int_equal(I(r.llm, "TotalTokens"), 10);
+    assert_string_equal(S(r.llm, "UsageSource"), "reported");
+    done(&r, &ex);
+}
+
+static void test_stream_usage_missing(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    recs r;
+    stream_case(0, &r, &ex);
+    assert_string_equal(S(r.llm, "UsageSource"), "missing");
+    assert_true(json_is_null(json_object_get(r.llm, "TotalTokens")));
+    assert_true(json_is_null(json_object_get(r.llm, "PromptTokens")));
+    done(&r, &ex);
+}
+
+static void test_embeddings_no_vectors(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    mkex(&ex, "/openai/deployments/e/embeddings?api-version=1", "{\"input\":[\"a\",\"b\"]}", 200, "application/json",
+         "{\"data\":[{\"embedding\":[0.1,0.2,0.3]},{\"embedding\":[0.4,0.5,0.6]}],\"usage\":{\"prompt_tokens\":4,\"total_tokens\":4}}");
+    recs r = run(&ex);
+    char *s = json_dumps(r.llm, 0);
+    assert_null(strstr(s, "0.5"));
+    free(s);
+    json_t *m = json_array_get(json_object_get(r.llm, "ResponseMessages"), 0);
+    assert_int_equal(I(m, "count"), 2);
+    assert_int_equal(I(m, "dimensions"), 3);
+    assert_int_equal(I(r.llm, "CompletionTokens"), 0);
+    done(&r, &ex);
+}
+
+static void test_403_429_gateway(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    mkex(&ex, "/openai/deployments/d/chat/completions?api-version=1", "{\"messages\":[]}", 403, "application/json",
+         "{\"error\":{\"code\":\"IP_BLOCKED\",\"message\":\"Caller IP is not allowed\"}}");
+    lt_http_msg_add_header(&ex.req, "X-Forwarded-For", 15, "203.0.113.66, 10.0.0.4", 22);
+    recs r = run(&ex);
+    assert_string_equal(S(r.gw, "LastErrorReason"), "IP_BLOCKED");
+    assert_string_equal(S(r.gw, "CallerIpAddress"), "203.0.113.66");
+    assert_false(json_is_true(json_object_get(r.gw, "IsRequestSuccess")));
+    assert_string_equal(S(r.llm, "UsageSource"), "none");
+    done(&r, &ex);
+    mkex(&ex, "/openai/deployments/d/chat/completions?api-version=1", "{}", 429, "application/json",
+         "{\"error\":{\"code\":\"429\",\"message\":\"Rate limit\"}}");
+    lt_http_msg_add_header(&ex.resp, "retry-after", 11, "7", 1);
+    lt_http_msg_add_header(&ex.resp, "retry-after-ms", 14, "7000", 4);
+    r = run(&ex);
+    assert_string_equal(S(r.gw, "LastErrorReason"), "429");
+    assert_int_equal(I(r.gw, "RetryAfter"), 7);
+    assert_int_equal(I(r.gw, "RetryAfterMs"), 7000);
+    assert_int_equal(I(r.gw, "ResponseCode"), 429);
+    done(&r, &ex);
+}
+
+static void test_secrets_fingerprinted(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    mkex(&ex, "/openai/deployments/d/chat/completions", "{}", 200, "application/json", "{}");
+    lt_http_msg_add_header(&ex.req, "Authorization", 13, "Bearer tok-abc", 14);
+    lt_http_msg_add_header(&ex.req, "Ocp-Apim-Subscription-Key", 25, "sub-xyz", 7);
+    recs r = run(&ex);
+    char *a = json_dumps(r.llm, 0), *b = json_dumps(r.gw, 0);
+    assert_null(strstr(a, "secret-key-123")); assert_null(strstr(b, "secret-key-123"));
+    assert_null(strstr(b, "tok-abc")); assert_null(strstr(b, "sub-xyz"));
+    char fp[13];
+    lt_fingerprint("secret-key-123", fp);
+    assert_string_equal(S(r.llm, "KeyFingerprint"), fp);
+    assert_int_equal(strlen(fp), 12);
+    free(a); free(b);
+    done(&r, &ex);
+}
+
+static void test_ids_stable(void **st)
+{
+    (void)st;
+    lt_exchange a, b;
+    mkex(&a, "/openai/deployments/d/chat/completions", "{}", 200, "application/json", "{}");
+    mkex(&b, "/openai/deployments/d/chat/completions", "{}", 200, "application/json", "{}");
+    recs ra = run(&a), rb = run(&b);
+    assert_string_equal(S(ra.llm, "RecordId"), S(rb.llm, "RecordId"));
+    assert_string_not_equal(S(ra.llm, "RecordId"), S(ra.gw, "RecordId"));
+    done(&ra, &a);
+    b.seq = 0;
+    done(&rb, &b);
+}
+
+static void test_non_llm_only_gateway(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    mkex(&ex, "/healthz", "", 200, "text/plain", "ok");
+    recs r = run(&ex);
+    assert_int_equal(r.n, 1);
+    assert_null(r.llm);
+    assert_string_equal(S(r.gw, "Url"), "/healthz");
+    done(&r, &ex);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify), cmocka_unit_test(test_chat_tool_calls), cmocka_unit_test(test_stream_quirks),
+        cmocka_unit_test(test_stream_usage_missing), cmocka_unit_test(test_embeddings_no_vectors),
+        cmocka_unit_test(test_403_429_gateway), cmocka_unit_test(test_secrets_fingerprinted),
+        cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_non_llm_only_gateway),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
