@@ -203,7 +203,8 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
     const char *sp1 = memchr(p, ' ', n);
     if (!sp1) return -1;
     if (dir == LT_DIR_TO_SERVER) {
-        const char *sp2 = memrchr(p, ' ', n);
+        const char *sp2 = p + n - 1;
+        while (sp2 > sp1 && *sp2 != ' ') sp2--;
         if (sp2 == sp1 || !lt_h1_is_method(p, (size_t)(sp1 - p))) return -1;
         m->version = lt_h1_version(sp2 + 1, (size_t)(p + n - sp2 - 1));
         if (m->version < 0) return -1;
@@ -449,7 +450,9 @@ static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_tim
     if (at < 0) {
         /* keep the last partial line (bounded) for the next feed */
         const char *b = (const char *)d->head.data;
-        const char *lf = memrchr(b, '\n', d->head.len);
+        const char *lf = b + d->head.len; /* last LF (memrchr misbehaves under ASan -O1) */
+        while (lf > b && lf[-1] != '\n') lf--;
+        lf = lf > b ? lf - 1 : NULL;
         size_t keep_from = lf ? (size_t)(lf - b) + 1 : 0;
         if (d->head.len - keep_from > 8192) keep_from = d->head.len - 8192;
         /* keep the LF so a line start stays detectable */

@@ -54,9 +54,11 @@ static void load(const char *path)
     pcap_close(pc);
 }
 
+static pcap_t *dead;
+
 static pcap_dumper_t *open_out(const char *path, int lt)
 {
-    pcap_t *dead = pcap_open_dead(lt, 262144);
+    dead = pcap_open_dead(lt, 262144);
     pcap_dumper_t *o = pcap_dump_open(dead, path);
     if (!o) { fprintf(stderr, "pcapsynth: %s\n", pcap_geterr(dead)); exit(1); }
     return o;
@@ -223,6 +225,7 @@ static void cmd_relink(const char *out, const char *kind)
         put(o, &h, f);
     }
     pcap_dump_close(o);
+    pcap_close(dead);
 }
 
 int main(int argc, char **argv)
@@ -250,5 +253,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "multiply") && argc > 4) cmd_multiply(o, atoi(argv[4]));
     else { fprintf(stderr, "pcapsynth: bad command\n"); return 2; }
     pcap_dump_close(o);
+    pcap_close(dead);
+    for (size_t i = 0; i < npkts; i++) free(pkts[i].d);
+    free(pkts);
     return 0;
 }

@@ -79,7 +79,7 @@ static void test_delivery_flow(void **st)
     path(p, "c.db");
     lt_spool *s = lt_spool_open(p, &err);
     for (int i = 0; i < 5; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "r%d", i);
         lt_record r = rec(id, i, "payload");
         lt_spool_put(s, &r);
@@ -111,7 +111,7 @@ static void test_eviction_counted(void **st)
     path(p, "d.db");
     lt_spool *s = lt_spool_open(p, &err);
     for (int i = 0; i < 100; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "e%d", i);
         lt_record r = rec(id, (lt_time_us)i * 1000000, "0123456789012345678901234567890123456789");
         lt_spool_put(s, &r);
