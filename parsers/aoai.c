@@ -254,6 +254,65 @@ static void lt_acc_responses_event(lt_acc *a, const char *type, json_t *j, uint6
     }
 }
 
+/* Fast path for the chunk that makes up almost all of a long stream:
+ * {"id":..,"choices":[{"index":N,"delta":{"content":"..."},"finish_reason":null,..}],..}
+ * Building a full JSON tree for each of thousands of such chunks dominated
+ * replay time, so when a chunk provably has nothing else of interest (no
+ * role, tool call, refusal, finish reason, usage, filter hit, prompt filter)
+ * only its content string is decoded (by jansson, as a lone JSON string).
+ * Anything unusual takes the full parse. Returns 1 when handled. */
+#define LT_KEY_IS(k, left, lit) ((left) >= sizeof(lit) - 1 && !memcmp((k), (lit), sizeof(lit) - 1))
+
+/* Does the key starting at k make a chunk need the full parse? */
+static int lt_key_unusual(const char *k, size_t left)
+{
+    switch (*k) {
+    case 't': return LT_KEY_IS(k, left, "tool_calls\"") || LT_KEY_IS(k, left, "text\":") || LT_KEY_IS(k, left, "type\":");
+    case 'f': return LT_KEY_IS(k, left, "finish_reason\":\"") || LT_KEY_IS(k, left, "filtered\":true");
+    case 'u': return LT_KEY_IS(k, left, "usage\":{");
+    case 'r': return LT_KEY_IS(k, left, "refusal\":\"") || LT_KEY_IS(k, left, "role\"");
+    case 'p': return LT_KEY_IS(k, left, "prompt_filter_results\"") || LT_KEY_IS(k, left, "prompt_annotations\"");
+    default: return 0;
+    }
+}
+
+static int lt_acc_fast_chunk(lt_acc *a, const char *d, size_t n, uint64_t off)
+{
+    static const char delta[] = "delta\":{\"content\":\"";
+    if (!a->id || !a->model) return 0; /* let the full parse see the first chunks */
+    const char *lim = d + n, *cs = NULL, *ce = NULL, *ix = NULL;
+    /* one pass over the object keys (a '"' after '{' or ','); the content
+     * string itself is skipped, so its text cannot look like a key */
+    for (const char *q = memchr(d, '"', n); q; q = q + 1 < lim ? memchr(q + 1, '"', (size_t)(lim - q - 1)) : NULL) {
+        if (q == d || (q[-1] != '{' && q[-1] != ',')) continue;
+        const char *k = q + 1;
+        size_t left = (size_t)(lim - k);
+        if (lt_key_unusual(k, left)) return 0;
+        if (LT_KEY_IS(k, left, "index\":")) { if (ix) return 0; ix = k + 7; }
+        else if (LT_KEY_IS(k, left, delta)) {
+            if (cs) return 0;
+            cs = k + sizeof delta - 2; /* the opening quote of the content */
+            ce = cs + 1;
+            while (ce < lim && *ce != '"') ce += *ce == '\\' ? 2 : 1;
+            if (ce + 1 >= lim || ce[1] != '}') return 0;
+            q = ce;
+        }
+    }
+    if (!cs || !ix) return 0;
+    char *e;
+    long index = strtol(ix, &e, 10);
+    if (e == ix) return 0;
+    json_t *str = json_loadb(cs, (size_t)(ce + 1 - cs), JSON_DECODE_ANY, NULL);
+    if (!json_is_string(str)) { json_decref(str); return 0; }
+    lt_acc_choice *ac = lt_acc_choice_get(a, index);
+    if (ac) {
+        lt_acc_append(&ac->content, &ac->has_content, str);
+        if (json_string_length(str) && !a->have_first_token) { a->have_first_token = 1; a->first_token_off = off; }
+    }
+    json_decref(str);
+    return 1;
+}
+
 typedef struct lt_sse_ctx {
     lt_acc *a;
     int responses;
@@ -263,6 +322,7 @@ static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
 {
     lt_sse_ctx *x = ud;
     if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) { x->a->done = 1; return; }
+    if (!x->responses && !ev->event_len && lt_acc_fast_chunk(x->a, ev->data, ev->data_len, ev->off)) return;
     json_error_t err;
     json_t *j = json_loadb(ev->data, ev->data_len, 0, &err);
     if (!j) {
