@@ -52,7 +52,7 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
     row "llmtap replay --no-store" "$tw" "$tu" "$ts" "$trss"
     row "llmtap replay --db (tmpfs spool)" "$sw" "$su" "$ss" "$srss"
     echo
-    echo "- llmtap / baseline throughput: **$(calc "$bw / $tw")** (1.0 would be as fast as reading the file)."
+    echo "- llmtap / baseline throughput: **$(awk "BEGIN { printf \"%.2f\", $bw / $tw }")** (1.0 would be as fast as reading the file)."
     echo "- Memory flat in file size: peak RSS $(calc "$trss / 1024") MiB for $mb MB vs $(calc "$halfrss / 1024") MiB for half of it."
 } > BENCHMARKS.md.new
 if [ -f BENCHMARKS.md ] && grep -q "^## History" BENCHMARKS.md; then
