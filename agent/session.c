@@ -24,6 +24,8 @@ struct lt_session {
     const lt_app_ops *ops;
     void *parser;
     lt_app_sink sink;
+    lt_buf early;           /* server bytes that came before any client byte */
+    lt_time_us early_ts;
     lt_http_msg upgrade_req;
     int upgrade_pending;
     lt_time_us upgrade_ts;
@@ -134,10 +136,27 @@ static void lt_session_switch_h2(lt_session *s, int dir, const uint8_t *p, size_
     if (used < n) s->ops->feed(s->parser, dir, p + used, n - used, ts);
 }
 
+/* An HTTP/2 server speaks first (its SETTINGS), so server bytes that do not
+ * look like HTTP/1 wait for the client's first bytes to decide. */
+static int lt_session_hold_early(lt_session *s, int dir, const uint8_t *p, size_t n, lt_time_us ts)
+{
+    if (dir != LT_DIR_TO_CLIENT || s->conn->missed_start || lt_session_looks_http1(dir, p, n)) return 0;
+    if (s->early.len + n > 65536) return 0;
+    if (!s->early.len) s->early_ts = ts;
+    lt_buf_append(&s->early, p, n);
+    return 1;
+}
+
 void lt_session_data(lt_session *s, int dir, const uint8_t *p, size_t n, lt_time_us ts)
 {
     if (!n) return;
-    if (s->proto == PROTO_UNKNOWN) lt_session_detect(s, dir, p, n);
+    if (s->proto == PROTO_UNKNOWN && lt_session_hold_early(s, dir, p, n, ts)) return;
+    if (s->proto == PROTO_UNKNOWN) {
+        lt_session_detect(s, dir, p, n);
+        if (s->early.len && s->proto != PROTO_NONE)
+            s->ops->feed(s->parser, LT_DIR_TO_CLIENT, s->early.data, s->early.len, s->early_ts);
+        lt_buf_free(&s->early);
+    }
     if (s->proto == PROTO_NONE) return;
     s->ops->feed(s->parser, dir, p, n, ts);
     if (s->proto == PROTO_HTTP1 && s->upgrade_pending) {
@@ -165,6 +184,8 @@ void lt_session_destroy(lt_session *s)
 {
     if (!s) return;
     if (s->parser) s->ops->destroy(s->parser);
+    if (s->proto == PROTO_UNKNOWN && s->early.len) lt_ctr.streams_non_http++;
+    lt_buf_free(&s->early);
     lt_http_msg_free(&s->upgrade_req);
     free(s);
 }

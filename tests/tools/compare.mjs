@@ -3,9 +3,10 @@
 //
 //   node compare.mjs RECORDS.jsonl TRUTH.json [--secrets s1,s2,...] [--damaged N]
 //
-// --damaged N|any: the capture was damaged on purpose. Exactly N calls may be incomplete
+// --damaged N|any|maybe: the capture was damaged on purpose. Exactly N calls may be incomplete
 // (their records say Complete=false with a reason) or missing, and extra records are
 // allowed only when they are marked incomplete; every other call must match in full.
+// "any" = at least one call damaged; "maybe" = possibly none (the lost bytes held no exchange).
 //
 // Every ground-truth call must have exactly one LLM record (matched by x-request-id) and one
 // gateway record (same CorrelationId), with every field the truth names equal; no record may
@@ -19,7 +20,8 @@ const secretsArg = rest.indexOf('--secrets');
 const secrets = secretsArg >= 0 ? rest[secretsArg + 1].split(',').filter(Boolean) : [];
 const damagedArg = rest.indexOf('--damaged');
 const damagedAny = damagedArg >= 0 && rest[damagedArg + 1] === 'any';
-const damaged = damagedArg < 0 ? -1 : damagedAny ? 1e9 : Number(rest[damagedArg + 1]);
+const damagedMaybe = damagedArg >= 0 && rest[damagedArg + 1] === 'maybe';
+const damaged = damagedArg < 0 ? -1 : (damagedAny || damagedMaybe) ? 1e9 : Number(rest[damagedArg + 1]);
 const hurt = new Set();   // truth calls that were incomplete or missing
 const raw = fs.readFileSync(recFile, 'utf8');
 const records = raw.split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -99,7 +101,7 @@ const extraOk = (r) => damaged >= 0 && r.Complete === false;
 llm.forEach((r, k) => { if (!usedLlm.has(k) && !extraOk(r)) { fail++; problems.push(`${scen}: extra LLM record ${r.Method} ${r.Url} (${r.XRequestId})`); } });
 gw.forEach((r, k) => { if (!usedGw.has(k) && !extraOk(r)) { fail++; problems.push(`${scen}: extra gateway record ${r.Method} ${r.Url} ${r.ResponseCode}`); } });
 if (damaged >= 0) {
-  if (hurt.size === damaged || (damagedAny && hurt.size >= 1)) pass++;
+  if (hurt.size === damaged || (damagedAny && hurt.size >= 1) || damagedMaybe) pass++;
   else { fail++; problems.push(`${scen}: expected ${damaged} damaged calls, found ${hurt.size} (${[...hurt].join(',')})`); }
 }
 for (const s of secrets) {
