@@ -1,0 +1,16 @@
+/* auth.h -- Entra access tokens for the Logs Ingestion API, cached. */
+#ifndef LT_AUTH_H
+#define LT_AUTH_H
+
+#include <stddef.h>
+#include "upload_cfg.h"
+
+typedef struct lt_auth lt_auth;
+
+lt_auth *lt_auth_create(const lt_upload_cfg *cfg);
+/* A valid bearer token (cached; refreshed before expiry or when forced),
+ * or NULL with a reason in err. */
+const char *lt_auth_token(lt_auth *a, int force_refresh, char *err, size_t errlen);
+void lt_auth_destroy(lt_auth *a);
+
+#endif

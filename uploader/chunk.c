@@ -1,0 +1,97 @@
+/* chunk.c -- 32 KB chunking of LLM records (see chunk.h). */
+#include <string.h>
+#include "chunk.h"
+
+void lt_chunk_cfg_defaults(lt_chunk_cfg *cfg)
+{
+    cfg->chunk_bytes = 32768;
+    cfg->message_cap = 2u << 20;
+}
+
+/* Bytes one character occupies inside a JSON string (jansson escapes
+ * control characters, quotes and backslashes; UTF-8 passes through). */
+static size_t lt_json_escaped_len(unsigned char c)
+{
+    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') return 2;
+    if (c < 0x20 || c == 0x7f) return 6;
+    return 1;
+}
+
+static size_t lt_utf8_len(unsigned char c)
+{
+    return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+}
+
+size_t lt_chunk_utf8_prefix(const char *s, size_t len, size_t max_escaped)
+{
+    size_t i = 0, esc = 0;
+    while (i < len) {
+        size_t n = lt_utf8_len((unsigned char)s[i]);
+        size_t e = n == 1 ? lt_json_escaped_len((unsigned char)s[i]) : n;
+        if (i + n > len || esc + e > max_escaped) break;
+        esc += e;
+        i += n;
+    }
+    return i;
+}
+
+/* Serializes a message column; returns its text (malloc'd) or NULL. */
+static char *lt_chunk_text(json_t *v, size_t *len)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+/* Escaped JSON length of a string value. */
+static size_t lt_escaped_total(const char *s, size_t len)
+{
+    size_t e = 0;
+    for (size_t i = 0; i < len; i++) e += lt_json_escaped_len((unsigned char)s[i]);
+    return e;
+}
+
+static void lt_chunk_message(const lt_chunk_cfg *cfg, json_t *row0, json_t *rows, const char *col,
+                             const char *kind, const char *trunc_col, int *seq)
+{
+    json_t *v = json_object_get(row0, col);
+    if (!v) return;
+    size_t len;
+    char *text = lt_chunk_text(v, &len);
+    if (!text) return;
+    size_t cap = lt_chunk_utf8_prefix(text, len, cfg->message_cap);
+    if (cap < len) {
+        json_object_set_new(row0, trunc_col, json_true());
+        len = cap;
+    }
+    /* fits in row 0 as it is (escaped size of the JSON value as a string is the bound) */
+    if (cap == strlen(text) && lt_escaped_total(text, len) <= cfg->chunk_bytes) { free(text); return; }
+    json_object_del(row0, col);
+    json_t *base = json_pack("{s:O?,s:O?,s:O?}", "TimeGenerated", json_object_get(row0, "TimeGenerated"),
+                             "CorrelationId", json_object_get(row0, "CorrelationId"),
+                             "RecordId", json_object_get(row0, "RecordId"));
+    for (size_t off = 0; off < len;) {
+        size_t n = lt_chunk_utf8_prefix(text + off, len - off, cfg->chunk_bytes);
+        if (n == 0) break;
+        json_t *r = json_deep_copy(base);
+        json_object_set_new(r, "SequenceNumber", json_integer(++*seq));
+        json_object_set_new(r, "MessageChunk", json_string(kind));
+        json_object_set_new(r, col, json_stringn(text + off, n));
+        json_array_append_new(rows, r);
+        off += n;
+    }
+    json_decref(base);
+    free(text);
+}
+
+json_t *lt_chunk_rows(const lt_chunk_cfg *cfg, json_t *record)
+{
+    json_t *rows = json_array();
+    json_t *row0 = json_deep_copy(record);
+    json_array_append_new(rows, row0);
+    if (!json_object_get(row0, "SequenceNumber")) return rows; /* a gateway record */
+    int seq = 0;
+    lt_chunk_message(cfg, row0, rows, "RequestMessages", "request", "RequestMessagesTruncated", &seq);
+    lt_chunk_message(cfg, row0, rows, "ResponseMessages", "response", "ResponseMessagesTruncated", &seq);
+    return rows;
+}

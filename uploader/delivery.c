@@ -1,0 +1,300 @@
+/* delivery.c -- at-least-once delivery from the SQLite spool to the Logs
+ * Ingestion API.
+ *
+ * A record leaves "pending" only after every row it produced was answered
+ * 204 (a crash in between resends it: duplicates are possible, loss is not;
+ * kql/dedupe.kql removes them). One POST is one JSON array of rows for one
+ * stream, gzip-compressed by default, at most batch_max_bytes as sent.
+ * Answers:
+ *   2xx           -> delivered;
+ *   413           -> the batch is split in halves and each half sent again;
+ *   400           -> bisection down to the single record the service refuses,
+ *                    which is quarantined with the service's error text;
+ *   401/403       -> one forced token refresh, then back-off with a log line
+ *                    (role assignments take up to 30 minutes to apply);
+ *   429, 5xx, network errors -> exponential back-off with jitter, honoring
+ *                    Retry-After / retry-after-ms (capped), until max_retry_s
+ *                    of back-off in this run; then the rows stay pending. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+#include "../common/counters.h"
+#include "../common/log.h"
+#include "auth.h"
+#include "chunk.h"
+#include "delivery.h"
+#include "http.h"
+
+struct lt_uploader {
+    const lt_upload_cfg *cfg;
+    lt_spool *spool;
+    lt_auth *auth;
+    lt_chunk_cfg chunk;
+    double backoff_spent;      /* seconds slept in back-off this run */
+    int failures;              /* consecutive retryable failures */
+    unsigned rng;
+};
+
+/* One spooled record, expanded to the rows it sends. */
+typedef struct lt_unit {
+    int64_t rowid;
+    int last_part;             /* marks the record delivered (a record whose rows
+                                  exceed one POST is sent as several parts) */
+    char *rows_json;           /* rows as "r1,r2,..." (no brackets) */
+    size_t len;
+    int nrows;
+} lt_unit;
+
+enum { SEND_OK = 0, SEND_SPLIT, SEND_BAD, SEND_RETRY, SEND_AUTH, SEND_GIVE_UP };
+
+lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool)
+{
+    lt_uploader *u = calloc(1, sizeof *u);
+    if (!u) return NULL;
+    u->cfg = cfg;
+    u->spool = spool;
+    u->auth = lt_auth_create(cfg);
+    lt_chunk_cfg_defaults(&u->chunk);
+    u->chunk.chunk_bytes = cfg->chunk_bytes;
+    u->chunk.message_cap = cfg->message_cap;
+    u->rng = (unsigned)time(NULL);
+    return u;
+}
+
+void lt_uploader_destroy(lt_uploader *u)
+{
+    if (!u) return;
+    lt_auth_destroy(u->auth);
+    free(u);
+}
+
+static int lt_gzip(const char *in, size_t n, lt_buf *out)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+    lt_buf_reset(out);
+    lt_buf_reserve(out, deflateBound(&z, n));
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out->data;
+    z.avail_out = (uInt)(out->cap - 1);
+    int r = deflate(&z, Z_FINISH);
+    out->len = z.total_out;
+    deflateEnd(&z);
+    return r == Z_STREAM_END ? 0 : -1;
+}
+
+static void lt_sleep(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits before a retry; returns -1 once the run's back-off budget is spent. */
+static int lt_backoff(lt_uploader *u, long retry_after_ms, const char *why)
+{
+    double cap = u->cfg->retry_cap_s;
+    double d = 0.5 * (double)(1u << (u->failures < 10 ? u->failures : 10));
+    d += (double)(rand_r(&u->rng) % 1000) / 1000.0 * d * 0.5; /* jitter */
+    if (retry_after_ms > 0 && retry_after_ms / 1000.0 > d) d = retry_after_ms / 1000.0;
+    if (d > cap) d = cap;
+    if (u->backoff_spent + d > u->cfg->max_retry_s) {
+        lt_warn("upload: giving up for now after %.0fs of retries (%s); records stay in the spool", u->backoff_spent, why);
+        return -1;
+    }
+    u->failures++;
+    lt_ctr.upload_retries++;
+    lt_warn("upload: %s; retrying in %.1fs", why, d);
+    lt_sleep(d);
+    u->backoff_spent += d;
+    return 0;
+}
+
+/* POSTs one JSON array to a stream. */
+static int lt_post(lt_uploader *u, const char *stream, const char *json, size_t len, lt_http_resp *r, int force_token)
+{
+    char err[256] = "";
+    const char *tok = lt_auth_token(u->auth, force_token, err, sizeof err);
+    if (!tok) {
+        memset(r, 0, sizeof *r);
+        snprintf(r->error, sizeof r->error, "no token: %.200s", err);
+        return -1;
+    }
+    char url[2048], bearer[8192];
+    snprintf(url, sizeof url, "%s/dataCollectionRules/%s/streams/%s?api-version=2023-01-01", u->cfg->endpoint,
+             u->cfg->dcr_immutable_id, stream);
+    snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", tok);
+    const char *hs[] = {bearer, "Content-Type: application/json", "Content-Encoding: gzip"};
+    lt_buf gz;
+    lt_buf_init(&gz);
+    const void *body = json;
+    size_t blen = len;
+    if (u->cfg->gzip && lt_gzip(json, len, &gz) == 0) { body = gz.data; blen = gz.len; }
+    lt_http_req q = {.url = url, .headers = hs, .nheaders = u->cfg->gzip ? 3 : 2, .body = body, .body_len = blen,
+                     .ca_bundle = u->cfg->ca_bundle};
+    int rc = lt_http_request(&q, r);
+    lt_buf_free(&gz);
+    return rc;
+}
+
+/* Sends units [a, b) as one POST; classifies the answer. */
+static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int a, int b, char *errtext, size_t errlen)
+{
+    lt_buf js;
+    lt_buf_init(&js);
+    lt_buf_append(&js, "[", 1);
+    int rows = 0;
+    for (int i = a; i < b; i++) {
+        if (i > a) lt_buf_append(&js, ",", 1);
+        lt_buf_append(&js, units[i].rows_json, units[i].len);
+        rows += units[i].nrows;
+    }
+    lt_buf_append(&js, "]", 1);
+    int force = 0;
+    for (;;) {
+        lt_http_resp r;
+        int rc = lt_post(u, stream, (const char *)js.data, js.len, &r, force);
+        int st = r.status;
+        if (rc == 0 && st >= 200 && st < 300) {
+            lt_ctr.upload_batches++;
+            lt_ctr.upload_rows += (uint64_t)rows;
+            u->failures = 0;
+            lt_http_resp_free(&r);
+            lt_buf_free(&js);
+            return SEND_OK;
+        }
+        int verdict = SEND_RETRY;
+        char why[512];
+        if (rc < 0) snprintf(why, sizeof why, "%s", r.error);
+        else snprintf(why, sizeof why, "HTTP %d from Logs Ingestion: %.300s", st, r.body.len ? (char *)r.body.data : "");
+        if (rc == 0 && st == 413) verdict = SEND_SPLIT;
+        else if (rc == 0 && st == 400) { verdict = SEND_BAD; snprintf(errtext, errlen, "%s", why); }
+        else if (rc == 0 && (st == 401 || st == 403)) {
+            if (!force) { force = 1; lt_http_resp_free(&r); continue; }
+            lt_error("upload: %s -- check that the identity has the Monitoring Metrics Publisher role on the "
+                     "data collection rule (role assignments can take up to 30 minutes to apply)", why);
+        }
+        long ra = r.retry_after_ms;
+        lt_http_resp_free(&r);
+        if (verdict != SEND_RETRY || (rc == 0 && st >= 400 && st < 500 && st != 429 && st != 401 && st != 403 && st != 408)) {
+            if (verdict == SEND_RETRY) { verdict = SEND_BAD; snprintf(errtext, errlen, "%s", why); }
+            lt_buf_free(&js);
+            return verdict;
+        }
+        lt_ctr.upload_errors++;
+        if (lt_backoff(u, ra, why) < 0) { lt_buf_free(&js); return SEND_GIVE_UP; }
+    }
+}
+
+static void lt_mark(lt_uploader *u, lt_unit *units, int a, int b)
+{
+    int64_t *ids = malloc(sizeof *ids * (size_t)(b - a));
+    int n = 0;
+    for (int i = a; i < b; i++) if (units[i].last_part) ids[n++] = units[i].rowid;
+    if (n) lt_spool_mark_delivered(u->spool, ids, n);
+    free(ids);
+}
+
+/* Delivers units [a, b): splits on 413, bisects on 400. -1 when giving up. */
+static int lt_deliver_range(lt_uploader *u, const char *stream, lt_unit *units, int a, int b)
+{
+    char err[600] = "";
+    int v = lt_send_units(u, stream, units, a, b, err, sizeof err);
+    if (v == SEND_OK) { lt_mark(u, units, a, b); return 0; }
+    if (v == SEND_GIVE_UP) return -1;
+    if (b - a == 1) {
+        lt_ctr.upload_quarantined++;
+        lt_error("upload: record (spool row %lld) refused and quarantined: %s", (long long)units[a].rowid, err);
+        lt_spool_quarantine(u->spool, units[a].rowid, err[0] ? err : "refused (413 for a single record)");
+        return 0;
+    }
+    int m = a + (b - a) / 2;
+    if (lt_deliver_range(u, stream, units, a, m) < 0) return -1;
+    return lt_deliver_range(u, stream, units, m, b);
+}
+
+/* Appends one part (rows [from, to) of a rows array) as a unit. */
+static void lt_unit_add(lt_unit **units, int *nu, int *cap, int64_t rowid, json_t *rows, size_t from, size_t to, int last)
+{
+    if (*nu == *cap) { *cap = *cap ? *cap * 2 : 64; *units = realloc(*units, sizeof **units * (size_t)*cap); }
+    json_t *part = json_array();
+    for (size_t i = from; i < to; i++) json_array_append(part, json_array_get(rows, i));
+    char *s = json_dumps(part, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(part);
+    size_t n = strlen(s);
+    memmove(s, s + 1, n - 2); /* drop the brackets */
+    s[n - 2] = 0;
+    (*units)[(*nu)++] = (lt_unit){.rowid = rowid, .last_part = last, .rows_json = s, .len = n - 2, .nrows = (int)(to - from)};
+}
+
+/* Expands a spooled record into its rows, in parts that each fit one POST. */
+static int lt_unit_make(lt_uploader *u, const lt_spool_row *row, lt_unit **units, int *nu, int *cap)
+{
+    json_t *rec = json_loads(row->json, 0, NULL);
+    if (!rec) return -1;
+    json_t *rows = lt_chunk_rows(&u->chunk, rec);
+    json_decref(rec);
+    size_t n = json_array_size(rows), from = 0, bytes = 2;
+    for (size_t i = 0; i < n; i++) {
+        char *r = json_dumps(json_array_get(rows, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t l = r ? strlen(r) + 1 : 0;
+        free(r);
+        if (i > from && bytes + l > u->cfg->batch_max_bytes) {
+            lt_unit_add(units, nu, cap, row->rowid, rows, from, i, 0);
+            from = i;
+            bytes = 2;
+        }
+        bytes += l;
+    }
+    lt_unit_add(units, nu, cap, row->rowid, rows, from, n, 1);
+    json_decref(rows);
+    return 0;
+}
+
+/* Delivers one table's pending records; returns records delivered, -1 on give-up. */
+static long lt_drain_table(lt_uploader *u, int table, const char *stream)
+{
+    long done = 0;
+    for (;;) {
+        lt_spool_row *rows;
+        int n;
+        if (lt_spool_fetch_pending(u->spool, table, 500, 8u << 20, &rows, &n) < 0) return -1;
+        if (n == 0) { lt_spool_rows_free(rows, n); return done; }
+        lt_unit *units = NULL;
+        int nu = 0, cap = 0;
+        for (int i = 0; i < n; i++) {
+            if (lt_unit_make(u, &rows[i], &units, &nu, &cap) < 0) {
+                lt_ctr.upload_quarantined++;
+                lt_spool_quarantine(u->spool, rows[i].rowid, "stored record is not valid JSON");
+            }
+        }
+        lt_spool_rows_free(rows, n);
+        int rc = 0, a = 0;
+        while (a < nu && rc == 0) {
+            size_t bytes = 2;
+            int b = a;
+            while (b < nu && (b == a || bytes + units[b].len + 1 <= u->cfg->batch_max_bytes)) bytes += units[b++].len + 1;
+            rc = lt_deliver_range(u, stream, units, a, b);
+            for (int i = a; rc == 0 && i < b; i++) done += units[i].last_part;
+            a = b;
+        }
+        for (int i = 0; i < nu; i++) free(units[i].rows_json);
+        free(units);
+        if (rc < 0) return -1;
+    }
+}
+
+int lt_uploader_drain(lt_uploader *u, long *delivered)
+{
+    if (!u->cfg->endpoint || !u->cfg->dcr_immutable_id) {
+        lt_error("upload: [upload] endpoint and dcr_immutable_id must be configured");
+        return -1;
+    }
+    u->backoff_spent = 0;
+    long a = lt_drain_table(u, LT_TABLE_GATEWAY, u->cfg->gateway_stream);
+    long b = a < 0 ? -1 : lt_drain_table(u, LT_TABLE_LLM, u->cfg->llm_stream);
+    if (delivered) *delivered = (a > 0 ? a : 0) + (b > 0 ? b : 0);
+    return a < 0 || b < 0 ? -1 : 0;
+}
