@@ -254,8 +254,11 @@ static int lt_auth_client_credentials(lt_auth *a, char *err, size_t errlen)
     char head[2048];
     int n = snprintf(head, sizeof head, "grant_type=client_credentials&client_id=%s&scope=%s&", ecl, esc);
     lt_buf_append(&body, head, (size_t)n);
-    if (secret) lt_buf_append(&body, "client_secret=", 14);
-    else lt_buf_append(&body, "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=", 106);
+    static const char secret_key[] = "client_secret=";
+    static const char assertion_keys[] =
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=";
+    if (secret) lt_buf_append(&body, secret_key, sizeof secret_key - 1);
+    else lt_buf_append(&body, assertion_keys, sizeof assertion_keys - 1);
     lt_buf_append(&body, ecred, strlen(ecred));
     const char *h[] = {"Content-Type: application/x-www-form-urlencoded"};
     lt_http_req q = {.url = url, .headers = h, .nheaders = 1, .body = body.data, .body_len = body.len, .ca_bundle = c->ca_bundle};

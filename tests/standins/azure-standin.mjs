@@ -145,7 +145,9 @@ const httpsServer = https.createServer({ cert: fs.readFileSync(certFile), key: f
     if (f.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return fail(res, 400, 'invalid_request', 'assertion type');
     const a = f.get('client_assertion');
     if (a === FEDERATED) return tokenAnswer(res);
-    const err = clientCert ? verifyAssertion(a, `https://${req.headers.host}${url.pathname}`) : 'no client certificate configured';
+    let err;
+    try { err = clientCert ? verifyAssertion(a || '', `https://${req.headers.host}${url.pathname}`) : 'no client certificate configured'; }
+    catch (e) { err = `malformed client assertion: ${e.message}`; }
     return err ? fail(res, 401, 'invalid_client', err) : tokenAnswer(res);
   }
   if (req.method === 'POST' && url.pathname === '/control') {
