@@ -410,6 +410,17 @@ static int lt_h1_line_starts_message(int dir, const char *p, size_t n)
     return n >= 9 && !memcmp(e - 9, " HTTP/1.", 8);
 }
 
+/* Next "HTTP/1." in [p, end), or NULL (memchr + memcmp: glibc's memmem
+ * misbehaves under ASan at -O1, like memrchr). */
+static const char *lt_h1_find_http(const char *p, const char *end)
+{
+    while (p < end && (p = memchr(p, 'H', (size_t)(end - p)))) {
+        if ((size_t)(end - p) >= 7 && !memcmp(p, "HTTP/1.", 7)) return p;
+        p++;
+    }
+    return NULL;
+}
+
 /* Scans the resync window for a message start: a whole request line
  * ("POST /path HTTP/1.1" with a known method) or status line. Messages follow
  * each other without a separator, so the start need not be at a line start.
@@ -418,7 +429,7 @@ static long lt_h1_find_start(lt_h1_dir *d, int dir)
 {
     const char *b = (const char *)d->head.data;
     size_t len = d->head.len;
-    for (const char *h = b; (h = memmem(h, len - (size_t)(h - b), "HTTP/1.", 7)); h++) {
+    for (const char *h = b; (h = lt_h1_find_http(h, b + len)); h++) {
         const char *lf = memchr(h, '\n', len - (size_t)(h - b));
         if (!lf) return -1; /* the line is not complete yet */
         if (dir == LT_DIR_TO_CLIENT) {
