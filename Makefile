@@ -65,6 +65,7 @@ bench: all
 
 fixtures:
 	tests/fixtures/gen/generate.sh
+	tests/fixtures/gen-h2/generate.sh
 
 deps:
 	scripts/install-deps.sh

@@ -38,38 +38,33 @@ void lt_config_free(lt_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-long long lt_config_parse_size(const char *v)
+typedef struct lt_unit_suffix { char c; long long mul; } lt_unit_suffix;
+
+/* A non-negative number with an optional unit suffix from the table. -1 on error. */
+static long long lt_parse_scaled(const char *v, const lt_unit_suffix *units, int allow_b)
 {
     char *e;
     errno = 0;
     long long n = strtoll(v, &e, 10);
     if (e == v || n < 0 || errno) return -1;
-    long long mul = 1;
-    switch (*e) {
-    case 'k': case 'K': mul = 1ll << 10; e++; break;
-    case 'm': case 'M': mul = 1ll << 20; e++; break;
-    case 'g': case 'G': mul = 1ll << 30; e++; break;
-    default: break;
-    }
-    if (*e == 'B' || *e == 'b') e++;
-    return *e ? -1 : n * mul;
+    for (; units->c; units++)
+        if (*e == units->c) { n *= units->mul; e++; break; }
+    if (allow_b && (*e == 'B' || *e == 'b')) e++;
+    return *e ? -1 : n;
+}
+
+long long lt_config_parse_size(const char *v)
+{
+    static const lt_unit_suffix units[] = {
+        {'k', 1ll << 10}, {'K', 1ll << 10}, {'m', 1ll << 20}, {'M', 1ll << 20}, {'g', 1ll << 30}, {'G', 1ll << 30}, {0, 0},
+    };
+    return lt_parse_scaled(v, units, 1);
 }
 
 long long lt_config_parse_duration(const char *v)
 {
-    char *e;
-    errno = 0;
-    long long n = strtoll(v, &e, 10);
-    if (e == v || n < 0 || errno) return -1;
-    long long mul = 1;
-    switch (*e) {
-    case 's': e++; break;
-    case 'm': mul = 60; e++; break;
-    case 'h': mul = 3600; e++; break;
-    case 'd': mul = 86400; e++; break;
-    default: break;
-    }
-    return *e ? -1 : n * mul;
+    static const lt_unit_suffix units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}};
+    return lt_parse_scaled(v, units, 0);
 }
 
 static int lt_conf_fail(lt_conf_ctx *x, const char *fmt, const char *a, const char *b)
