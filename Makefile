@@ -2,7 +2,8 @@
 #
 #   make            build build/llmtap
 #   make test       unit tests (cmocka), integration tests on the fixtures
-#   make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
+#   make asan       the whole suite under AddressSanitizer + UBSan (build-asan/;
+#                   the outage test shortened to 30 s unless OUTAGE_S is set)
 #   make bench      replay throughput vs a bare libpcap loop -> BENCHMARKS.md
 #   make clean
 #
@@ -58,7 +59,7 @@ test: all
 	tests/run.sh $(BUILD)
 
 asan:
-	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" test
+	OUTAGE_S=$${OUTAGE_S:-30} $(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" test
 
 bench: all
 	bench/run.sh $(BUILD)
