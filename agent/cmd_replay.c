@@ -14,7 +14,7 @@
 #include "../store/spool.h"
 #include "cmd.h"
 #include "config.h"
-#include "pipeline.h"
+#include "../capture/pipeline.h"
 
 typedef struct lt_replay {
     lt_spool *spool;

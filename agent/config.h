@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include "../store/spool.h"
 #include "../uploader/upload_cfg.h"
-#include "pipeline.h"
+#include "../capture/pipeline.h"
 
 #define LT_CONFIG_DEFAULT_PATH "/etc/llmtap/llmtap.conf"
 

@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agent/decode.h"
+#include "capture/decode.h"
 
 typedef struct pkt {
     struct pcap_pkthdr h;

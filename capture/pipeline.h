@@ -1,7 +1,7 @@
 /* pipeline.h -- packets in, records out: capture → flows → parsers → records.
  *
  * The pipeline owns the flow table. Each packet is decoded (decode.h), looked
- * up in the flow table (flow.h), reassembled per direction (stream_tcp.h) and
+ * up in the flow table (flow.h), reassembled per direction (tcp_dir.h) and
  * the in-order bytes are handed to the connection's application parser
  * (session.h picks HTTP/1.1 or HTTP/2). Finished exchanges become records
  * (records/record.h) that go to the caller's record callback (the store,

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../common/lt.h"
-#include "stream_tcp.h"
+#include "tcp_dir.h"
 
 struct lt_session;
 

@@ -15,7 +15,7 @@
 #include "flow.h"
 #include "pipeline.h"
 #include "session.h"
-#include "stream_tcp.h"
+#include "tcp_dir.h"
 
 struct lt_pipeline {
     lt_pipeline_cfg cfg;

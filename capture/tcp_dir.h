@@ -1,4 +1,4 @@
-/* stream_tcp.h -- reassembly of one direction of a TCP connection.
+/* tcp_dir.h -- reassembly of one direction of a TCP connection.
  *
  * In-order segments are delivered straight from the packet buffer (no copy);
  * only segments that arrive ahead of a missing one are copied and kept,
@@ -7,8 +7,8 @@
  * forever: when the peer acknowledges data we never saw (it was lost by the
  * capture, not by the network), when the buffered bytes exceed a cap, or when
  * the connection ends. All sequence arithmetic is modulo 2^32. */
-#ifndef LT_STREAM_TCP_H
-#define LT_STREAM_TCP_H
+#ifndef LT_TCP_DIR_H
+#define LT_TCP_DIR_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* stream_tcp.c -- per-direction TCP reassembly (see stream_tcp.h for the
+/* stream_tcp.c -- per-direction TCP reassembly (see tcp_dir.h for the
  * policy). The out-of-order list is a sorted singly linked list: on a
  * gateway capture reordering is rare and shallow, so a list beats a tree in
  * practice, and the in-order fast path never touches it. */
@@ -6,7 +6,7 @@
 #include <string.h>
 #include "../common/counters.h"
 #include "../common/log.h"
-#include "stream_tcp.h"
+#include "tcp_dir.h"
 
 struct lt_tcp_seg {
     lt_tcp_seg *next;

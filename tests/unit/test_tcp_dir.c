@@ -8,8 +8,8 @@
 #include <pcap/dlt.h>
 #include <stdio.h>
 #include <string.h>
-#include "agent/decode.h"
-#include "agent/stream_tcp.h"
+#include "capture/decode.h"
+#include "capture/tcp_dir.h"
 #include "common/counters.h"
 
 typedef struct out {
