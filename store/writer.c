@@ -1,0 +1,146 @@
+/* writer.c -- the spool writer thread (see writer.h).
+ *
+ * A ring of lt_record under one mutex. submit() copies the record header and
+ * takes a reference on its JSON object (jansson's reference counts are
+ * atomic), so the capture thread does no serialization and no I/O; it only
+ * holds the lock for a few stores. The thread swaps out up to one batch,
+ * releases the lock, and writes the batch in one transaction: the commit is
+ * the unit of durability (what `kill -9` cannot take back) and of cost (one
+ * WAL append per batch instead of per record). flush() waits on a sequence
+ * number so it returns once everything submitted before it is committed. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/log.h"
+#include "writer.h"
+
+#define LT_WRITER_BATCH 1000
+
+struct lt_writer {
+    lt_spool *spool;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;       /* records queued or stop requested */
+    pthread_cond_t done;       /* a batch was committed */
+    lt_record *ring;
+    size_t cap, head, count;
+    uint64_t accepted_seq;     /* records accepted so far */
+    uint64_t done_seq;         /* records committed (or failed) so far */
+    lt_writer_stats st;
+    int stop;
+};
+
+static size_t lt_writer_take(lt_writer *w, lt_record *batch)
+{
+    size_t n = 0;
+    while (w->count && n < LT_WRITER_BATCH) {
+        batch[n++] = w->ring[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+    }
+    return n;
+}
+
+/* One transaction; returns records the spool took (inserted or duplicate). */
+static int lt_writer_commit(lt_writer *w, lt_record *batch, size_t n)
+{
+    int ok = lt_spool_begin(w->spool) == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ok) lt_spool_put(w->spool, &batch[i]);
+        lt_record_clear(&batch[i]);
+    }
+    if (ok && lt_spool_commit(w->spool) == 0) return 0;
+    lt_error("writer: a batch of %zu records could not be committed to the spool", n);
+    return -1;
+}
+
+static void *lt_writer_main(void *arg)
+{
+    lt_writer *w = arg;
+    lt_record *batch = malloc(sizeof *batch * LT_WRITER_BATCH);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->count && !w->stop) pthread_cond_wait(&w->wake, &w->mu);
+        if (!w->count && w->stop) break;
+        size_t n = lt_writer_take(w, batch);
+        pthread_mutex_unlock(&w->mu);
+        int rc = lt_writer_commit(w, batch, n);
+        pthread_mutex_lock(&w->mu);
+        w->done_seq += n;
+        if (rc == 0) { w->st.written += n; w->st.batches++; }
+        else w->st.commit_errors++;
+        pthread_cond_broadcast(&w->done);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(batch);
+    return NULL;
+}
+
+lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max)
+{
+    lt_writer *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->spool = spool;
+    w->cap = queue_max ? queue_max : 10000;
+    w->ring = calloc(w->cap, sizeof *w->ring);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    pthread_cond_init(&w->done, NULL);
+    if (!w->ring || pthread_create(&w->thread, NULL, lt_writer_main, w) != 0) {
+        free(w->ring);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int lt_writer_submit(lt_writer *w, const lt_record *rec)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->count == w->cap || w->stop) {
+        uint64_t d = ++w->st.dropped;
+        pthread_mutex_unlock(&w->mu);
+        lt_warn("writer: spool queue full, record %s dropped (%llu dropped so far)", rec->id, (unsigned long long)d);
+        return -1;
+    }
+    lt_record *slot = &w->ring[(w->head + w->count) % w->cap];
+    *slot = *rec;
+    json_incref(slot->obj);
+    w->count++;
+    w->accepted_seq++;
+    w->st.submitted++;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void lt_writer_flush(lt_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    uint64_t target = w->accepted_seq;
+    while (w->done_seq < target) pthread_cond_wait(&w->done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lt_writer_stats_get(lt_writer *w, lt_writer_stats *st)
+{
+    pthread_mutex_lock(&w->mu);
+    *st = w->st;
+    st->queued = (size_t)(w->accepted_seq - w->done_seq);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lt_writer_destroy(lt_writer *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->done);
+    pthread_mutex_destroy(&w->mu);
+    free(w->ring);
+    free(w);
+}
