@@ -27,13 +27,24 @@ void lt_config_defaults(lt_config *cfg)
     cfg->spool.keep_delivered_s = 86400;
     lt_upload_cfg_defaults(&cfg->upload);
     cfg->log_level = LT_LOG_WARN;
+    cfg->snaplen = 262144;
+    cfg->buffer_size = 64u << 20;
+    cfg->workers = 1;
+    cfg->agent.user = strdup("llmtap");
+    cfg->agent.socket = strdup("/run/llmtap/llmtap.sock");
+    cfg->agent.shutdown_deadline_ms = 10000;
+    cfg->agent.queue_max = 10000;
 }
 
 void lt_config_free(lt_config *cfg)
 {
-    free(cfg->interface);
+    for (size_t i = 0; i < cfg->n_interfaces; i++) free(cfg->interfaces[i]);
+    free(cfg->interfaces);
     free(cfg->bpf_filter);
     free(cfg->db_path);
+    free(cfg->agent.user);
+    free(cfg->agent.socket);
+    free(cfg->metrics.listen);
     lt_upload_cfg_free(&cfg->upload);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -109,7 +120,13 @@ static int lt_conf_capture(lt_conf_ctx *x, const char *k, const char *v)
 {
     lt_pipeline_cfg *p = &x->cfg->pipeline;
     long n = 0;
-    if (!strcmp(k, "interface")) { free(x->cfg->interface); x->cfg->interface = strdup(v); return 1; }
+    if (!strcmp(k, "interface")) {
+        char **l = realloc(x->cfg->interfaces, (x->cfg->n_interfaces + 1) * sizeof *l);
+        if (!l) return 0;
+        x->cfg->interfaces = l;
+        l[x->cfg->n_interfaces++] = strdup(v);
+        return 1;
+    }
     if (!strcmp(k, "filter")) { free(x->cfg->bpf_filter); x->cfg->bpf_filter = strdup(v); return 1; }
     if (!strcmp(k, "server_ports")) return lt_conf_ports(x, v, p->server_ports, LT_ARRAY_LEN(p->server_ports));
     if (!strcmp(k, "flows_max")) { int ok = lt_conf_int(x, k, v, 1, 10000000, &n); p->flows_max = (size_t)n; return ok; }
