@@ -100,13 +100,21 @@ int lt_cmd_replay(int argc, char **argv)
         }
     }
     lt_pipeline *p = lt_pipeline_create(&cfg.pipeline, lt_replay_record, &r);
+    lt_counters ctr;
+    lt_counters_reset(&ctr);
+    if (p && r.spool) lt_spool_set_counters(r.spool, lt_pipeline_counters(p));
     char *e = NULL;
     if (!p || lt_capture_file(p, file, &e) < 0) {
         fprintf(stderr, "llmtap: %s\n", e ? e : "out of memory");
         free(e);
         rc = 1;
     }
-    lt_pipeline_destroy(p);
+    if (p) {
+        lt_pipeline_finish(p, 0);
+        if (r.spool && lt_spool_commit(r.spool) < 0) rc = 1;
+        ctr = *lt_pipeline_counters(p);
+        lt_pipeline_destroy(p);
+    }
     fflush(stdout);
     if (r.spool) {
         if (lt_spool_commit(r.spool) < 0) rc = 1;
@@ -114,8 +122,8 @@ int lt_cmd_replay(int argc, char **argv)
     }
     if (!quiet) {
         fprintf(stderr, "llmtap: replay of %s: %llu records stored, %llu already stored\n", file,
-                (unsigned long long)lt_ctr.store_inserted, (unsigned long long)lt_ctr.store_duplicates);
-        lt_counters_print(stderr);
+                (unsigned long long)ctr.store_inserted, (unsigned long long)ctr.store_duplicates);
+        lt_counters_print(&ctr, stderr);
     }
     lt_config_free(&cfg);
     return rc;

@@ -50,6 +50,8 @@ int lt_cmd_upload(int argc, char **argv)
         return 2;
     }
     char *e = NULL;
+    lt_counters ctr;
+    lt_counters_reset(&ctr);
     lt_spool *s = lt_spool_open(db ? db : cfg.db_path, &e);
     if (!s) {
         fprintf(stderr, "llmtap: cannot open spool: %s\n", e ? e : "?");
@@ -61,7 +63,9 @@ int lt_cmd_upload(int argc, char **argv)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     lt_spool_enforce(s, &cfg.spool, (lt_time_us)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    lt_spool_set_counters(s, &ctr);
     lt_uploader *u = lt_uploader_create(&cfg.upload, s);
+    if (u) lt_uploader_set_counters(u, &ctr);
     long delivered = 0;
     int rc = lt_uploader_drain(u, &delivered);
     lt_spool_stats st;
@@ -69,7 +73,7 @@ int lt_cmd_upload(int argc, char **argv)
     if (!quiet) {
         fprintf(stderr, "llmtap: upload: %ld records delivered; spool: %lld pending, %lld delivered, %lld quarantined\n",
                 delivered, (long long)st.pending, (long long)st.delivered, (long long)st.quarantined);
-        lt_counters_print(stderr);
+        lt_counters_print(&ctr, stderr);
     }
     lt_uploader_destroy(u);
     lt_spool_close(s);

@@ -151,17 +151,17 @@ int lt_decode_packet(int linktype, const uint8_t *p, size_t len, lt_packet *out)
     }
 }
 
-void lt_decode_count(int r)
+void lt_decode_count(lt_counters *ctr, int r)
 {
     switch (r) {
-    case LT_DECODE_TRUNCATED: lt_ctr.packets_truncated++; break;
-    case LT_DECODE_UNSUPPORTED_LINK: lt_ctr.packets_unsupported_link++; break;
-    case LT_DECODE_NON_IP: lt_ctr.packets_non_ip++; break;
-    case LT_DECODE_NON_TCP: lt_ctr.packets_non_tcp++; break;
-    case LT_DECODE_BAD_IP: lt_ctr.packets_bad_ip++; break;
-    case LT_DECODE_BAD_TCP: lt_ctr.packets_bad_tcp++; break;
-    case LT_DECODE_IPV4_FRAGMENT: lt_ctr.ipv4_fragments++; break;
-    case LT_DECODE_IPV6_FRAGMENT: lt_ctr.ipv6_fragments++; break;
+    case LT_DECODE_TRUNCATED: ctr->packets_truncated++; break;
+    case LT_DECODE_UNSUPPORTED_LINK: ctr->packets_unsupported_link++; break;
+    case LT_DECODE_NON_IP: ctr->packets_non_ip++; break;
+    case LT_DECODE_NON_TCP: ctr->packets_non_tcp++; break;
+    case LT_DECODE_BAD_IP: ctr->packets_bad_ip++; break;
+    case LT_DECODE_BAD_TCP: ctr->packets_bad_tcp++; break;
+    case LT_DECODE_IPV4_FRAGMENT: ctr->ipv4_fragments++; break;
+    case LT_DECODE_IPV6_FRAGMENT: ctr->ipv6_fragments++; break;
     default: break;
     }
 }

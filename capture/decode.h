@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/counters.h"
 #include "../common/lt.h"
 
 enum lt_decode_result {
@@ -36,7 +37,7 @@ typedef struct lt_packet {
 } lt_packet;
 
 int lt_decode_packet(int linktype, const uint8_t *frame, size_t caplen, lt_packet *out);
-/* Counts a decode result in lt_ctr. */
-void lt_decode_count(int result);
+/* Counts a decode result. */
+void lt_decode_count(lt_counters *ctr, int result);
 
 #endif

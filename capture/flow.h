@@ -13,7 +13,7 @@
 #include "../common/lt.h"
 #include "tcp_dir.h"
 
-struct lt_session;
+struct lt_conn_parser;
 
 typedef struct lt_flow {
     struct lt_flow *hnext;          /* hash chain */
@@ -24,7 +24,7 @@ typedef struct lt_flow {
     lt_tcp_dir dir[2];              /* reassembly of data sent by ep[i] */
     lt_time_us last_ts;
     lt_conn_info info;
-    struct lt_session *session;
+    struct lt_conn_parser *parser;
     int closing;
 } lt_flow;
 

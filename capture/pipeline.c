@@ -4,9 +4,11 @@
  * settle which side is the client (SYN, else configured server ports, else
  * the first payload's content), run the sender's reassembly (stream_tcp.c)
  * and the peer's acknowledgement (which reveals bytes lost by the capture),
- * and hand in-order bytes to the connection's session (session.c). Idle
- * flows are expired in capture time, oldest first, so replaying a file and
- * tapping live behave the same. */
+ * and hand in-order bytes to the connection's parser (parsers/conn.h), which
+ * detects the protocol. Finished exchanges become records (records/) for the
+ * caller's callback. Idle flows are expired in capture time, oldest first,
+ * so replaying a file and tapping live behave the same. Every count goes to
+ * the pipeline's own lt_counters: one pipeline per thread, no locks. */
 #include <stdlib.h>
 #include <string.h>
 #include "../common/counters.h"
@@ -14,7 +16,7 @@
 #include "decode.h"
 #include "flow.h"
 #include "pipeline.h"
-#include "session.h"
+#include "../parsers/conn.h"
 #include "tcp_dir.h"
 
 struct lt_pipeline {
@@ -23,8 +25,8 @@ struct lt_pipeline {
     void *ud;
     lt_flow_table flows;
     lt_tcp_mem mem;
-    lt_tcp_sink sink;
-    lt_flow *cur;            /* flow whose segment is being processed */
+    lt_app_sink app;         /* exchanges from every connection's parser */
+    lt_counters ctr;
 };
 
 void lt_pipeline_cfg_defaults(lt_pipeline_cfg *cfg)
@@ -43,25 +45,35 @@ static int lt_side_dir(const lt_flow *f, int side)
     return side == f->client_side ? LT_DIR_TO_SERVER : LT_DIR_TO_CLIENT;
 }
 
+/* The TCP sink of one flow: reassembled bytes go to the flow's parser. */
 static void lt_pl_data(void *ud, int side, const uint8_t *p, size_t n, lt_time_us ts)
 {
-    lt_pipeline *pl = ud;
-    lt_flow *f = pl->cur;
-    if (f->session) lt_session_data(f->session, lt_side_dir(f, side), p, n, ts);
+    lt_flow *f = ud;
+    if (f->parser) lt_conn_parser_feed(f->parser, lt_side_dir(f, side), p, n, ts);
 }
 
 static void lt_pl_gap(void *ud, int side, uint64_t n, lt_time_us ts)
 {
-    lt_pipeline *pl = ud;
-    lt_flow *f = pl->cur;
-    if (f->session) lt_session_gap(f->session, lt_side_dir(f, side), n, ts);
+    lt_flow *f = ud;
+    if (f->parser) lt_conn_parser_gap(f->parser, lt_side_dir(f, side), n, ts);
 }
 
 static void lt_pl_eof(void *ud, int side, lt_time_us ts)
 {
+    lt_flow *f = ud;
+    if (f->parser) lt_conn_parser_eof(f->parser, lt_side_dir(f, side), ts);
+}
+
+static lt_tcp_sink lt_pl_sink(lt_flow *f)
+{
+    return (lt_tcp_sink){lt_pl_data, lt_pl_gap, lt_pl_eof, f};
+}
+
+/* A finished exchange of any connection becomes its records. */
+static void lt_pl_exchange(void *ud, lt_exchange *ex)
+{
     lt_pipeline *pl = ud;
-    lt_flow *f = pl->cur;
-    if (f->session) lt_session_eof(f->session, lt_side_dir(f, side), ts);
+    lt_records_from_exchange(&pl->cfg.record, ex, &pl->ctr, pl->cb, pl->ud);
 }
 
 lt_pipeline *lt_pipeline_create(const lt_pipeline_cfg *cfg, lt_record_cb cb, void *ud)
@@ -77,7 +89,8 @@ lt_pipeline *lt_pipeline_create(const lt_pipeline_cfg *cfg, lt_record_cb cb, voi
     }
     pl->mem.cap = cfg->reasm_memcap;
     pl->mem.flow_cap = cfg->reasm_flow_cap;
-    pl->sink = (lt_tcp_sink){lt_pl_data, lt_pl_gap, lt_pl_eof, pl};
+    pl->mem.ctr = &pl->ctr;
+    pl->app = (lt_app_sink){.on_exchange = lt_pl_exchange, .ud = pl, .ctr = &pl->ctr};
     return pl;
 }
 
@@ -88,14 +101,14 @@ static int lt_is_server_port(const lt_pipeline *pl, uint16_t port)
     return 0;
 }
 
-/* Fixes the client side and creates the session. */
+/* Fixes the client side and creates the connection's parser. */
 static void lt_pl_set_client(lt_pipeline *pl, lt_flow *f, int client_side)
 {
     f->client_side = client_side;
     f->direction_known = 1;
     f->info.client = f->ep[client_side];
     f->info.server = f->ep[!client_side];
-    f->session = lt_session_create(&pl->cfg.parser, &pl->cfg.record, &f->info, pl->cb, pl->ud);
+    f->parser = lt_conn_parser_create(&pl->cfg.parser, &f->info, &pl->app);
 }
 
 /* Ports that are servers whatever the other side is. */
@@ -113,8 +126,8 @@ static void lt_pl_guess_client(lt_pipeline *pl, lt_flow *f, int side, const lt_p
     if (lt_is_server_port(pl, pk->dst.port)) { lt_pl_set_client(pl, f, side); return; }
     if (lt_is_server_port(pl, pk->src.port)) { lt_pl_set_client(pl, f, !side); return; }
     if (pk->len >= 4) {
-        if (lt_session_looks_http1(LT_DIR_TO_CLIENT, pk->payload, pk->len)) { lt_pl_set_client(pl, f, !side); return; }
-        if (lt_session_looks_http1(LT_DIR_TO_SERVER, pk->payload, pk->len) ||
+        if (lt_conn_parser_looks_http1(LT_DIR_TO_CLIENT, pk->payload, pk->len)) { lt_pl_set_client(pl, f, !side); return; }
+        if (lt_conn_parser_looks_http1(LT_DIR_TO_SERVER, pk->payload, pk->len) ||
             (pk->len >= 4 && !memcmp(pk->payload, "PRI ", 4))) { lt_pl_set_client(pl, f, side); return; }
     }
     int src_wk = lt_is_well_known_port(pk->src.port), dst_wk = lt_is_well_known_port(pk->dst.port);
@@ -124,18 +137,17 @@ static void lt_pl_guess_client(lt_pipeline *pl, lt_flow *f, int side, const lt_p
 
 static void lt_pl_end_flow(lt_pipeline *pl, lt_flow *f, int reset, lt_time_us ts)
 {
-    pl->cur = f;
+    lt_tcp_sink sink = lt_pl_sink(f);
     if (!reset) {
-        lt_tcp_dir_flush(&f->dir[0], 0, ts, &pl->mem, &pl->sink);
-        lt_tcp_dir_flush(&f->dir[1], 1, ts, &pl->mem, &pl->sink);
+        lt_tcp_dir_flush(&f->dir[0], 0, ts, &pl->mem, &sink);
+        lt_tcp_dir_flush(&f->dir[1], 1, ts, &pl->mem, &sink);
     }
-    if (f->session) {
-        lt_session_close(f->session, reset, ts);
-        lt_session_destroy(f->session);
+    if (f->parser) {
+        lt_conn_parser_close(f->parser, reset, ts);
+        lt_conn_parser_destroy(f->parser);
     }
     lt_tcp_dir_free(&f->dir[0], &pl->mem);
     lt_tcp_dir_free(&f->dir[1], &pl->mem);
-    pl->cur = NULL;
     lt_flow_remove(&pl->flows, f);
 }
 
@@ -144,7 +156,7 @@ static void lt_pl_expire(lt_pipeline *pl, lt_time_us now)
     lt_time_us idle = (lt_time_us)pl->cfg.idle_timeout_s * 1000000;
     lt_flow *f;
     while ((f = lt_flow_oldest(&pl->flows)) && f->last_ts + idle < now) {
-        lt_ctr.tcp_idle_timeouts++;
+        pl->ctr.tcp_idle_timeouts++;
         lt_pl_end_flow(pl, f, 0, now);
     }
 }
@@ -152,18 +164,18 @@ static void lt_pl_expire(lt_pipeline *pl, lt_time_us now)
 static lt_flow *lt_pl_new_flow(lt_pipeline *pl, const lt_packet *pk, lt_time_us ts, int *side)
 {
     if (pl->flows.count >= pl->flows.max) {
-        lt_ctr.tcp_flows_evicted++;
+        pl->ctr.tcp_flows_evicted++;
         lt_warn("flow table full (%zu): evicting the oldest connection", pl->flows.max);
         lt_pl_end_flow(pl, lt_flow_oldest(&pl->flows), 0, ts);
     }
     lt_flow *f = lt_flow_create(&pl->flows, &pk->src, &pk->dst, ts, side);
     if (!f) return NULL;
-    lt_ctr.tcp_flows++;
+    pl->ctr.tcp_flows++;
     if (pk->flags & LT_TCP_SYN) {
         lt_pl_set_client(pl, f, (pk->flags & LT_TCP_ACK) ? !*side : *side);
     } else {
         f->info.missed_start = 1;
-        lt_ctr.tcp_midstream++;
+        pl->ctr.tcp_midstream++;
         lt_pl_guess_client(pl, f, *side, pk);
     }
     return f;
@@ -173,10 +185,10 @@ void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, siz
                         lt_time_us ts)
 {
     lt_packet pk;
-    lt_ctr.packets++;
-    lt_ctr.capture_bytes += caplen;
+    pl->ctr.packets++;
+    pl->ctr.capture_bytes += caplen;
     int r = lt_decode_packet(linktype, frame, caplen, &pk);
-    if (r != LT_DECODE_OK) { lt_decode_count(r); return; }
+    if (r != LT_DECODE_OK) { lt_decode_count(&pl->ctr, r); return; }
     lt_pl_expire(pl, ts);
     int side;
     lt_flow *f = lt_flow_find(&pl->flows, &pk.src, &pk.dst, &side);
@@ -192,18 +204,17 @@ void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, siz
     }
     lt_flow_touch(&pl->flows, f, ts);
     if (!f->direction_known) lt_pl_guess_client(pl, f, side, &pk);
-    pl->cur = f;
+    lt_tcp_sink sink = lt_pl_sink(f);
     if (pk.len && (pk.flags & LT_TCP_ACK))
-        lt_tcp_dir_peer_answered(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &pl->sink);
+        lt_tcp_dir_peer_answered(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &sink);
     if (pk.flags & LT_TCP_SYN) lt_tcp_dir_syn(&f->dir[side], pk.seq);
     else if (pk.len || (pk.flags & LT_TCP_FIN))
         lt_tcp_dir_segment(&f->dir[side], side, pk.seq, pk.payload, pk.len,
-                           pk.flags & LT_TCP_FIN, ts, &pl->mem, &pl->sink);
+                           pk.flags & LT_TCP_FIN, ts, &pl->mem, &sink);
     if (pk.flags & LT_TCP_ACK)
-        lt_tcp_dir_acked(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &pl->sink);
-    pl->cur = NULL;
+        lt_tcp_dir_acked(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &sink);
     if (pk.flags & LT_TCP_RST) {
-        lt_ctr.tcp_resets++;
+        pl->ctr.tcp_resets++;
         lt_pl_end_flow(pl, f, 1, ts);
     } else if (f->dir[0].eof_sent && f->dir[1].eof_sent) {
         lt_pl_end_flow(pl, f, 0, ts);
@@ -214,6 +225,11 @@ void lt_pipeline_finish(lt_pipeline *pl, lt_time_us ts)
 {
     lt_flow *f;
     while ((f = lt_flow_oldest(&pl->flows))) lt_pl_end_flow(pl, f, 0, ts > f->last_ts ? ts : f->last_ts);
+}
+
+lt_counters *lt_pipeline_counters(lt_pipeline *pl)
+{
+    return &pl->ctr;
 }
 
 void lt_pipeline_destroy(lt_pipeline *pl)

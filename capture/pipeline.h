@@ -3,14 +3,16 @@
  * The pipeline owns the flow table. Each packet is decoded (decode.h), looked
  * up in the flow table (flow.h), reassembled per direction (tcp_dir.h) and
  * the in-order bytes are handed to the connection's application parser
- * (session.h picks HTTP/1.1 or HTTP/2). Finished exchanges become records
- * (records/record.h) that go to the caller's record callback (the store,
- * --json output, or both). One pipeline per thread; no locks inside. */
+ * (parsers/conn.h picks HTTP/1.1 or HTTP/2). Finished exchanges become
+ * records (records/record.h) that go to the caller's record callback (the
+ * store, --json output, or both). One pipeline per thread, with its own
+ * counters; no locks inside. */
 #ifndef LT_PIPELINE_H
 #define LT_PIPELINE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/counters.h"
 #include "../common/lt.h"
 #include "../parsers/app.h"
 #include "../records/record.h"
@@ -36,6 +38,8 @@ void lt_pipeline_packet(lt_pipeline *p, int linktype, const uint8_t *pkt, size_t
 /* End of input: closes every connection, emitting pending exchanges. */
 void lt_pipeline_finish(lt_pipeline *p, lt_time_us ts);
 void lt_pipeline_destroy(lt_pipeline *p);
+/* The pipeline's counters (owned by it; read them after finish or from its thread). */
+lt_counters *lt_pipeline_counters(lt_pipeline *p);
 
 /* Reads a pcap or pcapng file through the pipeline. 0 ok, -1 error (*err set, malloc'd). */
 int lt_capture_file(lt_pipeline *p, const char *path, char **err);

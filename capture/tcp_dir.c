@@ -46,12 +46,12 @@ static void lt_tcp_check_eof(lt_tcp_dir *d, int side, lt_time_us ts, const lt_tc
 
 /* Delivers bytes at seq (already known to be >= next_seq - overlap handled here). */
 static void lt_tcp_deliver(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p, size_t n,
-                           lt_time_us ts, const lt_tcp_sink *sink)
+                           lt_time_us ts, lt_tcp_mem *mem, const lt_tcp_sink *sink)
 {
     if (SEQ_LT(seq, d->next_seq)) {
         uint32_t skip = SEQ_DIFF(d->next_seq, seq);
-        if (skip >= n) { lt_ctr.tcp_retransmit_bytes += n; return; }
-        lt_ctr.tcp_retransmit_bytes += skip;
+        if (skip >= n) { mem->ctr->tcp_retransmit_bytes += n; return; }
+        mem->ctr->tcp_retransmit_bytes += skip;
         p += skip;
         n -= skip;
     }
@@ -68,7 +68,7 @@ static void lt_tcp_drain(lt_tcp_dir *d, int side, lt_tcp_mem *mem, const lt_tcp_
         d->ooo_bytes -= s->len;
         d->ooo_segs--;
         mem->used -= s->len;
-        lt_tcp_deliver(d, side, s->seq, s->data, s->len, s->ts, sink);
+        lt_tcp_deliver(d, side, s->seq, s->data, s->len, s->ts, mem, sink);
         free(s);
     }
 }
@@ -79,8 +79,8 @@ static void lt_tcp_skip_hole(lt_tcp_dir *d, int side, lt_time_us ts, lt_tcp_mem 
 {
     if (!d->ooo) return;
     uint32_t missing = SEQ_DIFF(d->ooo->seq, d->next_seq);
-    lt_ctr.tcp_holes++;
-    lt_ctr.tcp_hole_bytes += missing;
+    mem->ctr->tcp_holes++;
+    mem->ctr->tcp_hole_bytes += missing;
     sink->gap(sink->ud, side, missing, ts);
     d->next_seq = d->ooo->seq;
     lt_tcp_drain(d, side, mem, sink);
@@ -91,7 +91,7 @@ static void lt_tcp_buffer(lt_tcp_dir *d, uint32_t seq, const uint8_t *p, size_t 
 {
     lt_tcp_seg **pp = &d->ooo;
     while (*pp && SEQ_LT((*pp)->seq, seq)) pp = &(*pp)->next;
-    if (*pp && (*pp)->seq == seq && (*pp)->len >= n) { lt_ctr.tcp_retransmit_bytes += n; return; }
+    if (*pp && (*pp)->seq == seq && (*pp)->len >= n) { mem->ctr->tcp_retransmit_bytes += n; return; }
     lt_tcp_seg *s = malloc(sizeof *s + n);
     if (!s) return;
     s->seq = seq;
@@ -103,7 +103,7 @@ static void lt_tcp_buffer(lt_tcp_dir *d, uint32_t seq, const uint8_t *p, size_t 
     d->ooo_bytes += n;
     d->ooo_segs++;
     mem->used += n;
-    lt_ctr.tcp_segments_ooo++;
+    mem->ctr->tcp_segments_ooo++;
 }
 
 void lt_tcp_dir_segment(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p, size_t n,
@@ -113,14 +113,14 @@ void lt_tcp_dir_segment(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p,
     if (fin && !d->fin_seen) { d->fin_seen = 1; d->fin_seq = seq + (uint32_t)n; }
     if (n) {
         if (SEQ_LEQ(seq, d->next_seq)) {
-            lt_tcp_deliver(d, side, seq, p, n, ts, sink);
+            lt_tcp_deliver(d, side, seq, p, n, ts, mem, sink);
             if (d->ooo) lt_tcp_drain(d, side, mem, sink);
         } else {
             lt_tcp_buffer(d, seq, p, n, ts, mem);
             if (d->ooo_segs > LT_TCP_OOO_SEGS_MAX) {
                 lt_tcp_skip_hole(d, side, ts, mem, sink); /* the missing bytes are not coming */
             } else if (d->ooo_bytes > mem->flow_cap || mem->used > mem->cap) {
-                lt_ctr.tcp_memcap_hits++;
+                mem->ctr->tcp_memcap_hits++;
                 lt_warn("tcp: reassembly memory cap reached, declaring a hole");
                 lt_tcp_skip_hole(d, side, ts, mem, sink);
             }
@@ -149,8 +149,8 @@ void lt_tcp_dir_peer_answered(lt_tcp_dir *d, int side, uint32_t ack, lt_time_us 
         if (d->ooo && SEQ_LEQ(d->ooo->seq, ack)) { lt_tcp_skip_hole(d, side, ts, mem, sink); continue; }
         uint32_t missing = SEQ_DIFF(ack, d->next_seq);
         if (missing > (1u << 30)) return; /* nonsense ack: ignore */
-        lt_ctr.tcp_holes++;
-        lt_ctr.tcp_hole_bytes += missing;
+        mem->ctr->tcp_holes++;
+        mem->ctr->tcp_hole_bytes += missing;
         sink->gap(sink->ud, side, missing, ts);
         d->next_seq = ack;
         lt_tcp_drain(d, side, mem, sink);
@@ -163,8 +163,8 @@ void lt_tcp_dir_flush(lt_tcp_dir *d, int side, lt_time_us ts, lt_tcp_mem *mem, c
     while (d->ooo) lt_tcp_skip_hole(d, side, ts, mem, sink);
     if (d->fin_seen && !d->eof_sent && SEQ_LT(d->next_seq, d->fin_seq)) {
         uint32_t missing = SEQ_DIFF(d->fin_seq, d->next_seq);
-        lt_ctr.tcp_holes++;
-        lt_ctr.tcp_hole_bytes += missing;
+        mem->ctr->tcp_holes++;
+        mem->ctr->tcp_hole_bytes += missing;
         sink->gap(sink->ud, side, missing, ts);
         d->next_seq = d->fin_seq;
     }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/counters.h"
 #include "../common/lt.h"
 
 typedef struct lt_tcp_seg lt_tcp_seg;
@@ -34,9 +35,11 @@ typedef struct lt_tcp_sink {
     void *ud;
 } lt_tcp_sink;
 
-/* Shared accounting of buffered bytes across all connections. */
+/* Shared accounting of buffered bytes across all connections of one
+ * pipeline, and the pipeline's counters. */
 typedef struct lt_tcp_mem {
     size_t used, cap, flow_cap;
+    lt_counters *ctr;
 } lt_tcp_mem;
 
 void lt_tcp_dir_init(lt_tcp_dir *d);

@@ -72,14 +72,18 @@ typedef struct lt_counters {
 #undef LT_COUNTER_FIELD
 } lt_counters;
 
-/* The process-wide counters. The pipeline is single-threaded per process. */
-extern lt_counters lt_ctr;
-
-void lt_counters_reset(void);
+/* There is no global instance: every pipeline (one per capture worker), the
+ * spool writer, the uploader and each proxy loop owns one lt_counters and
+ * hands a pointer to the objects it creates; `replay` prints its own, and
+ * `status` sums them with lt_counters_add(). Each struct is written by one
+ * thread only. */
+void lt_counters_reset(lt_counters *c);
+/* into += from, counter by counter. */
+void lt_counters_add(lt_counters *into, const lt_counters *from);
 /* Prints every non-zero counter as "  name  value  (description)". */
-void lt_counters_print(FILE *out);
-/* Appends every counter to a JSON object (json_t *); returns it. */
+void lt_counters_print(const lt_counters *c, FILE *out);
+/* Every counter in a new JSON object (json_t *). */
 struct json_t;
-struct json_t *lt_counters_json(void);
+struct json_t *lt_counters_json(const lt_counters *c);
 
 #endif

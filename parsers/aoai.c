@@ -20,7 +20,7 @@
 
 /* ---- small JSON helpers ------------------------------------------------- */
 
-static json_t *lt_json_body(const lt_http_msg *m)
+static json_t *lt_json_body(const lt_http_msg *m, lt_counters *ctr)
 {
     if (!m->present || !m->body.len) return NULL;
     const char *ct = lt_http_msg_header(m, "content-type");
@@ -28,7 +28,7 @@ static json_t *lt_json_body(const lt_http_msg *m)
     json_error_t err;
     json_t *j = json_loadb((const char *)m->body.data, m->body.len, 0, &err);
     if (!j) {
-        lt_ctr.json_errors++;
+        ctr->json_errors++;
         lt_info("unparseable JSON body (%s at %d)%s", err.text, err.position,
                 m->body_truncated ? " (body truncated at the cap)" : "");
     }
@@ -81,13 +81,13 @@ static int lt_usage_fill(json_t *rec, json_t *u)
     return 1;
 }
 
-static void lt_usage_missing(json_t *rec)
+static void lt_usage_missing(json_t *rec, lt_counters *ctr)
 {
     json_object_set_new(rec, "UsageSource", json_string("missing"));
     json_object_set_new(rec, "PromptTokens", json_null());
     json_object_set_new(rec, "CompletionTokens", json_null());
     json_object_set_new(rec, "TotalTokens", json_null());
-    lt_ctr.usage_missing++;
+    ctr->usage_missing++;
 }
 
 /* ---- streamed chat / completions: per-choice accumulators ---------------- */
@@ -316,6 +316,7 @@ static int lt_acc_fast_chunk(lt_acc *a, const char *d, size_t n, uint64_t off)
 typedef struct lt_sse_ctx {
     lt_acc *a;
     int responses;
+    lt_counters *ctr;
 } lt_sse_ctx;
 
 static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
@@ -326,7 +327,7 @@ static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
     json_error_t err;
     json_t *j = json_loadb(ev->data, ev->data_len, 0, &err);
     if (!j) {
-        lt_ctr.json_errors++;
+        x->ctr->json_errors++;
         lt_info("unparseable SSE event data (%s)%s", err.text, ev->unterminated ? " (cut stream)" : "");
         return;
     }
@@ -476,13 +477,13 @@ static void lt_fill_choices_json(json_t *rec, json_t *resp, int completions)
     lt_set(rec, "PromptFilterResults", pf ? pf : json_object_get(resp, "prompt_annotations"));
 }
 
-static void lt_fill_stream(json_t *rec, const lt_exchange *ex, int responses, int completions)
+static void lt_fill_stream(json_t *rec, const lt_exchange *ex, int responses, int completions, lt_counters *ctr)
 {
     lt_acc a;
     memset(&a, 0, sizeof a);
     a.resp = &ex->resp;
-    lt_sse_ctx x = {&a, responses};
-    lt_sse_parse_all(ex->resp.body.data, ex->resp.body.len, lt_acc_on_event, &x);
+    lt_sse_ctx x = {&a, responses, ctr};
+    ctr->sse_events += lt_sse_parse_all(ex->resp.body.data, ex->resp.body.len, lt_acc_on_event, &x);
     json_t *usage = a.usage;
     if (responses) {
         json_t *r = a.final_response;
@@ -502,12 +503,13 @@ static void lt_fill_stream(json_t *rec, const lt_exchange *ex, int responses, in
         lt_set_str(rec, "SystemFingerprint", a.fingerprint);
         lt_acc_chat_columns(&a, rec, completions);
     }
-    if (!lt_usage_fill(rec, usage)) lt_usage_missing(rec);
+    if (!lt_usage_fill(rec, usage)) lt_usage_missing(rec, ctr);
     lt_fill_ttft(rec, ex, &a);
     lt_acc_free(&a);
 }
 
-static void lt_fill_nonstream(json_t *rec, const lt_exchange *ex, json_t *resp, const lt_aoai_call *call)
+static void lt_fill_nonstream(json_t *rec, const lt_exchange *ex, json_t *resp, const lt_aoai_call *call,
+                              lt_counters *ctr)
 {
     lt_set_str(rec, "RequestId", json_object_get(resp, "id"));
     lt_set_str(rec, "ModelName", json_object_get(resp, "model"));
@@ -519,7 +521,7 @@ static void lt_fill_nonstream(json_t *rec, const lt_exchange *ex, json_t *resp, 
         lt_set(rec, "ResponseStatus", json_object_get(resp, "status"));
     }
     json_t *u = json_object_get(resp, "usage");
-    if (!lt_usage_fill(rec, u) && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec);
+    if (!lt_usage_fill(rec, u) && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec, ctr);
     if (ex->req.present && ex->resp.present)
         json_object_set_new(rec, "TimeToFirstTokenMs",
                             json_integer((json_int_t)((ex->resp.start_ts - ex->req.start_ts + 500) / 1000)));
@@ -599,9 +601,10 @@ static void lt_fill_other(json_t *rec, const lt_exchange *ex, const lt_record_cf
     if (ex->resp.body.len) json_object_set_new(rec, "ResponseMessages", lt_raw_body(&ex->resp, cfg->raw_body_cap));
 }
 
-void lt_aoai_fill(const lt_aoai_call *call, const lt_exchange *ex, const lt_record_cfg *cfg, json_t *rec)
+void lt_aoai_fill(const lt_aoai_call *call, const lt_exchange *ex, const lt_record_cfg *cfg, json_t *rec,
+                  lt_counters *ctr)
 {
-    json_t *req = lt_json_body(&ex->req);
+    json_t *req = lt_json_body(&ex->req, ctr);
     int stream = json_is_true(json_object_get(req, "stream")) || lt_is_sse(&ex->resp);
     json_object_set_new(rec, "IsStreamCompletion", json_boolean(stream));
     json_t *model = json_object_get(req, "model");
@@ -627,15 +630,15 @@ void lt_aoai_fill(const lt_aoai_call *call, const lt_exchange *ex, const lt_reco
         lt_set_int(rec, "MaxTokens", json_object_get(req, "max_output_tokens"));
     }
     if (ex->resp.present && ex->resp.status >= 200 && ex->resp.status < 300 && lt_is_sse(&ex->resp)) {
-        lt_fill_stream(rec, ex, call->op == LT_AOAI_RESPONSES, call->op == LT_AOAI_COMPLETIONS);
+        lt_fill_stream(rec, ex, call->op == LT_AOAI_RESPONSES, call->op == LT_AOAI_COMPLETIONS, ctr);
     } else {
-        json_t *resp = ex->resp.status >= 200 && ex->resp.status < 300 ? lt_json_body(&ex->resp) : NULL;
+        json_t *resp = ex->resp.status >= 200 && ex->resp.status < 300 ? lt_json_body(&ex->resp, ctr) : NULL;
         if (call->op == LT_AOAI_EMBEDDINGS) lt_fill_embeddings(rec, req, resp, cfg);
         else if (call->op == LT_AOAI_IMAGES) lt_fill_images(rec, req, resp);
         else if (call->op == LT_AOAI_AUDIO) lt_fill_audio(rec, ex, req, resp);
-        if (resp) lt_fill_nonstream(rec, ex, resp, call);
+        if (resp) lt_fill_nonstream(rec, ex, resp, call, ctr);
         else if (!json_object_get(rec, "UsageSource")) {
-            if (ex->resp.present && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec);
+            if (ex->resp.present && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec, ctr);
             else json_object_set_new(rec, "UsageSource", json_string("none"));
         }
         json_decref(resp);

@@ -10,6 +10,7 @@
 #define LT_AOAI_H
 
 #include <jansson.h>
+#include "../common/counters.h"
 #include "../records/record.h"
 #include "http_msg.h"
 
@@ -36,7 +37,8 @@ typedef struct lt_aoai_call {
 int lt_aoai_classify(const char *method, const char *target, lt_aoai_call *out);
 
 /* Adds the payload columns of an LLM call to rec. */
-void lt_aoai_fill(const lt_aoai_call *call, const lt_exchange *ex, const lt_record_cfg *cfg, json_t *rec);
+void lt_aoai_fill(const lt_aoai_call *call, const lt_exchange *ex, const lt_record_cfg *cfg, json_t *rec,
+                  lt_counters *ctr);
 
 /* The API id for the gateway record ("azure-openai" or NULL). */
 const char *lt_aoai_api_id(const lt_aoai_call *call);

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../common/counters.h"
 #include "../common/lt.h"
 #include "http_msg.h"
 
@@ -35,6 +36,7 @@ typedef struct lt_app_sink {
     lt_exchange_cb on_exchange;
     lt_upgrade_cb on_upgrade;   /* may be NULL */
     void *ud;
+    lt_counters *ctr;           /* where the parser counts what it skips; NULL = its own */
 } lt_app_sink;
 
 typedef struct lt_app_ops {

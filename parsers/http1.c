@@ -57,6 +57,7 @@ typedef struct lt_h1 {
     lt_parser_cfg cfg;
     const lt_conn_info *conn;
     lt_app_sink sink;
+    lt_counters own_ctr;      /* used when the sink brings none */
     lt_h1_dir d[2];
     lt_exchange **queue;    /* requests waiting for their response, oldest first */
     size_t qlen, qcap;
@@ -126,14 +127,14 @@ static void lt_h1_emit(lt_h1 *h, lt_exchange *ex)
 
 /* ---- message completion -------------------------------------------------- */
 
-static void lt_h1_finish_body(lt_h1_dir *d)
+static void lt_h1_finish_body(lt_h1 *h, lt_h1_dir *d)
 {
     if (d->dec) {
-        if (lt_content_error(d->dec)) { d->msg->decode_error = 1; lt_ctr.http_decode_errors++; }
+        if (lt_content_error(d->dec)) { d->msg->decode_error = 1; h->sink.ctr->http_decode_errors++; }
         lt_content_destroy(d->dec);
         d->dec = NULL;
     }
-    if (d->msg->body_truncated) lt_ctr.http_bodies_over_cap++;
+    if (d->msg->body_truncated) h->sink.ctr->http_bodies_over_cap++;
 }
 
 /* The message of direction dir ended (completely or not). */
@@ -141,7 +142,7 @@ static void lt_h1_message_done(lt_h1 *h, int dir, lt_time_us ts, int incomplete)
 {
     lt_h1_dir *d = &h->d[dir];
     if (!d->msg) { d->state = H1_HEAD; return; }
-    lt_h1_finish_body(d);
+    lt_h1_finish_body(h, d);
     if (incomplete && !d->msg->incomplete) d->msg->incomplete = incomplete;
     if (!d->msg->end_ts) d->msg->end_ts = ts;
     lt_exchange *ex = d->ex;
@@ -284,7 +285,7 @@ static int lt_h1_body_mode(lt_h1 *h, lt_h1_dir *d, const lt_exchange *ex, int di
     if (cl) {
         char *e;
         unsigned long long v = strtoull(cl, &e, 10);
-        if (e == cl) { lt_ctr.http_parse_errors++; return H1_RESYNC; }
+        if (e == cl) { h->sink.ctr->http_parse_errors++; return H1_RESYNC; }
         d->remaining = v;
         return v ? H1_BODY_CL : H1_HEAD;
     }
@@ -473,7 +474,7 @@ static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_tim
         return n;
     }
     if (at > 0) d->resync_skipped = 1;
-    lt_ctr.http_resyncs++;
+    h->sink.ctr->http_resyncs++;
     /* Re-run the window from the message start through the state machine. */
     lt_buf win = d->head;
     lt_buf_init(&d->head);
@@ -518,7 +519,7 @@ static int lt_h1_chunk_size(lt_h1_dir *d, size_t l)
 static void lt_h1_parse_error(lt_h1 *h, int dir, lt_time_us ts)
 {
     lt_h1_dir *d = &h->d[dir];
-    lt_ctr.http_parse_errors++;
+    h->sink.ctr->http_parse_errors++;
     lt_warn("http1: conn %llu: unparseable %s data, resynchronizing",
             (unsigned long long)(h->conn ? h->conn->conn_id : 0),
             dir == LT_DIR_TO_SERVER ? "request" : "response");
@@ -650,6 +651,7 @@ static void *lt_h1_create(const lt_parser_cfg *cfg, const lt_conn_info *conn, co
     if (cfg) h->cfg = *cfg; else lt_parser_cfg_defaults(&h->cfg);
     h->conn = conn;
     if (sink) h->sink = *sink;
+    if (!h->sink.ctr) h->sink.ctr = &h->own_ctr;
     h->upgrade_off = (size_t)-1;
     for (int i = 0; i < 2; i++) lt_buf_init(&h->d[i].head);
     return h;
@@ -727,7 +729,7 @@ static void lt_h1_eof(void *ph, int dir, lt_time_us ts)
     if (d->state == H1_DEAD) return;
     if (d->state == H1_BODY_CLOSE) { lt_h1_message_done(h, dir, ts, 0); return; }
     if (d->msg) lt_h1_message_done(h, dir, ts, LT_INC_TRUNCATED);
-    else if (d->state == H1_HEAD && d->head.len) lt_ctr.http_parse_errors++;
+    else if (d->state == H1_HEAD && d->head.len) h->sink.ctr->http_parse_errors++;
     lt_buf_reset(&d->head);
     d->state = H1_HEAD;
 }

@@ -96,6 +96,7 @@ typedef struct lt_h2 {
     lt_parser_cfg cfg;
     const lt_conn_info *conn;
     lt_app_sink sink;
+    lt_counters own_ctr;      /* used when the sink brings none */
     h2_dir d[2];
     h2_stream *tab[H2_BUCKETS];
     size_t nstreams;
@@ -177,15 +178,15 @@ static void h2_forget_stream(lt_h2 *h, h2_stream *s)
 
 /* ---- emitting exchanges ---------------------------------------------------- */
 
-static void h2_finish_body(h2_stream *s, int dir)
+static void h2_finish_body(lt_h2 *h, h2_stream *s, int dir)
 {
     lt_http_msg *m = h2_msg(s, dir);
     if (s->dec[dir]) {
-        if (lt_content_error(s->dec[dir])) { m->decode_error = 1; lt_ctr.http_decode_errors++; }
+        if (lt_content_error(s->dec[dir])) { m->decode_error = 1; h->sink.ctr->http_decode_errors++; }
         lt_content_destroy(s->dec[dir]);
         s->dec[dir] = NULL;
     }
-    if (m->body_truncated) lt_ctr.http_bodies_over_cap++;
+    if (m->body_truncated) h->sink.ctr->http_bodies_over_cap++;
 }
 
 static int h2_missing_request_reason(const lt_h2 *h)
@@ -197,8 +198,8 @@ static int h2_missing_request_reason(const lt_h2 *h)
 static void h2_emit(lt_h2 *h, h2_stream *s)
 {
     lt_exchange *ex = &s->ex;
-    h2_finish_body(s, 0);
-    h2_finish_body(s, 1);
+    h2_finish_body(h, s, 0);
+    h2_finish_body(h, s, 1);
     if (!ex->incomplete) ex->incomplete = ex->req.incomplete ? ex->req.incomplete : ex->resp.incomplete;
     if (!ex->incomplete && !ex->req.present) ex->incomplete = h2_missing_request_reason(h);
     if (!ex->incomplete && !ex->resp.present) ex->incomplete = LT_INC_NO_RESPONSE;
@@ -209,7 +210,7 @@ static void h2_emit(lt_h2 *h, h2_stream *s)
 /* A stream that cannot be reported faithfully: counted, logged, forgotten. */
 static void h2_drop(lt_h2 *h, h2_stream *s, uint32_t id, const char *why)
 {
-    lt_ctr.http2_streams_dropped++;
+    h->sink.ctr->http2_streams_dropped++;
     lt_info("conn %llu: HTTP/2 stream %u dropped: %s",
             (unsigned long long)(h->conn ? h->conn->conn_id : 0), id, why);
     if (s) h2_forget_stream(h, s);
@@ -331,7 +332,7 @@ static void h2_stream_end_dir(lt_h2 *h, h2_stream *s, int dir, lt_time_us ts)
     lt_http_msg *m = h2_msg(s, dir);
     s->ended[dir] = 1;
     m->end_ts = ts;
-    h2_finish_body(s, dir);
+    h2_finish_body(h, s, dir);
     h2_maybe_done(h, s);
 }
 
@@ -386,7 +387,7 @@ static void h2_block_done(lt_h2 *h, int dir, lt_time_us ts)
         if (d->block_trailers) {
             h2_block_trailers(d, m);
         } else if (h2_block_install(h, d, dir, s) < 0) {
-            lt_ctr.http2_frame_errors++;
+            h->sink.ctr->http2_frame_errors++;
             h2_drop(h, s, sid, "header block without the required pseudo-headers");
             h2_block_reset(d);
             return;
@@ -446,7 +447,7 @@ static void h2_headers_begin(lt_h2 *h, int dir, lt_time_us ts)
     if (!s && !h2_known_closed(h, sid)) {
         int pushed = !(sid & 1);
         if (dir == LT_DIR_TO_SERVER && pushed) {
-            lt_ctr.http2_frame_errors++;
+            h->sink.ctr->http2_frame_errors++;
         } else if (pushed) {
             h2_drop(h, NULL, sid, "server push");
         } else if (h->nstreams >= h->cfg.h2_streams_max) {
@@ -665,7 +666,7 @@ static int h2_begin_frame(lt_h2 *h, int dir, const uint8_t *p, lt_time_us ts)
         d->prefix_need = ((d->fflags & FL_PADDED) ? 1 : 0) + 4;
         break;
     case F_CONTINUATION:
-        if (!d->block_sid) { lt_ctr.http2_frame_errors++; d->state = S_SKIP; return 0; }
+        if (!d->block_sid) { h->sink.ctr->http2_frame_errors++; d->state = S_SKIP; return 0; }
         break;
     case F_SETTINGS: case F_RST_STREAM: case F_GOAWAY: case F_PRIORITY: case F_PING: case F_WINDOW_UPDATE:
         if (!h2_plausible(h, dir, p, d->max_frame, 0)) return -1;
@@ -791,7 +792,7 @@ static long h2_resync_find(lt_h2 *h, int dir, int final)
         if (r != 0) break;
     }
     if (r == 1) {
-        lt_ctr.http_resyncs++;
+        h->sink.ctr->http_resyncs++;
         lt_info("conn %llu: HTTP/2 %s resynchronized after %zu bytes",
                 (unsigned long long)(h->conn ? h->conn->conn_id : 0), dir ? "response side" : "request side", off);
         return (long)off;
@@ -846,7 +847,7 @@ static void h2_enter_resync(lt_h2 *h, int dir, int why, lt_time_us ts)
 static void h2_frame_error(lt_h2 *h, int dir, lt_time_us ts)
 {
     h2_dir *d = &h->d[dir];
-    lt_ctr.http2_frame_errors++;
+    h->sink.ctr->http2_frame_errors++;
     lt_warn("conn %llu: HTTP/2 framing error (type %u, length %u, stream %u); resynchronizing",
             (unsigned long long)(h->conn ? h->conn->conn_id : 0), d->ftype, d->flen, d->fsid);
     uint8_t hdr[9];
@@ -873,7 +874,7 @@ static void h2_feed_dir(lt_h2 *h, int dir, const uint8_t *p, size_t n, lt_time_u
         case S_PREFACE:
             k = h2_take(H2_PREFACE_LEN - d->preface_got, n);
             if (memcmp(p, H2_PREFACE + d->preface_got, k)) {
-                if (!(h->conn && h->conn->missed_start) || d->preface_got) lt_ctr.http2_frame_errors++;
+                if (!(h->conn && h->conn->missed_start) || d->preface_got) h->sink.ctr->http2_frame_errors++;
                 h2_enter_resync(h, dir, LT_INC_PARSE_ERROR, ts);
                 if (h->conn && h->conn->missed_start) d->holes--; /* not damage: we joined late */
                 lt_buf_append(&d->rs, H2_PREFACE, d->preface_got);
@@ -962,6 +963,7 @@ void *lt_http2_conn_create(const lt_parser_cfg *cfg, const lt_conn_info *conn, c
     if (!h->cfg.h2_streams_max) h->cfg.h2_streams_max = 1000;
     h->conn = conn;
     if (sink) h->sink = *sink;
+    if (!h->sink.ctr) h->sink.ctr = &h->own_ctr;
     int late = conn && conn->missed_start;
     for (int i = 0; i < 2; i++) {
         h2_dir *d = &h->d[i];

@@ -9,7 +9,6 @@
  * dispatches it. */
 #include <stdlib.h>
 #include <string.h>
-#include "../common/counters.h"
 #include "../common/lt.h"
 #include "sse.h"
 
@@ -24,6 +23,7 @@ struct lt_sse {
     int bom_checked;
     uint64_t pos;       /* stream offset of the next byte to scan */
     uint64_t ev_off;    /* offset of the current event's first line */
+    uint64_t events;    /* events dispatched */
 };
 
 lt_sse *lt_sse_create(lt_sse_cb cb, void *ud)
@@ -67,7 +67,7 @@ static void lt_sse_dispatch(lt_sse *s, uint64_t end, int unterminated)
             .end = end,
             .unterminated = unterminated,
         };
-        lt_ctr.sse_events++;
+        s->events++;
         s->cb(s->ud, &ev);
     }
     lt_sse_reset_event(s);
@@ -168,11 +168,11 @@ void lt_sse_finish(lt_sse *s)
 
 size_t lt_sse_parse_all(const uint8_t *data, size_t len, lt_sse_cb cb, void *ud)
 {
-    uint64_t before = lt_ctr.sse_events;
     lt_sse *s = lt_sse_create(cb, ud);
     if (!s) return 0;
     lt_sse_feed(s, data, len);
     lt_sse_finish(s);
+    size_t n = (size_t)s->events;
     lt_sse_destroy(s);
-    return (size_t)(lt_ctr.sse_events - before);
+    return n;
 }

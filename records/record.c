@@ -267,7 +267,7 @@ static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg
 /* ---- LLM record ---------------------------------------------------------- */
 
 static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
-                             const lt_aoai_call *call)
+                             const lt_aoai_call *call, lt_counters *ctr)
 {
     json_t *o = json_object();
     lt_common_columns(o, ex, cfg, ids, LT_TABLE_LLM);
@@ -288,7 +288,7 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
             json_object_set_new(o, "DurationMs", json_integer((json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000)));
     }
     if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new(o, "BodyTruncated", json_true());
-    lt_aoai_fill(call, ex, cfg, o);
+    lt_aoai_fill(call, ex, cfg, o, ctr);
     return o;
 }
 
@@ -300,9 +300,12 @@ static void lt_emit(int table, const char *id, lt_time_us t, json_t *obj, lt_rec
     json_decref(obj);
 }
 
-int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt_record_cb cb, void *ud)
+int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt_counters *ctr, lt_record_cb cb,
+                             void *ud)
 {
     lt_record_cfg defaults;
+    lt_counters scratch;
+    if (!ctr) { lt_counters_reset(&scratch); ctr = &scratch; }
     if (!cfg) { lt_record_cfg_defaults(&defaults); cfg = &defaults; }
     lt_ids ids;
     lt_make_ids(ex, &ids);
@@ -310,9 +313,9 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
     lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
     lt_emit(LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), cb, ud);
-    lt_ctr.gateway_records++;
-    if (!llm) { lt_ctr.non_llm_exchanges++; return 1; }
-    lt_emit(LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call), cb, ud);
-    lt_ctr.llm_records++;
+    ctr->gateway_records++;
+    if (!llm) { ctr->non_llm_exchanges++; return 1; }
+    lt_emit(LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call, ctr), cb, ud);
+    ctr->llm_records++;
     return 2;
 }

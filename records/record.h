@@ -14,6 +14,7 @@
 #define LT_RECORD_H
 
 #include <jansson.h>
+#include "../common/counters.h"
 #include "../common/lt.h"
 #include "../parsers/http_msg.h"
 
@@ -42,8 +43,9 @@ void lt_record_cfg_defaults(lt_record_cfg *cfg);
 typedef void (*lt_record_cb)(void *ud, lt_record *rec);
 
 /* Builds the records of one exchange and hands each to cb (which must not
- * keep rec; it may json_incref(rec->obj)). Returns the number of records. */
-int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex,
+ * keep rec; it may json_incref(rec->obj)). Counts into ctr (NULL: not
+ * counted). Returns the number of records. */
+int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt_counters *ctr,
                              lt_record_cb cb, void *ud);
 
 void lt_record_clear(lt_record *rec);   /* releases obj */

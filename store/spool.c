@@ -59,6 +59,8 @@ struct lt_spool {
     sqlite3 *db;
     sqlite3_stmt *st[ST__COUNT];
     int in_txn;
+    lt_counters own_ctr;
+    lt_counters *ctr;       /* the caller's (lt_spool_set_counters) or own_ctr */
 };
 
 static int64_t lt_now_us(void)
@@ -114,6 +116,7 @@ lt_spool *lt_spool_open(const char *path, char **err)
     *err = NULL;
     lt_spool *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    s->ctr = &s->own_ctr;
     mode_t old = umask(077); /* database, -wal and -shm: 0600 */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) close(fd);
@@ -138,6 +141,16 @@ lt_spool *lt_spool_open(const char *path, char **err)
         }
     }
     return s;
+}
+
+void lt_spool_set_counters(lt_spool *s, lt_counters *ctr)
+{
+    s->ctr = ctr ? ctr : &s->own_ctr;
+}
+
+lt_counters *lt_spool_counters(lt_spool *s)
+{
+    return s->ctr;
 }
 
 void lt_spool_close(lt_spool *s)
@@ -167,7 +180,7 @@ int lt_spool_commit(lt_spool *s)
 int lt_spool_put(lt_spool *s, const lt_record *rec)
 {
     char *js = json_dumps(rec->obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!js) { lt_ctr.store_errors++; lt_error("spool: record %s could not be serialized", rec->id); return -1; }
+    if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", rec->id); return -1; }
     size_t n = strlen(js);
     sqlite3_stmt *st = s->st[ST_PUT];
     sqlite3_bind_int(st, 1, rec->table);
@@ -180,12 +193,12 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
-        lt_ctr.store_errors++;
+        s->ctr->store_errors++;
         lt_error("spool: record %s not stored: %s", rec->id, sqlite3_errmsg(s->db));
         return -1;
     }
-    if (sqlite3_changes(s->db) == 0) { lt_ctr.store_duplicates++; return 0; }
-    lt_ctr.store_inserted++;
+    if (sqlite3_changes(s->db) == 0) { s->ctr->store_duplicates++; return 0; }
+    s->ctr->store_inserted++;
     return 1;
 }
 
@@ -291,7 +304,7 @@ int64_t lt_spool_enforce(lt_spool *s, const lt_spool_limits *lim, lt_time_us now
         }
     }
     if (evicted) {
-        lt_ctr.store_evicted += (uint64_t)evicted;
+        s->ctr->store_evicted += (uint64_t)evicted;
         lt_warn("spool: evicted %lld undelivered records (size/age bound reached)", (long long)evicted);
     }
     return evicted;

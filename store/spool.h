@@ -14,6 +14,7 @@
 #define LT_SPOOL_H
 
 #include <stdint.h>
+#include "../common/counters.h"
 #include "../records/record.h"
 
 enum lt_spool_state { LT_SPOOL_PENDING = 0, LT_SPOOL_DELIVERED = 1, LT_SPOOL_QUARANTINED = 2 };
@@ -29,6 +30,9 @@ typedef struct lt_spool_limits {
 /* Opens (creating and migrating) the spool; file mode 0600. NULL + *err on failure. */
 lt_spool *lt_spool_open(const char *path, char **err);
 void lt_spool_close(lt_spool *s);
+/* Where the spool counts (default: a private struct); the current one. */
+void lt_spool_set_counters(lt_spool *s, lt_counters *ctr);
+lt_counters *lt_spool_counters(lt_spool *s);
 
 /* 1 inserted, 0 already present (same id), -1 error (logged, counted). */
 int lt_spool_put(lt_spool *s, const lt_record *rec);

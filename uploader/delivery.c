@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <zlib.h>
+#include "../common/clock.h"
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "auth.h"
@@ -35,6 +36,8 @@ struct lt_uploader {
     double backoff_spent;      /* seconds slept in back-off this run */
     int failures;              /* consecutive retryable failures */
     unsigned rng;
+    lt_counters own_ctr;
+    lt_counters *ctr;          /* the caller's (lt_uploader_set_counters) or own_ctr */
 };
 
 /* One spooled record, expanded to the rows it sends. */
@@ -55,12 +58,18 @@ lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool)
     if (!u) return NULL;
     u->cfg = cfg;
     u->spool = spool;
+    u->ctr = &u->own_ctr;
     u->auth = lt_auth_create(cfg);
     lt_chunk_cfg_defaults(&u->chunk);
     u->chunk.chunk_bytes = cfg->chunk_bytes;
     u->chunk.message_cap = cfg->message_cap;
     u->rng = (unsigned)time(NULL);
     return u;
+}
+
+void lt_uploader_set_counters(lt_uploader *u, lt_counters *ctr)
+{
+    u->ctr = ctr ? ctr : &u->own_ctr;
 }
 
 void lt_uploader_destroy(lt_uploader *u)
@@ -86,10 +95,27 @@ static int lt_gzip(const char *in, size_t n, lt_buf *out)
     return r == Z_STREAM_END ? 0 : -1;
 }
 
-static void lt_sleep(double s)
+void lt_uploader_set_limits(lt_uploader *u, const int *cancel, int64_t deadline_mono_us)
 {
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
+    u->cancel = cancel;
+    u->deadline_us = deadline_mono_us;
+}
+
+/* 1 when the daemon asked this run to end (stop flag or shutdown deadline). */
+static int lt_stopped(const lt_uploader *u, double wait_s)
+{
+    if (u->cancel && __atomic_load_n(u->cancel, __ATOMIC_RELAXED)) return 1;
+    return u->deadline_us && lt_clock_mono_us() + (int64_t)(wait_s * 1e6) > u->deadline_us;
+}
+
+/* Sleeps in slices so a stop request is seen within 100 ms. */
+static void lt_sleep(lt_uploader *u, double s)
+{
+    int64_t end = lt_clock_mono_us() + (int64_t)(s * 1e6);
+    while (!lt_stopped(u, 0) && lt_clock_mono_us() < end) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Waits before a retry; returns -1 once the run's back-off budget is spent. */
@@ -100,14 +126,18 @@ static int lt_backoff(lt_uploader *u, long retry_after_ms, const char *why)
     d += (double)(rand_r(&u->rng) % 1000) / 1000.0 * d * 0.5; /* jitter */
     if (retry_after_ms > 0 && retry_after_ms / 1000.0 > d) d = retry_after_ms / 1000.0;
     if (d > cap) d = cap;
+    if (lt_stopped(u, d)) {
+        lt_warn("upload: stopping retries (%s: shutdown or stop); records stay in the spool", why);
+        return -1;
+    }
     if (u->backoff_spent + d > u->cfg->max_retry_s) {
         lt_warn("upload: giving up for now after %.0fs of retries (%s); records stay in the spool", u->backoff_spent, why);
         return -1;
     }
     u->failures++;
-    lt_ctr.upload_retries++;
+    u->ctr->upload_retries++;
     lt_warn("upload: %s; retrying in %.1fs", why, d);
-    lt_sleep(d);
+    lt_sleep(u, d);
     u->backoff_spent += d;
     return 0;
 }
@@ -158,8 +188,8 @@ static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int
         int rc = lt_post(u, stream, (const char *)js.data, js.len, &r, force);
         int st = r.status;
         if (rc == 0 && st >= 200 && st < 300) {
-            lt_ctr.upload_batches++;
-            lt_ctr.upload_rows += (uint64_t)rows;
+            u->ctr->upload_batches++;
+            u->ctr->upload_rows += (uint64_t)rows;
             u->failures = 0;
             lt_http_resp_free(&r);
             lt_buf_free(&js);
@@ -183,7 +213,7 @@ static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int
             lt_buf_free(&js);
             return verdict;
         }
-        lt_ctr.upload_errors++;
+        u->ctr->upload_errors++;
         if (lt_backoff(u, ra, why) < 0) { lt_buf_free(&js); return SEND_GIVE_UP; }
     }
 }
@@ -205,7 +235,7 @@ static int lt_deliver_range(lt_uploader *u, const char *stream, lt_unit *units, 
     if (v == SEND_OK) { lt_mark(u, units, a, b); return 0; }
     if (v == SEND_GIVE_UP) return -1;
     if (b - a == 1) {
-        lt_ctr.upload_quarantined++;
+        u->ctr->upload_quarantined++;
         lt_error("upload: record (spool row %lld) refused and quarantined: %s", (long long)units[a].rowid, err);
         lt_spool_quarantine(u->spool, units[a].rowid, err[0] ? err : "refused (413 for a single record)");
         return 0;
@@ -260,13 +290,14 @@ static long lt_drain_table(lt_uploader *u, int table, const char *stream)
     for (;;) {
         lt_spool_row *rows;
         int n;
+        if (lt_stopped(u, 0)) return -1;
         if (lt_spool_fetch_pending(u->spool, table, 500, 8u << 20, &rows, &n) < 0) return -1;
         if (n == 0) { lt_spool_rows_free(rows, n); return done; }
         lt_unit *units = NULL;
         int nu = 0, cap = 0;
         for (int i = 0; i < n; i++) {
             if (lt_unit_make(u, &rows[i], &units, &nu, &cap) < 0) {
-                lt_ctr.upload_quarantined++;
+                u->ctr->upload_quarantined++;
                 lt_spool_quarantine(u->spool, rows[i].rowid, "stored record is not valid JSON");
             }
         }

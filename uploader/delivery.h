@@ -2,6 +2,8 @@
 #ifndef LT_DELIVERY_H
 #define LT_DELIVERY_H
 
+#include "../common/counters.h"
+#include <stdint.h>
 #include "../store/spool.h"
 #include "upload_cfg.h"
 
@@ -11,6 +13,12 @@ lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool);
 /* Sends every pending record once (retrying within the run's budget).
  * 0 when the spool has no pending record left, -1 when some stay pending. */
 int lt_uploader_drain(lt_uploader *u, long *delivered);
+/* Where the uploader counts (default: a private struct). */
+void lt_uploader_set_counters(lt_uploader *u, lt_counters *ctr);
+/* For the daemon's upload thread: a run stops retrying (records stay
+ * pending) once *cancel is non-zero (read atomically; may be NULL) or when a
+ * back-off wait would pass deadline_mono_us (lt_clock_mono_us(); 0 = none). */
+void lt_uploader_set_limits(lt_uploader *u, const int *cancel, int64_t deadline_mono_us);
 void lt_uploader_destroy(lt_uploader *u);
 
 #endif

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     size_t nc, ns, chunk = argc > 3 ? (size_t)atol(argv[3]) : 1 << 20;
     unsigned char *c = slurp(argv[1], &nc), *s = slurp(argv[2], &ns);
     lt_conn_info conn = {.conn_id = 1};
-    lt_app_sink sink = {on_ex, NULL, NULL};
+    lt_app_sink sink = {on_ex, NULL, NULL, NULL};
     void *p = lt_http2_ops.create(NULL, &conn, &sink);
     /* server SETTINGS first, then all requests, then all responses */
     size_t first = 9 + 6 + 9;

@@ -19,6 +19,9 @@
 #include "common/counters.h"
 #include "parsers/http2_conn.h"
 
+/* The counters every object under test counts into. */
+static lt_counters tctr;
+
 /* ---- collecting exchanges ---------------------------------------------------- */
 
 #define MAXEX 512
@@ -86,8 +89,8 @@ static void *mk(col *c, size_t streams_max, int missed)
     lt_parser_cfg cfg;
     lt_parser_cfg_defaults(&cfg);
     if (streams_max) cfg.h2_streams_max = streams_max;
-    lt_app_sink sink = {on_ex, NULL, c};
-    lt_counters_reset();
+    lt_app_sink sink = {on_ex, NULL, c, &tctr};
+    lt_counters_reset(&tctr);
     void *p = lt_http2_conn_create(&cfg, &conn, &sink);
     assert_non_null(p);
     return p;
@@ -220,7 +223,7 @@ static void test_request_response(void **st)
     assert_int_equal(e->incomplete, LT_INC_NONE);
     assert_int_equal(e->req_start, 100);
     assert_int_equal(e->resp_start, 200);
-    assert_int_equal(lt_ctr.http2_frame_errors, 0);
+    assert_int_equal(tctr.http2_frame_errors, 0);
     tc_free(&t);
 }
 
@@ -234,7 +237,7 @@ static void test_preface_required(void **st)
     void *p = mk(&c, 0, 0);
     feed_all(p, &t);
     finish(p);
-    assert_int_equal(lt_ctr.http2_frame_errors, 1);
+    assert_int_equal(tctr.http2_frame_errors, 1);
     assert_int_equal(c.n, 0);
     tc_free(&t);
 }
@@ -260,7 +263,7 @@ static void test_settings_max_frame_size(void **st)
     void *p = mk(&c, 0, 0);
     feed_all(p, &t);
     finish(p);
-    assert_int_equal(lt_ctr.http2_frame_errors, 0);
+    assert_int_equal(tctr.http2_frame_errors, 0);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.ex[0].incomplete, LT_INC_NONE);
     tc_free(&t);
@@ -303,7 +306,7 @@ static void test_every_split(void **st)
             assert_string_equal(e3->body_resp, "part1-part2");
             assert_int_equal(e1->incomplete, 0);
             assert_int_equal(e3->incomplete, 0);
-            assert_int_equal(lt_ctr.http2_frame_errors, 0);
+            assert_int_equal(tctr.http2_frame_errors, 0);
         }
     }
     /* one byte at a time */
@@ -362,9 +365,9 @@ static void test_continuation_interrupted(void **st)
     void *p = mk(&c, 0, 0);
     feed_all(p, &t);
     finish(p);
-    assert_true(lt_ctr.http2_frame_errors >= 1);
+    assert_true(tctr.http2_frame_errors >= 1);
     assert_int_equal(c.n, 0);
-    assert_int_equal(lt_ctr.http2_streams_dropped, 1);
+    assert_int_equal(tctr.http2_streams_dropped, 1);
     tc_free(&t);
 }
 
@@ -411,7 +414,7 @@ static void test_bad_padding(void **st)
     void *p = mk(&c, 0, 0);
     feed_all(p, &t);
     finish(p);
-    assert_int_equal(lt_ctr.http2_frame_errors, 1);
+    assert_int_equal(tctr.http2_frame_errors, 1);
     tc_free(&t);
 }
 
@@ -437,7 +440,7 @@ static void test_priority(void **st)
     assert_string_equal(c.ex[0].method, "POST");
     assert_int_equal(c.ex[0].status, 200);
     assert_int_equal(c.ex[0].incomplete, 0);
-    assert_int_equal(lt_ctr.http2_frame_errors, 0);
+    assert_int_equal(tctr.http2_frame_errors, 0);
     tc_free(&t);
 }
 
@@ -501,7 +504,7 @@ static void test_rst_stream(void **st)
     finish(p);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.ex[0].incomplete, LT_INC_RESET);
-    assert_int_equal(lt_ctr.http2_streams_dropped, 0);
+    assert_int_equal(tctr.http2_streams_dropped, 0);
     tc_free(&t);
 }
 
@@ -579,7 +582,7 @@ static void test_stream_cap(void **st)
     feed_all(p, &t);
     finish(p);
     assert_int_equal(c.n, 3);
-    assert_int_equal(lt_ctr.http2_streams_dropped, 2);
+    assert_int_equal(tctr.http2_streams_dropped, 2);
     for (int i = 0; i < 3; i++) assert_int_equal(c.ex[i].incomplete, 0); /* HPACK stayed in sync */
     tc_free(&t);
 }
@@ -620,7 +623,7 @@ static void test_table_size_update(void **st)
     lt_http2_conn_feed(p, 0, t.w[0].data + 39, t.w[0].len - 39, 3);
     lt_http2_conn_feed(p, 1, t.w[1].data + ack2, t.w[1].len - ack2, 4);
     finish(p);
-    assert_int_equal(lt_ctr.http2_streams_dropped, 0);
+    assert_int_equal(tctr.http2_streams_dropped, 0);
     assert_int_equal(c.n, 7);
     for (uint32_t i = 0; i < 6; i++) {
         snprintf(v, sizeof v, "value-%u-%s", i, "0123456789abcdef0123456789abcdef0123456789");
@@ -648,7 +651,7 @@ static void test_table_size_over_limit(void **st)
     feed_all(p, &t);
     finish(p);
     assert_int_equal(c.n, 0);
-    assert_int_equal(lt_ctr.http2_streams_dropped, 1);
+    assert_int_equal(tctr.http2_streams_dropped, 1);
     tc_free(&t);
 }
 
@@ -677,7 +680,7 @@ static void test_push_promise(void **st)
     assert_int_equal(c.ex[0].sid, 1);
     assert_string_equal(c.ex[0].body_resp, "{\"ok\":true}");
     assert_string_equal(c.ex[0].ctype, "application/json");
-    assert_int_equal(lt_ctr.http2_streams_dropped, 1); /* the pushed stream, counted */
+    assert_int_equal(tctr.http2_streams_dropped, 1); /* the pushed stream, counted */
     tc_free(&t);
 }
 
@@ -698,7 +701,7 @@ static void test_unknown_frame_and_ping(void **st)
     finish(p);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.ex[0].incomplete, 0);
-    assert_int_equal(lt_ctr.http2_frame_errors, 0);
+    assert_int_equal(tctr.http2_frame_errors, 0);
     tc_free(&t);
 }
 
@@ -797,13 +800,13 @@ static void test_gap_between_frames(void **st)
     assert_non_null(e1);
     assert_int_equal(e1->incomplete, LT_INC_HOLE);
     assert_null(e3); /* dropped: its response headers referred to the lost table */
-    assert_int_equal(lt_ctr.http2_streams_dropped, 1);
+    assert_int_equal(tctr.http2_streams_dropped, 1);
     assert_non_null(e5);
     assert_int_equal(e5->status, 403);
     assert_string_equal(e5->ctype, "text/plain");
     assert_string_equal(e5->body_resp, "IP_BLOCKED");
     assert_int_equal(e5->incomplete, 0);
-    assert_true(lt_ctr.http_resyncs >= 1);
+    assert_true(tctr.http_resyncs >= 1);
     tc_free(&t);
 }
 
@@ -837,7 +840,7 @@ static void test_missed_start(void **st)
     finish(p);
     assert_null(find_sid(&c, 1));
     assert_null(find_sid(&c, 3));
-    assert_true(lt_ctr.http2_streams_dropped >= 2); /* stream 1 (DATA only) and 3 */
+    assert_true(tctr.http2_streams_dropped >= 2); /* stream 1 (DATA only) and 3 */
     ex_sum *e5 = find_sid(&c, 5);
     assert_non_null(e5);
     assert_int_equal(c.n, 1);
@@ -869,7 +872,7 @@ static void test_framing_error_resync(void **st)
     void *p = mk(&c, 0, 0);
     feed_all(p, &t);
     finish(p);
-    assert_int_equal(lt_ctr.http2_frame_errors, 1);
+    assert_int_equal(tctr.http2_frame_errors, 1);
     assert_int_equal(c.n, 2);
     assert_string_equal(find_sid(&c, 3)->target, "/after");
     assert_int_equal(find_sid(&c, 3)->incomplete, 0);

@@ -55,7 +55,7 @@ static recs run(lt_exchange *ex)
     recs r = {0};
     lt_record_cfg cfg;
     lt_record_cfg_defaults(&cfg);
-    lt_records_from_exchange(&cfg, ex, on_rec, &r);
+    lt_records_from_exchange(&cfg, ex, NULL, on_rec, &r);
     return r;
 }
 

@@ -15,6 +15,9 @@
 #include "common/counters.h"
 #include "store/spool.h"
 
+/* The counters every object under test counts into. */
+static lt_counters tctr;
+
 static char dir[64];
 
 static int setup(void **st) { (void)st; strcpy(dir, "/tmp/lt-store-XXXXXX"); return mkdtemp(dir) ? 0 : -1; }
@@ -110,6 +113,7 @@ static void test_eviction_counted(void **st)
     char p[128], *err = NULL;
     path(p, "d.db");
     lt_spool *s = lt_spool_open(p, &err);
+    lt_spool_set_counters(s, &tctr);
     for (int i = 0; i < 100; i++) {
         char id[16];
         snprintf(id, sizeof id, "e%d", i);
@@ -117,7 +121,7 @@ static void test_eviction_counted(void **st)
         lt_spool_put(s, &r);
         lt_record_clear(&r);
     }
-    uint64_t before = lt_ctr.store_evicted;
+    uint64_t before = tctr.store_evicted;
     lt_spool_limits lim = {.max_bytes = 0, .max_age_s = 50};
     int64_t ev = lt_spool_enforce(s, &lim, 100 * 1000000LL);
     assert_int_equal(ev, 50);                   /* records older than 50 s */
@@ -127,7 +131,7 @@ static void test_eviction_counted(void **st)
     lt_spool_stats stt;
     lt_spool_stats_get(s, &stt);
     assert_true(stt.pending_bytes <= 1000);
-    assert_int_equal(lt_ctr.store_evicted, before + 50 + (uint64_t)ev);
+    assert_int_equal(tctr.store_evicted, before + 50 + (uint64_t)ev);
     lt_spool_row *rows; int n;
     lt_spool_fetch_pending(s, LT_TABLE_LLM, 1, 0, &rows, &n);
     assert_true(n == 1 && rows[0].time >= 70 * 1000000LL);   /* oldest went first */

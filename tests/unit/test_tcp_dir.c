@@ -12,6 +12,9 @@
 #include "capture/tcp_dir.h"
 #include "common/counters.h"
 
+/* The counters every object under test counts into. */
+static lt_counters tctr;
+
 typedef struct out {
     char data[4096];
     size_t len;
@@ -29,7 +32,7 @@ static void on_data(void *ud, int side, const uint8_t *p, size_t n, lt_time_us t
 static void on_gap(void *ud, int side, uint64_t n, lt_time_us ts) { (void)side; (void)ts; out *o = ud; o->gaps += n; o->data[o->len++] = '#'; }
 static void on_eof(void *ud, int side, lt_time_us ts) { (void)side; (void)ts; ((out *)ud)->eof = 1; }
 
-static lt_tcp_mem mem = {0, 1 << 20, 1 << 16};
+static lt_tcp_mem mem = {0, 1 << 20, 1 << 16, &tctr};
 
 static void seg(lt_tcp_dir *d, out *o, uint32_t seq, const char *s, int fin)
 {
@@ -112,13 +115,13 @@ static void test_memcap(void **st)
 {
     (void)st;
     lt_tcp_dir d; out o = {0};
-    lt_tcp_mem small = {0, 1 << 20, 8};
+    lt_tcp_mem small = {0, 1 << 20, 8, &tctr};
     lt_tcp_sink k = {on_data, on_gap, on_eof, &o};
-    uint64_t hits = lt_ctr.tcp_memcap_hits;
+    uint64_t hits = tctr.tcp_memcap_hits;
     lt_tcp_dir_init(&d);
     lt_tcp_dir_syn(&d, 0);
     lt_tcp_dir_segment(&d, 0, 5, (const uint8_t *)"0123456789", 10, 0, 1, &small, &k);
-    assert_int_equal(lt_ctr.tcp_memcap_hits, hits + 1);
+    assert_int_equal(tctr.tcp_memcap_hits, hits + 1);
     assert_string_equal(o.data, "#0123456789");
     lt_tcp_dir_free(&d, &small);
     assert_int_equal(small.used, 0);
