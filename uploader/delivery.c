@@ -38,6 +38,8 @@ struct lt_uploader {
     unsigned rng;
     lt_counters own_ctr;
     lt_counters *ctr;          /* the caller's (lt_uploader_set_counters) or own_ctr */
+    const int *cancel;         /* lt_uploader_set_limits: stop waiting when non-zero */
+    int64_t deadline_us;       /* lt_uploader_set_limits: monotonic; 0 = none */
 };
 
 /* One spooled record, expanded to the rows it sends. */
