@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "../common/counters.h"
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "../store/spool.h"
 #include "../uploader/delivery.h"
@@ -60,10 +61,8 @@ int lt_cmd_upload(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    lt_spool_enforce(s, &cfg.spool, (lt_time_us)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
     lt_spool_set_counters(s, &ctr);
+    lt_spool_enforce(s, &cfg.spool, lt_clock_now_us());
     lt_uploader *u = lt_uploader_create(&cfg.upload, s);
     if (u) lt_uploader_set_counters(u, &ctr);
     long delivered = 0;
@@ -73,6 +72,11 @@ int lt_cmd_upload(int argc, char **argv)
     if (!quiet) {
         fprintf(stderr, "llmtap: upload: %ld records delivered; spool: %lld pending, %lld delivered, %lld quarantined\n",
                 delivered, (long long)st.pending, (long long)st.delivered, (long long)st.quarantined);
+        if (ctr.upload_rows_backdated)
+            fprintf(stderr,
+                    "llmtap: upload: %llu rows were older than 2 days: Log Analytics sets their TimeGenerated to the "
+                    "time it received them; query CallTime for when the calls happened\n",
+                    (unsigned long long)ctr.upload_rows_backdated);
         lt_counters_print(&ctr, stderr);
     }
     lt_uploader_destroy(u);

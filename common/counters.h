@@ -64,7 +64,8 @@
     X(upload_batches, "batches accepted by Log Analytics")                        \
     X(upload_retries, "upload attempts retried")                                  \
     X(upload_quarantined, "records quarantined after a 400")                      \
-    X(upload_errors, "upload failures")
+    X(upload_errors, "upload failures")                                           \
+    X(upload_rows_backdated, "rows older than 2 days: Log Analytics sets TimeGenerated to ingestion time (CallTime keeps the call's)")
 
 typedef struct lt_counters {
 #define LT_COUNTER_FIELD(name, desc) uint64_t name;

@@ -167,6 +167,7 @@ static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_
     char ip[64];
     lt_time_us t0 = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
     lt_set_time(o, "TimeGenerated", t0);
+    lt_set_time(o, "CallTime", t0); /* survives Log Analytics replacing an old TimeGenerated */
     json_object_set_new(o, "CorrelationId", json_string(ids->correlation));
     json_object_set_new(o, "RecordId", json_string(ids->record[table]));
     lt_caller_ip(ex, cfg, ip, sizeof ip);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/clock.h"
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "spool.h"
@@ -63,12 +64,6 @@ struct lt_spool {
     lt_counters *ctr;       /* the caller's (lt_spool_set_counters) or own_ctr */
 };
 
-static int64_t lt_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int lt_spool_exec(lt_spool *s, const char *sql)
 {
@@ -188,7 +183,7 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
     sqlite3_bind_int64(st, 3, rec->time);
     sqlite3_bind_text(st, 4, js, (int)n, free);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
-    sqlite3_bind_int64(st, 6, lt_now_us());
+    sqlite3_bind_int64(st, 6, lt_clock_now_us());
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -244,7 +239,7 @@ static int lt_spool_update_rows(lt_spool *s, int which, const int64_t *rowids, i
     sqlite3_stmt *st = s->st[which];
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        sqlite3_bind_int64(st, 1, lt_now_us());
+        sqlite3_bind_int64(st, 1, lt_clock_now_us());
         sqlite3_bind_int64(st, 2, rowids[i]);
         if (sqlite3_step(st) != SQLITE_DONE) rc = -1;
         sqlite3_reset(st);
@@ -267,7 +262,7 @@ int lt_spool_quarantine(lt_spool *s, int64_t rowid, const char *error)
 {
     sqlite3_stmt *st = s->st[ST_QUARANTINE];
     sqlite3_bind_text(st, 1, error ? error : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, lt_now_us());
+    sqlite3_bind_int64(st, 2, lt_clock_now_us());
     sqlite3_bind_int64(st, 3, rowid);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
@@ -288,7 +283,7 @@ int64_t lt_spool_enforce(lt_spool *s, const lt_spool_limits *lim, lt_time_us now
 {
     int64_t evicted = 0;
     if (lim->max_age_s > 0)
-        evicted += lt_spool_count_changes(s, "DELETE FROM records WHERE state = 0 AND time < ?",
+        evicted += lt_spool_count_changes(s, "DELETE FROM records WHERE state = 0 AND created < ?",
                                           now - lim->max_age_s * 1000000);
     if (lim->keep_delivered_s > 0)
         lt_spool_count_changes(s, "DELETE FROM records WHERE state = 1 AND updated < ?",

@@ -11,6 +11,7 @@ export BUILD LLMTAP="$PWD/$BUILD/llmtap"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 pass=0; fail=0; failed=()
+echo "== suite on $BUILD, llmtap clock offset ${LLMTAP_CLOCK_OFFSET:-0} s"
 run_one() {
     local name=$1; shift
     local log="$BUILD/test-logs/$name.log"

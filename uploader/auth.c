@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "auth.h"
 #include "http.h"
@@ -88,7 +89,7 @@ static int lt_auth_parse(lt_auth *a, const lt_http_resp *r, char *err, size_t er
         json_decref(j);
         return -1;
     }
-    time_t now = time(NULL), exp = 0;
+    time_t now = (time_t)lt_clock_now_s(), exp = 0;
     json_t *eo = json_object_get(j, "expires_on"), *ei = json_object_get(j, "expires_in");
     if (json_is_string(eo)) exp = (time_t)atoll(json_string_value(eo));
     else if (json_is_integer(eo)) exp = (time_t)json_integer_value(eo);
@@ -188,7 +189,7 @@ static char *lt_auth_cert_assertion(const lt_upload_cfg *c, const char *aud, cha
     RAND_bytes(rnd, sizeof rnd);
     char jti[40];
     for (int i = 0; i < 16; i++) snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
-    long now = (long)time(NULL);
+    long now = (long)lt_clock_now_s();
     json_t *h = json_pack("{s:s,s:s,s:s%}", "alg", "RS256", "typ", "JWT", "x5t#S256", (const char *)thumb.data, thumb.len);
     json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", aud, "iss", c->client_id, "sub", c->client_id,
                           "jti", jti, "nbf", (json_int_t)now, "iat", (json_int_t)now, "exp", (json_int_t)(now + 600));
@@ -278,7 +279,7 @@ static int lt_auth_client_credentials(lt_auth *a, char *err, size_t errlen)
 
 const char *lt_auth_token(lt_auth *a, int force_refresh, char *err, size_t errlen)
 {
-    time_t now = time(NULL);
+    time_t now = lt_clock_now_s();
     if (a->token && !force_refresh && now < a->refresh_at) return a->token;
     int rc = a->cfg->auth == LT_AUTH_MANAGED_IDENTITY ? lt_auth_managed(a, err, errlen)
                                                       : lt_auth_client_credentials(a, err, errlen);

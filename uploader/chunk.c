@@ -67,8 +67,8 @@ static void lt_chunk_message(const lt_chunk_cfg *cfg, json_t *row0, json_t *rows
     /* fits in row 0 as it is (escaped size of the JSON value as a string is the bound) */
     if (cap == strlen(text) && lt_escaped_total(text, len) <= cfg->chunk_bytes) { free(text); return; }
     json_object_del(row0, col);
-    json_t *base = json_pack("{s:O?,s:O?,s:O?}", "TimeGenerated", json_object_get(row0, "TimeGenerated"),
-                             "CorrelationId", json_object_get(row0, "CorrelationId"),
+    json_t *base = json_pack("{s:O?,s:O?,s:O?,s:O?}", "TimeGenerated", json_object_get(row0, "TimeGenerated"),
+                             "CallTime", json_object_get(row0, "CallTime"), "CorrelationId", json_object_get(row0, "CorrelationId"),
                              "RecordId", json_object_get(row0, "RecordId"));
     for (size_t off = 0; off < len;) {
         size_t n = lt_chunk_utf8_prefix(text + off, len - off, cfg->chunk_bytes);

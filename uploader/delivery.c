@@ -22,6 +22,7 @@
 #include <zlib.h>
 #include "../common/clock.h"
 #include "../common/counters.h"
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "auth.h"
 #include "chunk.h"
@@ -36,10 +37,10 @@ struct lt_uploader {
     double backoff_spent;      /* seconds slept in back-off this run */
     int failures;              /* consecutive retryable failures */
     unsigned rng;
-    lt_counters own_ctr;
-    lt_counters *ctr;          /* the caller's (lt_uploader_set_counters) or own_ctr */
     const int *cancel;         /* lt_uploader_set_limits: stop waiting when non-zero */
     int64_t deadline_us;       /* lt_uploader_set_limits: monotonic; 0 = none */
+    lt_counters own_ctr;
+    lt_counters *ctr;          /* the caller's (lt_uploader_set_counters) or own_ctr */
 };
 
 /* One spooled record, expanded to the rows it sends. */
@@ -48,9 +49,13 @@ typedef struct lt_unit {
     int last_part;             /* marks the record delivered (a record whose rows
                                   exceed one POST is sent as several parts) */
     char *rows_json;           /* rows as "r1,r2,..." (no brackets) */
+    int backdated;             /* the call is older than Log Analytics keeps a TimeGenerated */
     size_t len;
     int nrows;
 } lt_unit;
+
+/* Rows older than this get Log Analytics' ingestion time as TimeGenerated. */
+#define LT_UPLOAD_BACKDATE_US (2LL * 86400 * 1000000)
 
 enum { SEND_OK = 0, SEND_SPLIT, SEND_BAD, SEND_RETRY, SEND_AUTH, SEND_GIVE_UP };
 
@@ -224,7 +229,10 @@ static void lt_mark(lt_uploader *u, lt_unit *units, int a, int b)
 {
     int64_t *ids = malloc(sizeof *ids * (size_t)(b - a));
     int n = 0;
-    for (int i = a; i < b; i++) if (units[i].last_part) ids[n++] = units[i].rowid;
+    for (int i = a; i < b; i++) {
+        if (units[i].last_part) ids[n++] = units[i].rowid;
+        if (units[i].backdated) u->ctr->upload_rows_backdated += (uint64_t)units[i].nrows;
+    }
     if (n) lt_spool_mark_delivered(u->spool, ids, n);
     free(ids);
 }
@@ -268,6 +276,7 @@ static int lt_unit_make(lt_uploader *u, const lt_spool_row *row, lt_unit **units
     if (!rec) return -1;
     json_t *rows = lt_chunk_rows(&u->chunk, rec);
     json_decref(rec);
+    int first = *nu;
     size_t n = json_array_size(rows), from = 0, bytes = 2;
     for (size_t i = 0; i < n; i++) {
         char *r = json_dumps(json_array_get(rows, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -282,6 +291,10 @@ static int lt_unit_make(lt_uploader *u, const lt_spool_row *row, lt_unit **units
     }
     lt_unit_add(units, nu, cap, row->rowid, rows, from, n, 1);
     json_decref(rows);
+    /* Log Analytics replaces a TimeGenerated more than 2 days old by the
+     * time it received the row; CallTime keeps the call's own time. */
+    int backdated = row->time < lt_clock_now_us() - LT_UPLOAD_BACKDATE_US;
+    for (int i = first; i < *nu; i++) (*units)[i].backdated = backdated;
     return 0;
 }
 

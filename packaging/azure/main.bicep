@@ -27,6 +27,7 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' existin
 
 var llmColumns = [
       { name: 'TimeGenerated', type: 'datetime' }
+      { name: 'CallTime', type: 'datetime' }
       { name: 'CorrelationId', type: 'string' }
       { name: 'RecordId', type: 'string' }
       { name: 'SequenceNumber', type: 'int' }
@@ -80,6 +81,7 @@ var llmColumns = [
 ]
 var gatewayColumns = [
       { name: 'TimeGenerated', type: 'datetime' }
+      { name: 'CallTime', type: 'datetime' }
       { name: 'CorrelationId', type: 'string' }
       { name: 'RecordId', type: 'string' }
       { name: 'CallerIpAddress', type: 'string' }

@@ -19,7 +19,7 @@ fails=0; checks=0
 t() { checks=$((checks + 1)); if eval "$2"; then :; else fails=$((fails + 1)); echo "FAIL: $1"; fi; }
 pending() { sqlite3 "$1" "select count(*) from records where state = 0"; }
 fresh_spool() { rm -f "$1"*; "$LLMTAP" replay tests/fixtures/http1/chat.pcap --db "$1" -q; "$LLMTAP" replay tests/fixtures/http1/errors.pcap --db "$1" -q; }
-accepted_ids() { node -e 'const s=new Set();for(const l of require("fs").readFileSync(process.argv[1],"utf8").split("\n"))if(l)s.add(JSON.parse(l).RecordId);console.log(s.size)' "$ACCEPTED"; }
+accepted_ids() { node tests/standins/check_upload.mjs ids "$ACCEPTED"; }
 
 # retries: 429 (Retry-After), 503, 429
 write_conf "$tmp/c.conf" client_secret

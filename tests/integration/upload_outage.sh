@@ -25,7 +25,7 @@ start=$(date +%s)
 wait "$revive"
 took=$(( $(date +%s) - start ))
 total=$(sqlite3 "$tmp/outage.db" "select count(*) from records")
-got=$(node -e 'const s=new Set();for(const l of require("fs").readFileSync(process.argv[1],"utf8").split("\n"))if(l)s.add(JSON.parse(l).RecordId);console.log(s.size)' "$ACCEPTED")
+got=$(node tests/standins/check_upload.mjs ids "$ACCEPTED")
 b=$(rss "$tmp/base.rss"); o=$(rss "$tmp/outage.rss")
 echo "outage ${OUTAGE_S}s: upload took ${took}s, rc=$rc, $got of $total records arrived, peak RSS ${o} KiB (no outage: ${b} KiB)"
 fails=0

@@ -37,10 +37,14 @@ const HMAC_KEY = crypto.randomBytes(32);
 const state = { fail: [], limit: 1024 * 1024, tokenTtl: 3600, down: false, stats: { posts: 0, rows: 0, status: {} }, tokens: 0 };
 const clientCert = clientCertFile ? new crypto.X509Certificate(fs.readFileSync(clientCertFile)) : null;
 
+// "now" of llmtap's clock: the suite runs llmtap with LLMTAP_CLOCK_OFFSET (seconds)
+// to move it in time, and tokens must expire on the same clock.
+const CLOCK_OFFSET_MS = (Number(process.env.LLMTAP_CLOCK_OFFSET) || 0) * 1000;
+const now = () => Date.now() + CLOCK_OFFSET_MS;
 const b64u = (b) => Buffer.from(b).toString('base64url');
 function issueToken(aud = AUDIENCE) {
   state.tokens++;
-  const body = b64u(JSON.stringify({ aud, exp: Math.floor(Date.now() / 1000) + state.tokenTtl, n: state.tokens }));
+  const body = b64u(JSON.stringify({ aud, exp: Math.floor(now() / 1000) + state.tokenTtl, n: state.tokens }));
   return `${b64u('{"alg":"HS256"}')}.${body}.${b64u(crypto.createHmac('sha256', HMAC_KEY).update(body).digest())}`;
 }
 function checkToken(auth) {
@@ -50,7 +54,7 @@ function checkToken(auth) {
   if (!sig || !crypto.timingSafeEqual(Buffer.from(sig, 'base64url'), crypto.createHmac('sha256', HMAC_KEY).update(body).digest())) return 'bad signature';
   const p = JSON.parse(Buffer.from(body, 'base64url'));
   if (p.aud !== AUDIENCE) return `wrong audience ${p.aud}`;
-  if (p.exp * 1000 < Date.now()) return 'token expired';
+  if (p.exp * 1000 < now()) return 'token expired';
   return null;
 }
 function tokenAnswer(res, aud) {
@@ -62,7 +66,7 @@ function imdsAnswer(res, resource) {
   if (resource !== AUDIENCE) { res.writeHead(400); res.end('{"error":"invalid_resource"}'); return; }
   const t = issueToken();
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ access_token: t, expires_on: String(Math.floor(Date.now() / 1000) + state.tokenTtl), resource, token_type: 'Bearer' }));
+  res.end(JSON.stringify({ access_token: t, expires_on: String(Math.floor(now() / 1000) + state.tokenTtl), resource, token_type: 'Bearer' }));
 }
 const fail = (res, status, code, message, extra = {}) => {
   state.stats.status[status] = (state.stats.status[status] || 0) + 1;
@@ -78,7 +82,7 @@ function verifyAssertion(jwt, aud) {
   if (header['x5t#S256'] !== thumb) return 'x5t#S256 does not match the certificate';
   if (!crypto.verify('sha256', Buffer.from(`${h}.${p}`), clientCert.publicKey, Buffer.from(s, 'base64url'))) return 'bad signature';
   if (payload.aud !== aud || payload.iss !== CLIENT || payload.sub !== CLIENT) return 'bad claims';
-  if (payload.exp * 1000 < Date.now()) return 'assertion expired';
+  if (payload.exp * 1000 < now()) return 'assertion expired';
   return null;
 }
 

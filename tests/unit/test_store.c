@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "agent/config.h"
 #include "common/counters.h"
+#include "common/clock.h"
 #include "store/spool.h"
 
 /* The counters every object under test counts into. */
@@ -107,6 +108,9 @@ static void test_delivery_flow(void **st)
     lt_spool_close(s);
 }
 
+/* Age is counted from when a record entered the spool, never from when the
+ * call happened: a replay of last month's capture must upload last month's
+ * calls (the records here are from 1970). */
 static void test_eviction_counted(void **st)
 {
     (void)st;
@@ -122,20 +126,24 @@ static void test_eviction_counted(void **st)
         lt_record_clear(&r);
     }
     uint64_t before = tctr.store_evicted;
-    lt_spool_limits lim = {.max_bytes = 0, .max_age_s = 50};
-    int64_t ev = lt_spool_enforce(s, &lim, 100 * 1000000LL);
-    assert_int_equal(ev, 50);                   /* records older than 50 s */
+    lt_time_us now = lt_clock_now_us();
+    lt_spool_limits week = {.max_bytes = 0, .max_age_s = 7 * 86400};
+    int64_t ev = lt_spool_enforce(s, &week, now);
+    assert_int_equal(ev, 0);                    /* old calls, freshly spooled: kept */
     lt_spool_limits lim2 = {.max_bytes = 1000};
-    ev = lt_spool_enforce(s, &lim2, 100 * 1000000LL);
+    ev = lt_spool_enforce(s, &lim2, now);
     assert_true(ev > 0);
     lt_spool_stats stt;
     lt_spool_stats_get(s, &stt);
     assert_true(stt.pending_bytes <= 1000);
-    assert_int_equal(tctr.store_evicted, before + 50 + (uint64_t)ev);
+    assert_int_equal(tctr.store_evicted, before + (uint64_t)ev);
     lt_spool_row *rows; int n;
     lt_spool_fetch_pending(s, LT_TABLE_LLM, 1, 0, &rows, &n);
     assert_true(n == 1 && rows[0].time >= 70 * 1000000LL);   /* oldest went first */
     lt_spool_rows_free(rows, n);
+    int64_t left = stt.pending;
+    ev = lt_spool_enforce(s, &week, now + 8 * 86400 * 1000000LL);
+    assert_int_equal(ev, left);                 /* a week after they were spooled: evicted */
     lt_spool_close(s);
 }
 
