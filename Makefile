@@ -14,12 +14,24 @@ CC       ?= cc
 BUILD    ?= build
 PKGS     := libpcap jansson libcurl sqlite3 libnghttp2 zlib libbrotlidec libbrotlienc openssl libevent inih
 OPT      ?= -O2 -g
-CFLAGS   := $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+WERROR   ?= 1
+# The caller's CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS (make CFLAGS=-O0, dpkg's
+# hardening flags) are kept and the project's flags appended to them; OPT
+# comes first so a caller's -O wins. CFLAGS ends up holding the whole
+# compiler command line (CPPFLAGS included) because every rule, also the
+# link-and-compile ones, passes just $(CFLAGS). -MMD -MP writes a .d file of
+# header dependencies next to each object. WERROR=0 drops -Werror.
+override CPPFLAGS := $(CPPFLAGS) -D_GNU_SOURCE -I.
+override CFLAGS   := $(OPT) $(CFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+                     $(shell pkg-config --cflags $(PKGS)) -MMD -MP
+override LDLIBS   := $(LDLIBS) $(shell pkg-config --libs $(PKGS)) -lm
 ifeq ($(SAN),1)
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS  += -fsanitize=address,undefined
+override CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS  += -fsanitize=address,undefined
 endif
+# Sub-makes (make asan) get their settings from the command line, not a
+# copy of the flags computed here.
+unexport CFLAGS CPPFLAGS LDFLAGS LDLIBS
 
 MODULES  := common capture agent parsers records store uploader
 LIB_SRC  := $(filter-out agent/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
@@ -36,9 +48,11 @@ $(BUILD)/liblt.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/agent/main.d $(TEST_BIN:=.d) $(TOOL_BIN:=.d)
 
 $(BUILD)/llmtap: $(BUILD)/agent/main.o $(BUILD)/liblt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -45,8 +45,8 @@ int lt_cmd_upload(int argc, char **argv)
     if (lt_config_load_default(&cfg, conf, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s\n", err); return 2; }
     if (quiet) lt_log_level = LT_LOG_ERROR;
     if (verbose) lt_log_level = LT_LOG_WARN + verbose;
-    if (!cfg.upload.endpoint || !cfg.upload.dcr_immutable_id) {
-        fprintf(stderr, "llmtap: [upload] endpoint and dcr_immutable_id must be set in the configuration\n");
+    if (lt_upload_cfg_check(&cfg.upload, err, sizeof err) < 0) {
+        fprintf(stderr, "llmtap: %s\n", err);
         lt_config_free(&cfg);
         return 2;
     }

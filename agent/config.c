@@ -1,201 +1,204 @@
-/* config.c -- reading llmtap.conf with inih (see config.h).
+/* config.c -- llmtap.conf: the section tables and their loading (see config.h).
  *
- * inih calls one handler per key; the handler validates the value and, on
- * error, keeps the first reason so the caller can print "FILE:LINE: reason"
- * (ini_parse returns the line number of the first error). */
+ * Each section is a table (common/confmap.h) over a part of lt_config; the
+ * [upload] table lives in uploader/upload_cfg.c next to its struct. inih
+ * calls one handler per key; the handler finds the section, rejects a key
+ * seen before in the same section, and lets the engine parse it. On error
+ * it keeps the first reason so the caller prints "FILE:LINE: reason"
+ * (ini_parse returns the line number of the first error). Keys whose
+ * default belongs to another module's defaults function (the parser, record
+ * and pipeline limits) have a NULL default here: that function is the one
+ * place their default is written, and the template shows its value. */
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../common/confmap.h"
 #include "../common/log.h"
 #include "config.h"
 
-typedef struct lt_conf_ctx {
-    lt_config *cfg;
-    char reason[256];
-} lt_conf_ctx;
+#define AT(f) LT_CONFMAP_AT(lt_config, f)
+#define T_STR LT_CONFMAP_STR
+#define T_SIZE LT_CONFMAP_SIZE
+#define T_DUR LT_CONFMAP_DURATION
+#define T_INT LT_CONFMAP_INT
+#define G (1ll << 30)
+
+static const lt_confmap_entry lt_capture_map[] = {
+    {.key = "interface", .type = LT_CONFMAP_STRLIST, .def = "", AT(interfaces),
+     .aux_off = offsetof(lt_config, n_interfaces),
+     .desc = "Interfaces to capture on in tap mode, comma-separated (a mirror/vTAP port or the gateway's "
+             "TLS-terminated side), e.g. eth1, eth2. Not used by `llmtap replay`."},
+    {.key = "filter", .type = T_STR, .def = "", AT(bpf_filter),
+     .desc = "BPF capture filter (libpcap syntax), e.g. tcp port 80 or tcp port 8080. Empty: everything TCP."},
+    {.key = "snaplen", .type = T_INT, .def = "262144", AT(snaplen), .lo = 1514, .hi = 262144,
+     .desc = "Bytes captured per packet (live capture)."},
+    {.key = "buffer_size", .type = T_SIZE, .def = "64M", AT(buffer_size), .lo = 1 << 20, .hi = 4 * G,
+     .desc = "Kernel capture ring per interface; packets beyond it are dropped by the kernel (and counted)."},
+    {.key = "workers", .type = T_INT, .def = "1", AT(workers), .lo = 1, .hi = 64,
+     .desc = "Capture worker threads (connections are spread over them by flow hash), 1..64."},
+    {.key = "server_ports", .type = LT_CONFMAP_PORTS, AT(pipeline.server_ports),
+     .desc = "Comma-separated server ports. Decides which side is the server for connections whose handshake "
+             "was not captured. Empty: decided by the SYN, then by the first request/response line, then by "
+             "well-known ports."},
+    {.key = "flows_max", .type = T_INT, AT(pipeline.flows_max), .lo = 1, .hi = 10000000,
+     .desc = "Connections tracked at once; the oldest idle one is evicted beyond this (counted as "
+             "tcp_flows_evicted)."},
+    {.key = "idle_timeout", .type = T_DUR, AT(pipeline.idle_timeout_s), .lo = 1, .hi = 86400,
+     .desc = "A connection without packets for this long is closed (capture time)."},
+    {.key = "reasm_memcap", .type = T_SIZE, AT(pipeline.reasm_memcap), .lo = 0, .hi = 1024 * G,
+     .desc = "Bytes held out of order across all connections; beyond it a hole is declared (counted as "
+             "tcp_memcap_hits)."},
+    {.key = "reasm_flow_cap", .type = T_SIZE, AT(pipeline.reasm_flow_cap), .lo = 0, .hi = 1024 * G,
+     .desc = "Bytes held out of order per connection direction."},
+    {.key = "body_cap", .type = T_SIZE, AT(pipeline.parser.body_cap), .lo = 0, .hi = 1024 * G,
+     .desc = "Decoded bytes kept per HTTP body (after Content-Encoding); larger bodies are truncated and "
+             "flagged (BodyTruncated, http_bodies_over_cap)."},
+    {.key = "head_cap", .type = T_SIZE, AT(pipeline.parser.head_cap), .lo = 1024, .hi = 64 << 20,
+     .desc = "Largest HTTP/1 message head."},
+    {.key = "h2_streams_max", .type = T_INT, AT(pipeline.parser.h2_streams_max), .lo = 1, .hi = 100000,
+     .desc = "HTTP/2 streams tracked per connection."},
+    {0},
+};
+
+static const lt_confmap_entry lt_records_map[] = {
+    {.key = "xff_trusted_hops", .type = T_INT, AT(pipeline.record.xff_trusted_hops), .lo = -1, .hi = 64,
+     .desc = "X-Forwarded-For: how many proxies in front of the tap to trust. -1 = take the leftmost address "
+             "(the original client, as APIM logs it); 0 = ignore X-Forwarded-For; N = the Nth address from "
+             "the right."},
+    {.key = "store_embeddings", .type = LT_CONFMAP_BOOL, AT(pipeline.record.store_embeddings),
+     .desc = "Keep embedding vectors in records. false: only their count and dimension."},
+    {.key = "raw_body_cap", .type = T_SIZE, AT(pipeline.record.raw_body_cap), .lo = 0, .hi = 1024 * G,
+     .desc = "Bytes of raw body kept for /openai calls llmtap does not model."},
+    {0},
+};
+
+static const lt_confmap_entry lt_store_map[] = {
+    {.key = "path", .type = T_STR, .def = "/var/lib/llmtap/spool.db", AT(db_path),
+     .desc = "The SQLite spool (created 0600; WAL journal, synchronous=NORMAL)."},
+    {.key = "max_bytes", .type = T_SIZE, .def = "1G", AT(spool.max_bytes), .lo = 0, .hi = 1024 * 1024 * G,
+     .desc = "Undelivered records beyond this size are evicted oldest first (counted as store_evicted, "
+             "logged). 0 = unbounded."},
+    {.key = "max_age", .type = T_DUR, .def = "7d", AT(spool.max_age_s), .lo = 0, .hi = 3650 * 86400ll,
+     .desc = "Undelivered records older than this are evicted. 0 = unbounded."},
+    {.key = "keep_delivered", .type = T_DUR, .def = "1d", AT(spool.keep_delivered_s), .lo = 0,
+     .hi = 3650 * 86400ll, .desc = "Delivered records are kept this long (for inspection), then deleted."},
+    {0},
+};
+
+static const lt_confmap_entry lt_agent_map[] = {
+    {.key = "user", .type = T_STR, .def = "llmtap", AT(agent.user),
+     .desc = "The daemon drops its privileges to this user once the captures are open."},
+    {.key = "socket", .type = T_STR, .def = "/run/llmtap/llmtap.sock", AT(agent.socket),
+     .desc = "Control socket of the daemon (`llmtap status`)."},
+    {.key = "shutdown_deadline", .type = T_DUR, .def = "10s", AT(agent.shutdown_deadline_ms),
+     .flags = LT_CONFMAP_MS, .lo = 0, .hi = 3600000,
+     .desc = "On SIGTERM: time left for the spool writer and the last upload attempt before exiting."},
+    {.key = "queue_max", .type = T_INT, .def = "10000", AT(agent.queue_max), .lo = 1, .hi = 10000000,
+     .desc = "Records waiting for the spool writer; beyond it records are dropped and counted."},
+    {0},
+};
+
+static const lt_confmap_entry lt_metrics_map[] = {
+    {.key = "listen", .type = T_STR, .def = "", AT(metrics.listen),
+     .desc = "Address:port of the metrics endpoint (counters in Prometheus text format), e.g. "
+             "127.0.0.1:9109. Empty: off."},
+    {0},
+};
+
+static const char *const lt_log_levels[] = {"error", "warning", "info", "debug", NULL};
+
+static const lt_confmap_entry lt_log_map[] = {
+    {.key = "level", .type = LT_CONFMAP_ENUM, .def = "warning", AT(log_level), .values = lt_log_levels,
+     .desc = "error, warning, info or debug."},
+    {0},
+};
+
+typedef struct lt_config_section {
+    const char *name;
+    const lt_confmap_entry *map;
+    size_t off;                 /* of the section's struct inside lt_config */
+} lt_config_section;
+
+static const lt_config_section lt_sections[] = {
+    {"capture", lt_capture_map, 0},
+    {"records", lt_records_map, 0},
+    {"store", lt_store_map, 0},
+    {"upload", lt_upload_cfg_map, offsetof(lt_config, upload)},
+    {"agent", lt_agent_map, 0},
+    {"metrics", lt_metrics_map, 0},
+    {"log", lt_log_map, 0},
+};
+#define LT_NSECTIONS (sizeof lt_sections / sizeof *lt_sections)
+
+static const lt_config_hook *lt_hook;
+
+void lt_config_hook_register(const lt_config_hook *hook) { lt_hook = hook; }
+
+static const lt_config_section *lt_section_find(const char *name)
+{
+    for (size_t i = 0; i < LT_NSECTIONS; i++)
+        if (!strcmp(lt_sections[i].name, name)) return &lt_sections[i];
+    return NULL;
+}
 
 void lt_config_defaults(lt_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     lt_pipeline_cfg_defaults(&cfg->pipeline);
-    cfg->db_path = strdup("/var/lib/llmtap/spool.db");
-    cfg->spool.max_bytes = 1ull << 30;
-    cfg->spool.max_age_s = 7 * 86400;
-    cfg->spool.keep_delivered_s = 86400;
-    lt_upload_cfg_defaults(&cfg->upload);
-    cfg->log_level = LT_LOG_WARN;
-    cfg->snaplen = 262144;
-    cfg->buffer_size = 64u << 20;
-    cfg->workers = 1;
-    cfg->agent.user = strdup("llmtap");
-    cfg->agent.socket = strdup("/run/llmtap/llmtap.sock");
-    cfg->agent.shutdown_deadline_ms = 10000;
-    cfg->agent.queue_max = 10000;
+    char err[256];
+    for (size_t i = 0; i < LT_NSECTIONS; i++)
+        if (lt_confmap_defaults(lt_sections[i].map, (char *)cfg + lt_sections[i].off, err, sizeof err) < 0)
+            lt_error("config: bad built-in default in [%s]: %s", lt_sections[i].name, err);
 }
 
 void lt_config_free(lt_config *cfg)
 {
-    for (size_t i = 0; i < cfg->n_interfaces; i++) free(cfg->interfaces[i]);
-    free(cfg->interfaces);
-    free(cfg->bpf_filter);
-    free(cfg->db_path);
-    free(cfg->agent.user);
-    free(cfg->agent.socket);
-    free(cfg->metrics.listen);
-    lt_upload_cfg_free(&cfg->upload);
+    for (size_t i = 0; i < LT_NSECTIONS; i++) lt_confmap_free(lt_sections[i].map, (char *)cfg + lt_sections[i].off);
+    if (cfg->proxy && lt_hook && lt_hook->free) lt_hook->free(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
-typedef struct lt_unit_suffix { char c; long long mul; } lt_unit_suffix;
+typedef struct lt_conf_ctx {
+    lt_config *cfg;
+    char **seen;                /* "section\nkey" of every key set so far */
+    size_t nseen;
+    char reason[256];
+} lt_conf_ctx;
 
-/* A non-negative number with an optional unit suffix from the table. -1 on error. */
-static long long lt_parse_scaled(const char *v, const lt_unit_suffix *units, int allow_b)
+/* 1 if section/key was already set in this file (and remembers it otherwise). */
+static int lt_conf_seen(lt_conf_ctx *x, const char *section, const char *k)
 {
-    char *e;
-    errno = 0;
-    long long n = strtoll(v, &e, 10);
-    if (e == v || n < 0 || errno) return -1;
-    for (; units->c; units++)
-        if (*e == units->c) { n *= units->mul; e++; break; }
-    if (allow_b && (*e == 'B' || *e == 'b')) e++;
-    return *e ? -1 : n;
-}
-
-long long lt_config_parse_size(const char *v)
-{
-    static const lt_unit_suffix units[] = {
-        {'k', 1ll << 10}, {'K', 1ll << 10}, {'m', 1ll << 20}, {'M', 1ll << 20}, {'g', 1ll << 30}, {'G', 1ll << 30}, {0, 0},
-    };
-    return lt_parse_scaled(v, units, 1);
-}
-
-long long lt_config_parse_duration(const char *v)
-{
-    static const lt_unit_suffix units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {0, 0}};
-    return lt_parse_scaled(v, units, 0);
-}
-
-static int lt_conf_fail(lt_conf_ctx *x, const char *fmt, const char *a, const char *b)
-{
-    if (!x->reason[0]) snprintf(x->reason, sizeof x->reason, fmt, a, b);
+    char *id;
+    if (asprintf(&id, "%s\n%s", section, k) < 0) return 0;
+    for (size_t i = 0; i < x->nseen; i++)
+        if (!strcmp(x->seen[i], id)) { free(id); return 1; }
+    char **s = realloc(x->seen, (x->nseen + 1) * sizeof *s);
+    if (!s) { free(id); return 0; }
+    x->seen = s;
+    x->seen[x->nseen++] = id;
     return 0;
-}
-
-static int lt_conf_size(lt_conf_ctx *x, const char *k, const char *v, size_t *out)
-{
-    long long n = lt_config_parse_size(v);
-    if (n < 0) return lt_conf_fail(x, "%s: invalid size '%s' (a number with optional K, M or G)", k, v);
-    *out = (size_t)n;
-    return 1;
-}
-
-static int lt_conf_int(lt_conf_ctx *x, const char *k, const char *v, long lo, long hi, long *out)
-{
-    char *e;
-    long n = strtol(v, &e, 10);
-    if (e == v || *e || n < lo || n > hi) return lt_conf_fail(x, "%s: invalid number '%s'", k, v);
-    *out = n;
-    return 1;
-}
-
-static int lt_conf_ports(lt_conf_ctx *x, const char *v, uint16_t *ports, size_t max)
-{
-    size_t n = 0;
-    char *copy = strdup(v), *save = NULL;
-    for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-        char *e;
-        long p = strtol(t, &e, 10);
-        if (*e || p < 1 || p > 65535 || n + 1 >= max) { free(copy); return lt_conf_fail(x, "server_ports: invalid port '%s'%s", t, ""); }
-        ports[n++] = (uint16_t)p;
-    }
-    ports[n] = 0;
-    free(copy);
-    return 1;
-}
-
-static int lt_conf_capture(lt_conf_ctx *x, const char *k, const char *v)
-{
-    lt_pipeline_cfg *p = &x->cfg->pipeline;
-    long n = 0;
-    if (!strcmp(k, "interface")) {
-        char **l = realloc(x->cfg->interfaces, (x->cfg->n_interfaces + 1) * sizeof *l);
-        if (!l) return 0;
-        x->cfg->interfaces = l;
-        l[x->cfg->n_interfaces++] = strdup(v);
-        return 1;
-    }
-    if (!strcmp(k, "filter")) { free(x->cfg->bpf_filter); x->cfg->bpf_filter = strdup(v); return 1; }
-    if (!strcmp(k, "server_ports")) return lt_conf_ports(x, v, p->server_ports, LT_ARRAY_LEN(p->server_ports));
-    if (!strcmp(k, "flows_max")) { int ok = lt_conf_int(x, k, v, 1, 10000000, &n); p->flows_max = (size_t)n; return ok; }
-    if (!strcmp(k, "idle_timeout")) {
-        long long d = lt_config_parse_duration(v);
-        if (d <= 0) return lt_conf_fail(x, "%s: invalid duration '%s' (e.g. 300s, 5m)", k, v);
-        p->idle_timeout_s = (int)d;
-        return 1;
-    }
-    if (!strcmp(k, "reasm_memcap")) return lt_conf_size(x, k, v, &p->reasm_memcap);
-    if (!strcmp(k, "reasm_flow_cap")) return lt_conf_size(x, k, v, &p->reasm_flow_cap);
-    if (!strcmp(k, "body_cap")) return lt_conf_size(x, k, v, &p->parser.body_cap);
-    if (!strcmp(k, "head_cap")) return lt_conf_size(x, k, v, &p->parser.head_cap);
-    if (!strcmp(k, "h2_streams_max")) { int ok = lt_conf_int(x, k, v, 1, 100000, &n); p->parser.h2_streams_max = (size_t)n; return ok; }
-    return lt_conf_fail(x, "unknown key '%s' in [%s]", k, "capture");
-}
-
-static int lt_conf_records(lt_conf_ctx *x, const char *k, const char *v)
-{
-    lt_record_cfg *r = &x->cfg->pipeline.record;
-    long n = 0;
-    if (!strcmp(k, "xff_trusted_hops")) { int ok = lt_conf_int(x, k, v, -1, 64, &n); r->xff_trusted_hops = (int)n; return ok; }
-    if (!strcmp(k, "store_embeddings")) {
-        if (strcmp(v, "true") && strcmp(v, "false")) return lt_conf_fail(x, "%s: expected true or false, got '%s'", k, v);
-        r->store_embeddings = !strcmp(v, "true");
-        return 1;
-    }
-    if (!strcmp(k, "raw_body_cap")) return lt_conf_size(x, k, v, &r->raw_body_cap);
-    return lt_conf_fail(x, "unknown key '%s' in [%s]", k, "records");
-}
-
-static int lt_conf_store(lt_conf_ctx *x, const char *k, const char *v)
-{
-    lt_spool_limits *l = &x->cfg->spool;
-    if (!strcmp(k, "path")) { free(x->cfg->db_path); x->cfg->db_path = strdup(v); return 1; }
-    if (!strcmp(k, "max_bytes")) {
-        size_t n = 0;
-        int ok = lt_conf_size(x, k, v, &n);
-        l->max_bytes = n;
-        return ok;
-    }
-    long long d = lt_config_parse_duration(v);
-    if (!strcmp(k, "max_age") || !strcmp(k, "keep_delivered")) {
-        if (d < 0) return lt_conf_fail(x, "%s: invalid duration '%s' (e.g. 7d, 12h)", k, v);
-        if (!strcmp(k, "max_age")) l->max_age_s = d; else l->keep_delivered_s = d;
-        return 1;
-    }
-    return lt_conf_fail(x, "unknown key '%s' in [%s]", k, "store");
 }
 
 static int lt_conf_handler(void *ud, const char *section, const char *k, const char *v)
 {
     lt_conf_ctx *x = ud;
-    if (x->reason[0]) return 0;
-    if (!strcmp(section, "capture")) return lt_conf_capture(x, k, v);
-    if (!strcmp(section, "records")) return lt_conf_records(x, k, v);
-    if (!strcmp(section, "store")) return lt_conf_store(x, k, v);
-    if (!strcmp(section, "upload")) {
-        char e[200] = "";
-        if (lt_upload_cfg_set(&x->cfg->upload, k, v, e, sizeof e) == 0) return 1;
-        return lt_conf_fail(x, "%s%s", e[0] ? e : "invalid [upload] setting", "");
+    char *r = x->reason;
+    if (r[0]) return 0;
+    const lt_config_section *s = lt_section_find(section);
+    int hooked = !s && lt_hook && lt_hook->owns(section);
+    if (!s && !hooked) { snprintf(r, sizeof x->reason, "unknown section [%s]", section); return 0; }
+    if (lt_conf_seen(x, section, k)) {
+        snprintf(r, sizeof x->reason, "key '%s' set twice in [%s] (a duplicate, or an indented continuation line)",
+                 k, section);
+        return 0;
     }
-    if (!strcmp(section, "log")) {
-        if (strcmp(k, "level")) return lt_conf_fail(x, "unknown key '%s' in [%s]", k, "log");
-        static const char *lv[] = {"error", "warning", "info", "debug"};
-        for (int i = 0; i < 4; i++) if (!strcmp(v, lv[i])) { x->cfg->log_level = i; return 1; }
-        return lt_conf_fail(x, "level: expected error, warning, info or debug, got '%s'%s", v, "");
-    }
-    return lt_conf_fail(x, "unknown section [%s]%s", section, "");
+    int rc = hooked ? lt_hook->set(x->cfg, section, k, v, r, sizeof x->reason)
+                    : lt_confmap_set(s->map, (char *)x->cfg + s->off, section, k, v, r, sizeof x->reason);
+    if (rc < 0 && !r[0]) snprintf(r, sizeof x->reason, "invalid value for '%s' in [%s]", k, section);
+    return rc == 0;
 }
 
 int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen)
@@ -205,6 +208,8 @@ int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen)
     if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
     int line = ini_parse_file(f, lt_conf_handler, &x);
     fclose(f);
+    for (size_t i = 0; i < x.nseen; i++) free(x.seen[i]);
+    free(x.seen);
     if (line == 0) return 0;
     snprintf(err, errlen, "%s:%d: %s", path, line, x.reason[0] ? x.reason : "syntax error");
     return -1;
@@ -217,4 +222,41 @@ int lt_config_load_default(lt_config *cfg, const char *path, char *err, size_t e
     if (path && lt_config_load(cfg, path, err, errlen) < 0) { lt_config_free(cfg); return -1; }
     lt_log_level = cfg->log_level;
     return 0;
+}
+
+void lt_config_dump(const lt_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < LT_NSECTIONS; i++) {
+        if (i) fputc('\n', out);
+        lt_confmap_dump(lt_sections[i].map, (const char *)cfg + lt_sections[i].off, lt_sections[i].name, out);
+    }
+    if (lt_hook && lt_hook->dump) lt_hook->dump(cfg, out);
+}
+
+static const char lt_template_head[] =
+    "# /etc/llmtap/llmtap.conf -- the configuration of llmtap.\n"
+    "#\n"
+    "# Generated by `llmtap config --template` from the tables in the source\n"
+    "# (agent/config.c, uploader/upload_cfg.c); edit those, not this file.\n"
+    "# Every key is shown commented out with its default value.\n"
+    "#\n"
+    "# INI format: [section], key = value, comments start with ';' or '#'.\n"
+    "# Command-line flags override these values. An error (unknown section or\n"
+    "# key, invalid value, a key given twice in one section) is reported as\n"
+    "# FILE:LINE: reason and llmtap refuses to start.\n"
+    "# Sizes take K, M or G suffixes (binary units, optional B); durations take\n"
+    "# s, m, h or d (a bare number is seconds); booleans are true/false, yes/no,\n"
+    "# on/off or 1/0; lists are comma-separated. `llmtap config --dump` prints\n"
+    "# the effective settings.\n";
+
+void lt_config_template(FILE *out)
+{
+    lt_config cfg;
+    lt_config_defaults(&cfg);
+    fputs(lt_template_head, out);
+    for (size_t i = 0; i < LT_NSECTIONS; i++) {
+        fputc('\n', out);
+        lt_confmap_template(lt_sections[i].map, (const char *)&cfg + lt_sections[i].off, lt_sections[i].name, out);
+    }
+    lt_config_free(&cfg);
 }

@@ -2,12 +2,6 @@
 #include <string.h>
 #include "chunk.h"
 
-void lt_chunk_cfg_defaults(lt_chunk_cfg *cfg)
-{
-    cfg->chunk_bytes = 32768;
-    cfg->message_cap = 2u << 20;
-}
-
 /* Bytes one character occupies inside a JSON string (jansson escapes
  * control characters, quotes and backslashes; UTF-8 passes through). */
 static size_t lt_json_escaped_len(unsigned char c)
@@ -51,7 +45,7 @@ static size_t lt_escaped_total(const char *s, size_t len)
     return e;
 }
 
-static void lt_chunk_message(const lt_chunk_cfg *cfg, json_t *row0, json_t *rows, const char *col,
+static void lt_chunk_message(const lt_upload_cfg *cfg, json_t *row0, json_t *rows, const char *col,
                              const char *kind, const char *trunc_col, int *seq)
 {
     json_t *v = json_object_get(row0, col);
@@ -84,7 +78,7 @@ static void lt_chunk_message(const lt_chunk_cfg *cfg, json_t *row0, json_t *rows
     free(text);
 }
 
-json_t *lt_chunk_rows(const lt_chunk_cfg *cfg, json_t *record)
+json_t *lt_chunk_rows(const lt_upload_cfg *cfg, json_t *record)
 {
     json_t *rows = json_array();
     json_t *row0 = json_deep_copy(record);

@@ -15,17 +15,12 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include "upload_cfg.h"
 
-typedef struct lt_chunk_cfg {
-    size_t chunk_bytes;     /* 32768 */
-    size_t message_cap;     /* 2 MiB */
-} lt_chunk_cfg;
-
-void lt_chunk_cfg_defaults(lt_chunk_cfg *cfg);
-
-/* Rows for one LLM record (a JSON array; caller owns it). Gateway records
- * are passed through as a one-row array. */
-json_t *lt_chunk_rows(const lt_chunk_cfg *cfg, json_t *record);
+/* Rows for one LLM record (a JSON array; caller owns it), cut by
+ * cfg->chunk_bytes and cfg->message_cap ([upload] settings, whose defaults
+ * are in upload_cfg.c). Gateway records are passed through as a one-row array. */
+json_t *lt_chunk_rows(const lt_upload_cfg *cfg, json_t *record);
 
 /* Longest prefix of s (at most max bytes) that ends on a UTF-8 boundary and
  * whose JSON-escaped form fits in max_escaped bytes. */

@@ -33,7 +33,6 @@ struct lt_uploader {
     const lt_upload_cfg *cfg;
     lt_spool *spool;
     lt_auth *auth;
-    lt_chunk_cfg chunk;
     double backoff_spent;      /* seconds slept in back-off this run */
     int failures;              /* consecutive retryable failures */
     unsigned rng;
@@ -67,9 +66,6 @@ lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool)
     u->spool = spool;
     u->ctr = &u->own_ctr;
     u->auth = lt_auth_create(cfg);
-    lt_chunk_cfg_defaults(&u->chunk);
-    u->chunk.chunk_bytes = cfg->chunk_bytes;
-    u->chunk.message_cap = cfg->message_cap;
     u->rng = (unsigned)time(NULL);
     return u;
 }
@@ -274,7 +270,7 @@ static int lt_unit_make(lt_uploader *u, const lt_spool_row *row, lt_unit **units
 {
     json_t *rec = json_loads(row->json, 0, NULL);
     if (!rec) return -1;
-    json_t *rows = lt_chunk_rows(&u->chunk, rec);
+    json_t *rows = lt_chunk_rows(u->cfg, rec);
     json_decref(rec);
     int first = *nu;
     size_t n = json_array_size(rows), from = 0, bytes = 2;
@@ -334,8 +330,9 @@ static long lt_drain_table(lt_uploader *u, int table, const char *stream)
 
 int lt_uploader_drain(lt_uploader *u, long *delivered)
 {
-    if (!u->cfg->endpoint || !u->cfg->dcr_immutable_id) {
-        lt_error("upload: [upload] endpoint and dcr_immutable_id must be configured");
+    char err[200];
+    if (lt_upload_cfg_check(u->cfg, err, sizeof err) < 0) {
+        lt_error("upload: %s", err);
         return -1;
     }
     u->backoff_spent = 0;
