@@ -188,7 +188,7 @@ static int lt_conf_handler(void *ud, const char *section, const char *k, const c
     char *r = x->reason;
     if (r[0]) return 0;
     const lt_config_section *s = lt_section_find(section);
-    int hooked = !s && lt_hook && lt_hook->owns(section);
+    int hooked = !s && lt_hook && lt_hook->owns && lt_hook->owns(section);
     if (!s && !hooked) { snprintf(r, sizeof x->reason, "unknown section [%s]", section); return 0; }
     if (lt_conf_seen(x, section, k)) {
         snprintf(r, sizeof x->reason, "key '%s' set twice in [%s] (a duplicate, or an indented continuation line)",
@@ -230,7 +230,7 @@ void lt_config_dump(const lt_config *cfg, FILE *out)
         if (i) fputc('\n', out);
         lt_confmap_dump(lt_sections[i].map, (const char *)cfg + lt_sections[i].off, lt_sections[i].name, out);
     }
-    if (lt_hook && lt_hook->dump) lt_hook->dump(cfg, out);
+    if (lt_hook && lt_hook->dump) { fputc('\n', out); lt_hook->dump(cfg, out); }
 }
 
 static const char lt_template_head[] =
@@ -258,5 +258,6 @@ void lt_config_template(FILE *out)
         fputc('\n', out);
         lt_confmap_template(lt_sections[i].map, (const char *)&cfg + lt_sections[i].off, lt_sections[i].name, out);
     }
+    if (lt_hook && lt_hook->template) { fputc('\n', out); lt_hook->template(out); }
     lt_config_free(&cfg);
 }

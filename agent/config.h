@@ -16,9 +16,12 @@
  *
  * Sections [proxy] and [backend.NAME] (inline mode) belong to proxy/: it
  * registers an lt_config_hook once at start-up, before loading; every key of
- * those sections is handed to the hook (which can fill its own struct with
- * lt_confmap_set(), the same engine and error messages). Without a hook they
- * are unknown sections. */
+ * those sections is handed to the hook (which can fill its own struct, kept
+ * in lt_config.proxy, with lt_confmap_set(): the same engine, types and error
+ * messages). Without a hook they are unknown sections. The hook's dump and
+ * template callbacks add its sections to `llmtap config --dump/--template`,
+ * so packaging/llmtap.conf documents them too once the hook is registered
+ * in main(). */
 #ifndef LT_CONFIG_H
 #define LT_CONFIG_H
 
@@ -76,6 +79,9 @@ typedef struct lt_config_hook {
     void (*dump)(const lt_config *cfg, FILE *out);
     /* Frees cfg->proxy; may be NULL. */
     void (*free)(lt_config *cfg);
+    /* Writes its sections, documented with defaults, for the template
+     * (lt_confmap_template does it for a table); may be NULL. */
+    void (*template)(FILE *out);
 } lt_config_hook;
 
 /* Registers the one hook (NULL unregisters); the struct must outlive its use. */

@@ -525,10 +525,21 @@ static void hook_free(lt_config *cfg)
     free(cfg->proxy);
 }
 
+static void hook_dump(const lt_config *cfg, FILE *out)
+{
+    if (cfg->proxy) lt_confmap_dump(proxy_map, cfg->proxy, "proxy", out);
+}
+static void hook_template(FILE *out)
+{
+    t_proxy p = {0};
+    lt_confmap_template(proxy_map, &p, "proxy", out);
+}
+
 static void test_proxy_hook(void **st)
 {
     (void)st;
-    static const lt_config_hook hook = {.owns = hook_owns, .set = hook_set, .free = hook_free};
+    static const lt_config_hook hook = {.owns = hook_owns, .set = hook_set, .free = hook_free, .dump = hook_dump,
+                                        .template = hook_template};
     lt_config_hook_register(&hook);
     lt_config c;
     lt_config_defaults(&c);
@@ -539,7 +550,23 @@ static void test_proxy_hook(void **st)
     assert_string_equal(p->listen, "0.0.0.0:8080");
     assert_int_equal(p->n_backends, 2);
     assert_string_equal(p->last_url, "https://west");
+    char *d = dump_text(&c);
+    if (!strstr(d, "\n[proxy]\nlisten = 0.0.0.0:8080\n")) {
+        print_message("dump lacks the hook's [proxy] section:\n%s\n", d);
+        fail();
+    }
+    free(d);
     lt_config_free(&c);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    lt_config_template(f);
+    fclose(f);
+    if (!strstr(buf, "\n[proxy]\n; listen\n;listen =\n")) {
+        print_message("template lacks the hook's [proxy] section:\n%s\n", buf);
+        fail();
+    }
+    free(buf);
     expect_load_error("[backend.a]\nurl = http://a\n", "2: url: must start with https:// (got 'http://a')");
     expect_load_error("[proxy]\nnope = 1\n", "2: unknown key 'nope' in [proxy]");
     expect_load_error("[backendx]\nurl = https://a\n", "2: unknown section [backendx]");
