@@ -15,7 +15,7 @@
 #include "../common/counters.h"
 #include "../common/lt.h"
 #include "../parsers/app.h"
-#include "../records/record.h"
+#include "../records/records.h"
 
 typedef struct lt_pipeline_cfg {
     lt_parser_cfg parser;

@@ -1,4 +1,9 @@
-/* aoai.c -- Azure OpenAI request/response bodies → LLM record columns.
+/* aoai.c -- Azure OpenAI request/response bodies → the facts of one call.
+ *
+ * The facts (model, messages, usage, finish reasons, filter results, time to
+ * first token...) go into a JSON object under this module's own names, the
+ * vocabulary of the OpenAI API (aoai.h: LT_AOAI_F_*), in the order they
+ * are found; records/llm.c alone turns them into APIM's column names.
  *
  * Non-streamed responses are one JSON document. Streamed ones are SSE: each
  * chat chunk is parsed on its own and folded into per-choice accumulators
@@ -35,19 +40,19 @@ static json_t *lt_json_body(const lt_http_msg *m, lt_counters *ctr)
     return j;
 }
 
-static void lt_set(json_t *rec, const char *k, json_t *v)
+static void lt_set(json_t *out, const char *k, json_t *v)
 {
-    if (v) json_object_set(rec, k, v);
+    if (v) json_object_set(out, k, v);
 }
 
-static void lt_set_int(json_t *rec, const char *k, json_t *v)
+static void lt_set_int(json_t *out, const char *k, json_t *v)
 {
-    if (json_is_integer(v)) json_object_set(rec, k, v);
+    if (json_is_integer(v)) json_object_set(out, k, v);
 }
 
-static void lt_set_str(json_t *rec, const char *k, json_t *v)
+static void lt_set_str(json_t *out, const char *k, json_t *v)
 {
-    if (json_is_string(v) && json_string_length(v)) json_object_set(rec, k, v);
+    if (json_is_string(v) && json_string_length(v)) json_object_set(out, k, v);
 }
 
 static int lt_is_sse(const lt_http_msg *resp)
@@ -59,7 +64,7 @@ static int lt_is_sse(const lt_http_msg *resp)
 /* ---- usage --------------------------------------------------------------- */
 
 /* Copies a usage object (chat/completions/embeddings or Responses API). */
-static int lt_usage_fill(json_t *rec, json_t *u)
+static int lt_usage_fill(json_t *out, json_t *u)
 {
     if (!json_is_object(u)) return 0;
     json_t *pt = json_object_get(u, "prompt_tokens"), *ct = json_object_get(u, "completion_tokens");
@@ -70,23 +75,23 @@ static int lt_usage_fill(json_t *rec, json_t *u)
     if (!cd) cd = json_object_get(u, "output_tokens_details");
     json_t *tt = json_object_get(u, "total_tokens");
     if (!json_is_integer(pt) && !json_is_integer(tt)) return 0;
-    lt_set_int(rec, "PromptTokens", pt);
-    if (json_is_integer(ct)) lt_set_int(rec, "CompletionTokens", ct);
+    lt_set_int(out, LT_AOAI_F_PROMPT_TOKENS, pt);
+    if (json_is_integer(ct)) lt_set_int(out, LT_AOAI_F_COMPLETION_TOKENS, ct);
     else if (json_is_integer(tt) && json_is_integer(pt))
-        json_object_set_new(rec, "CompletionTokens", json_integer(json_integer_value(tt) - json_integer_value(pt)));
-    lt_set_int(rec, "TotalTokens", tt);
-    lt_set_int(rec, "CachedTokens", json_object_get(pd, "cached_tokens"));
-    lt_set_int(rec, "ReasoningTokens", json_object_get(cd, "reasoning_tokens"));
-    json_object_set_new(rec, "UsageSource", json_string("reported"));
+        json_object_set_new(out, LT_AOAI_F_COMPLETION_TOKENS, json_integer(json_integer_value(tt) - json_integer_value(pt)));
+    lt_set_int(out, LT_AOAI_F_TOTAL_TOKENS, tt);
+    lt_set_int(out, LT_AOAI_F_CACHED_TOKENS, json_object_get(pd, "cached_tokens"));
+    lt_set_int(out, LT_AOAI_F_REASONING_TOKENS, json_object_get(cd, "reasoning_tokens"));
+    json_object_set_new(out, LT_AOAI_F_USAGE_SOURCE, json_string("reported"));
     return 1;
 }
 
-static void lt_usage_missing(json_t *rec, lt_counters *ctr)
+static void lt_usage_missing(json_t *out, lt_counters *ctr)
 {
-    json_object_set_new(rec, "UsageSource", json_string("missing"));
-    json_object_set_new(rec, "PromptTokens", json_null());
-    json_object_set_new(rec, "CompletionTokens", json_null());
-    json_object_set_new(rec, "TotalTokens", json_null());
+    json_object_set_new(out, LT_AOAI_F_USAGE_SOURCE, json_string("missing"));
+    json_object_set_new(out, LT_AOAI_F_PROMPT_TOKENS, json_null());
+    json_object_set_new(out, LT_AOAI_F_COMPLETION_TOKENS, json_null());
+    json_object_set_new(out, LT_AOAI_F_TOTAL_TOKENS, json_null());
     ctr->usage_missing++;
 }
 
@@ -388,7 +393,7 @@ static int lt_cmp_tool(const void *x, const void *y)
 static json_t *lt_acc_tools_json(lt_acc_choice *c)
 {
     json_t *arr = json_array();
-    qsort(c->tools, c->ntools, sizeof *c->tools, lt_cmp_tool);
+    if (c->ntools) qsort(c->tools, c->ntools, sizeof *c->tools, lt_cmp_tool); /* tools may be NULL */
     for (size_t k = 0; k < c->ntools; k++) {
         lt_acc_tool *t = &c->tools[k];
         json_t *fn = json_pack("{s:O?,s:o}", "name", t->name, "arguments", lt_buf_json(&t->args));
@@ -399,9 +404,9 @@ static json_t *lt_acc_tools_json(lt_acc_choice *c)
 }
 
 /* ResponseMessages, FinishReasons, ContentFilterResults from the accumulators. */
-static void lt_acc_chat_columns(lt_acc *a, json_t *rec, int completions)
+static void lt_acc_chat_columns(lt_acc *a, json_t *out, int completions)
 {
-    qsort(a->ch, a->nch, sizeof *a->ch, lt_cmp_choice);
+    if (a->nch) qsort(a->ch, a->nch, sizeof *a->ch, lt_cmp_choice); /* ch may be NULL */
     json_t *msgs = json_array(), *fins = json_array(), *filters = json_array();
     for (size_t i = 0; i < a->nch; i++) {
         lt_acc_choice *c = &a->ch[i];
@@ -422,33 +427,33 @@ static void lt_acc_chat_columns(lt_acc *a, json_t *rec, int completions)
         if (c->filters) json_array_append_new(filters, json_pack("{s:I,s:O}", "index", (json_int_t)c->index,
                                                                  "content_filter_results", c->filters));
     }
-    json_object_set_new(rec, "ResponseMessages", msgs);
-    json_object_set_new(rec, "FinishReasons", fins);
-    if (json_array_size(filters)) json_object_set_new(rec, "ContentFilterResults", filters);
+    json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, msgs);
+    json_object_set_new(out, LT_AOAI_F_FINISH_REASONS, fins);
+    if (json_array_size(filters)) json_object_set_new(out, LT_AOAI_F_CONTENT_FILTER_RESULTS, filters);
     else json_decref(filters);
-    if (a->prompt_filters) json_object_set(rec, "PromptFilterResults", a->prompt_filters);
+    if (a->prompt_filters) json_object_set(out, LT_AOAI_F_PROMPT_FILTER_RESULTS, a->prompt_filters);
 }
 
-static void lt_fill_ttft(json_t *rec, const lt_exchange *ex, const lt_acc *a)
+static void lt_fill_ttft(json_t *out, const lt_exchange *ex, const lt_acc *a)
 {
     if (!ex->req.present || !ex->resp.present) return;
     lt_time_us t = a->have_first_token ? lt_http_msg_time_at(&ex->resp, a->first_token_off)
                                        : ex->resp.start_ts;
-    json_object_set_new(rec, "TimeToFirstTokenMs", json_integer((json_int_t)((t - ex->req.start_ts + 500) / 1000)));
+    json_object_set_new(out, LT_AOAI_F_TIME_TO_FIRST_TOKEN_MS, json_integer((json_int_t)((t - ex->req.start_ts + 500) / 1000)));
 }
 
 /* ---- per operation ------------------------------------------------------- */
 
-static void lt_fill_chat_request(json_t *rec, json_t *req)
+static void lt_fill_chat_request(json_t *out, json_t *req)
 {
-    lt_set(rec, "RequestMessages", json_object_get(req, "messages"));
-    lt_set(rec, "RequestTools", json_object_get(req, "tools"));
+    lt_set(out, LT_AOAI_F_REQUEST_MESSAGES, json_object_get(req, "messages"));
+    lt_set(out, LT_AOAI_F_TOOLS, json_object_get(req, "tools"));
     json_t *mt = json_object_get(req, "max_completion_tokens");
-    lt_set_int(rec, "MaxTokens", json_is_integer(mt) ? mt : json_object_get(req, "max_tokens"));
+    lt_set_int(out, LT_AOAI_F_MAX_TOKENS, json_is_integer(mt) ? mt : json_object_get(req, "max_tokens"));
 }
 
 /* Non-streamed chat or completions response. */
-static void lt_fill_choices_json(json_t *rec, json_t *resp, int completions)
+static void lt_fill_choices_json(json_t *out, json_t *resp, int completions)
 {
     json_t *msgs = json_array(), *fins = json_array(), *filters = json_array();
     size_t i;
@@ -469,15 +474,15 @@ static void lt_fill_choices_json(json_t *rec, json_t *resp, int completions)
         if (cf) json_array_append_new(filters, json_pack("{s:O,s:O}", "index", json_object_get(m, "index"),
                                                          "content_filter_results", cf));
     }
-    json_object_set_new(rec, "ResponseMessages", msgs);
-    json_object_set_new(rec, "FinishReasons", fins);
-    if (json_array_size(filters)) json_object_set_new(rec, "ContentFilterResults", filters);
+    json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, msgs);
+    json_object_set_new(out, LT_AOAI_F_FINISH_REASONS, fins);
+    if (json_array_size(filters)) json_object_set_new(out, LT_AOAI_F_CONTENT_FILTER_RESULTS, filters);
     else json_decref(filters);
     json_t *pf = json_object_get(resp, "prompt_filter_results");
-    lt_set(rec, "PromptFilterResults", pf ? pf : json_object_get(resp, "prompt_annotations"));
+    lt_set(out, LT_AOAI_F_PROMPT_FILTER_RESULTS, pf ? pf : json_object_get(resp, "prompt_annotations"));
 }
 
-static void lt_fill_stream(json_t *rec, const lt_exchange *ex, int responses, int completions, lt_counters *ctr)
+static void lt_fill_stream(json_t *out, const lt_exchange *ex, int responses, int completions, lt_counters *ctr)
 {
     lt_acc a;
     memset(&a, 0, sizeof a);
@@ -487,50 +492,50 @@ static void lt_fill_stream(json_t *rec, const lt_exchange *ex, int responses, in
     json_t *usage = a.usage;
     if (responses) {
         json_t *r = a.final_response;
-        lt_set_str(rec, "RequestId", r ? json_object_get(r, "id") : a.id);
-        lt_set_str(rec, "ModelName", r ? json_object_get(r, "model") : a.model);
+        lt_set_str(out, LT_AOAI_F_RESPONSE_ID, r ? json_object_get(r, "id") : a.id);
+        lt_set_str(out, LT_AOAI_F_MODEL, r ? json_object_get(r, "model") : a.model);
         usage = json_object_get(r, "usage");
-        json_t *out = json_object_get(r, "output");
-        if (json_is_array(out)) json_object_set(rec, "ResponseMessages", out);
-        else if (a.rs_items) json_object_set(rec, "ResponseMessages", a.rs_items);
+        json_t *output = json_object_get(r, "output");
+        if (json_is_array(output)) json_object_set(out, LT_AOAI_F_RESPONSE_MESSAGES, output);
+        else if (a.rs_items) json_object_set(out, LT_AOAI_F_RESPONSE_MESSAGES, a.rs_items);
         else if (a.have_out_text)
-            json_object_set_new(rec, "ResponseMessages", json_pack("[{s:s,s:o}]", "role", "assistant",
+            json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, json_pack("[{s:s,s:o}]", "role", "assistant",
                                                                    "content", lt_buf_json(&a.out_text)));
-        lt_set(rec, "ResponseStatus", json_object_get(r, "status"));
+        lt_set(out, LT_AOAI_F_RESPONSE_STATUS, json_object_get(r, "status"));
     } else {
-        lt_set_str(rec, "RequestId", a.id);
-        lt_set_str(rec, "ModelName", a.model);
-        lt_set_str(rec, "SystemFingerprint", a.fingerprint);
-        lt_acc_chat_columns(&a, rec, completions);
+        lt_set_str(out, LT_AOAI_F_RESPONSE_ID, a.id);
+        lt_set_str(out, LT_AOAI_F_MODEL, a.model);
+        lt_set_str(out, LT_AOAI_F_SYSTEM_FINGERPRINT, a.fingerprint);
+        lt_acc_chat_columns(&a, out, completions);
     }
-    if (!lt_usage_fill(rec, usage)) lt_usage_missing(rec, ctr);
-    lt_fill_ttft(rec, ex, &a);
+    if (!lt_usage_fill(out, usage)) lt_usage_missing(out, ctr);
+    lt_fill_ttft(out, ex, &a);
     lt_acc_free(&a);
 }
 
-static void lt_fill_nonstream(json_t *rec, const lt_exchange *ex, json_t *resp, const lt_aoai_call *call,
+static void lt_fill_nonstream(json_t *out, const lt_exchange *ex, json_t *resp, const lt_aoai_call *call,
                               lt_counters *ctr)
 {
-    lt_set_str(rec, "RequestId", json_object_get(resp, "id"));
-    lt_set_str(rec, "ModelName", json_object_get(resp, "model"));
-    lt_set_str(rec, "SystemFingerprint", json_object_get(resp, "system_fingerprint"));
+    lt_set_str(out, LT_AOAI_F_RESPONSE_ID, json_object_get(resp, "id"));
+    lt_set_str(out, LT_AOAI_F_MODEL, json_object_get(resp, "model"));
+    lt_set_str(out, LT_AOAI_F_SYSTEM_FINGERPRINT, json_object_get(resp, "system_fingerprint"));
     if (call->op == LT_AOAI_CHAT || call->op == LT_AOAI_COMPLETIONS)
-        lt_fill_choices_json(rec, resp, call->op == LT_AOAI_COMPLETIONS);
+        lt_fill_choices_json(out, resp, call->op == LT_AOAI_COMPLETIONS);
     else if (call->op == LT_AOAI_RESPONSES) {
-        lt_set(rec, "ResponseMessages", json_object_get(resp, "output"));
-        lt_set(rec, "ResponseStatus", json_object_get(resp, "status"));
+        lt_set(out, LT_AOAI_F_RESPONSE_MESSAGES, json_object_get(resp, "output"));
+        lt_set(out, LT_AOAI_F_RESPONSE_STATUS, json_object_get(resp, "status"));
     }
     json_t *u = json_object_get(resp, "usage");
-    if (!lt_usage_fill(rec, u) && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec, ctr);
+    if (!lt_usage_fill(out, u) && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(out, ctr);
     if (ex->req.present && ex->resp.present)
-        json_object_set_new(rec, "TimeToFirstTokenMs",
+        json_object_set_new(out, LT_AOAI_F_TIME_TO_FIRST_TOKEN_MS,
                             json_integer((json_int_t)((ex->resp.start_ts - ex->req.start_ts + 500) / 1000)));
 }
 
-static void lt_fill_embeddings(json_t *rec, json_t *req, json_t *resp, const lt_record_cfg *cfg)
+static void lt_fill_embeddings(json_t *out, json_t *req, json_t *resp, const lt_aoai_cfg *cfg)
 {
     json_t *in = json_object_get(req, "input");
-    if (in) json_object_set_new(rec, "RequestMessages", json_is_array(in) ? json_incref(in) : json_pack("[O]", in));
+    if (in) json_object_set_new(out, LT_AOAI_F_REQUEST_MESSAGES, json_is_array(in) ? json_incref(in) : json_pack("[O]", in));
     json_t *data = json_object_get(resp, "data");
     if (!json_is_array(data)) return;
     size_t dim = 0, i;
@@ -541,30 +546,30 @@ static void lt_fill_embeddings(json_t *rec, json_t *req, json_t *resp, const lt_
     }
     json_t *summary = json_pack("{s:I,s:I}", "count", (json_int_t)json_array_size(data), "dimensions", (json_int_t)dim);
     if (cfg->store_embeddings) json_object_set(summary, "data", data);
-    json_object_set_new(rec, "ResponseMessages", json_pack("[o]", summary));
+    json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, json_pack("[o]", summary));
 }
 
-static void lt_fill_images(json_t *rec, json_t *req, json_t *resp)
+static void lt_fill_images(json_t *out, json_t *req, json_t *resp)
 {
     if (req) {
         json_t *r = json_pack("{s:O?,s:O?,s:O?,s:O?}", "prompt", json_object_get(req, "prompt"),
                               "size", json_object_get(req, "size"), "n", json_object_get(req, "n"),
                               "quality", json_object_get(req, "quality"));
-        json_object_set_new(rec, "RequestMessages", json_pack("[o]", r));
+        json_object_set_new(out, LT_AOAI_F_REQUEST_MESSAGES, json_pack("[o]", r));
     }
-    json_t *out = json_array(), *d;
+    json_t *images = json_array(), *d;
     size_t i;
     json_array_foreach(json_object_get(resp, "data"), i, d) {
         json_t *item = json_object();
         lt_set(item, "url", json_object_get(d, "url"));
         lt_set(item, "revised_prompt", json_object_get(d, "revised_prompt"));
         if (json_object_get(d, "b64_json")) json_object_set_new(item, "b64_json_omitted", json_true());
-        json_array_append_new(out, item);
+        json_array_append_new(images, item);
     }
-    json_object_set_new(rec, "ResponseMessages", out);
+    json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, images);
 }
 
-static void lt_fill_audio(json_t *rec, const lt_exchange *ex, json_t *req, json_t *resp)
+static void lt_fill_audio(json_t *out, const lt_exchange *ex, json_t *req, json_t *resp)
 {
     const char *ct = lt_http_msg_header(&ex->req, "content-type");
     json_t *meta = json_pack("{s:s?,s:I}", "contentType", ct, "bytes", (json_int_t)ex->req.body_bytes);
@@ -573,15 +578,15 @@ static void lt_fill_audio(json_t *rec, const lt_exchange *ex, json_t *req, json_
         lt_set(meta, "voice", json_object_get(req, "voice"));
         lt_set(meta, "model", json_object_get(req, "model"));
     }
-    json_object_set_new(rec, "RequestMessages", json_pack("[o]", meta));
+    json_object_set_new(out, LT_AOAI_F_REQUEST_MESSAGES, json_pack("[o]", meta));
     const char *rct = lt_http_msg_header(&ex->resp, "content-type");
     if (resp) {
         json_t *o = json_pack("{s:O?,s:O?,s:O?}", "text", json_object_get(resp, "text"),
                               "language", json_object_get(resp, "language"),
                               "duration", json_object_get(resp, "duration"));
-        json_object_set_new(rec, "ResponseMessages", json_pack("[o]", o));
+        json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, json_pack("[o]", o));
     } else if (ex->resp.present) {
-        json_object_set_new(rec, "ResponseMessages",
+        json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES,
                             json_pack("[{s:s?,s:I}]", "contentType", rct, "bytes", (json_int_t)ex->resp.body_bytes));
     }
 }
@@ -595,51 +600,51 @@ static json_t *lt_raw_body(const lt_http_msg *m, size_t cap)
     return s ? s : json_string("(binary body)");
 }
 
-static void lt_fill_other(json_t *rec, const lt_exchange *ex, const lt_record_cfg *cfg)
+static void lt_fill_other(json_t *out, const lt_exchange *ex, const lt_aoai_cfg *cfg)
 {
-    if (ex->req.body.len) json_object_set_new(rec, "RequestMessages", lt_raw_body(&ex->req, cfg->raw_body_cap));
-    if (ex->resp.body.len) json_object_set_new(rec, "ResponseMessages", lt_raw_body(&ex->resp, cfg->raw_body_cap));
+    if (ex->req.body.len) json_object_set_new(out, LT_AOAI_F_REQUEST_MESSAGES, lt_raw_body(&ex->req, cfg->raw_body_cap));
+    if (ex->resp.body.len) json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, lt_raw_body(&ex->resp, cfg->raw_body_cap));
 }
 
-void lt_aoai_fill(const lt_aoai_call *call, const lt_exchange *ex, const lt_record_cfg *cfg, json_t *rec,
-                  lt_counters *ctr)
+void lt_aoai_parse(const lt_aoai_call *call, const lt_exchange *ex, const lt_aoai_cfg *cfg, json_t *out,
+                   lt_counters *ctr)
 {
     json_t *req = lt_json_body(&ex->req, ctr);
     int stream = json_is_true(json_object_get(req, "stream")) || lt_is_sse(&ex->resp);
-    json_object_set_new(rec, "IsStreamCompletion", json_boolean(stream));
+    json_object_set_new(out, LT_AOAI_F_STREAM, json_boolean(stream));
     json_t *model = json_object_get(req, "model");
     if (call->v1 || !call->deployment[0]) {
         const char *hdr = lt_http_msg_header(&ex->resp, "x-ms-deployment-name");
-        if (hdr) json_object_set_new(rec, "DeploymentName", json_string(hdr));
-        else lt_set_str(rec, "DeploymentName", model);
+        if (hdr) json_object_set_new(out, LT_AOAI_F_DEPLOYMENT, json_string(hdr));
+        else lt_set_str(out, LT_AOAI_F_DEPLOYMENT, model);
     }
-    lt_set_str(rec, "ModelName", model);
-    if (call->op == LT_AOAI_OTHER) { lt_fill_other(rec, ex, cfg); json_decref(req); return; }
-    if (call->op == LT_AOAI_CHAT) lt_fill_chat_request(rec, req);
+    lt_set_str(out, LT_AOAI_F_MODEL, model);
+    if (call->op == LT_AOAI_OTHER) { lt_fill_other(out, ex, cfg); json_decref(req); return; }
+    if (call->op == LT_AOAI_CHAT) lt_fill_chat_request(out, req);
     if (call->op == LT_AOAI_COMPLETIONS) {
         json_t *p = json_object_get(req, "prompt");
-        if (p) json_object_set_new(rec, "RequestMessages", json_is_array(p) ? json_incref(p) : json_pack("[O]", p));
-        lt_set_int(rec, "MaxTokens", json_object_get(req, "max_tokens"));
+        if (p) json_object_set_new(out, LT_AOAI_F_REQUEST_MESSAGES, json_is_array(p) ? json_incref(p) : json_pack("[O]", p));
+        lt_set_int(out, LT_AOAI_F_MAX_TOKENS, json_object_get(req, "max_tokens"));
     }
     if (call->op == LT_AOAI_RESPONSES && req) {
         json_t *in = json_object_get(req, "input");
-        if (json_is_string(in)) json_object_set_new(rec, "RequestMessages", json_pack("[{s:s,s:O}]", "role", "user", "content", in));
-        else lt_set(rec, "RequestMessages", in);
-        lt_set(rec, "RequestInstructions", json_object_get(req, "instructions"));
-        lt_set(rec, "RequestTools", json_object_get(req, "tools"));
-        lt_set_int(rec, "MaxTokens", json_object_get(req, "max_output_tokens"));
+        if (json_is_string(in)) json_object_set_new(out, LT_AOAI_F_REQUEST_MESSAGES, json_pack("[{s:s,s:O}]", "role", "user", "content", in));
+        else lt_set(out, LT_AOAI_F_REQUEST_MESSAGES, in);
+        lt_set(out, LT_AOAI_F_INSTRUCTIONS, json_object_get(req, "instructions"));
+        lt_set(out, LT_AOAI_F_TOOLS, json_object_get(req, "tools"));
+        lt_set_int(out, LT_AOAI_F_MAX_TOKENS, json_object_get(req, "max_output_tokens"));
     }
     if (ex->resp.present && ex->resp.status >= 200 && ex->resp.status < 300 && lt_is_sse(&ex->resp)) {
-        lt_fill_stream(rec, ex, call->op == LT_AOAI_RESPONSES, call->op == LT_AOAI_COMPLETIONS, ctr);
+        lt_fill_stream(out, ex, call->op == LT_AOAI_RESPONSES, call->op == LT_AOAI_COMPLETIONS, ctr);
     } else {
         json_t *resp = ex->resp.status >= 200 && ex->resp.status < 300 ? lt_json_body(&ex->resp, ctr) : NULL;
-        if (call->op == LT_AOAI_EMBEDDINGS) lt_fill_embeddings(rec, req, resp, cfg);
-        else if (call->op == LT_AOAI_IMAGES) lt_fill_images(rec, req, resp);
-        else if (call->op == LT_AOAI_AUDIO) lt_fill_audio(rec, ex, req, resp);
-        if (resp) lt_fill_nonstream(rec, ex, resp, call, ctr);
-        else if (!json_object_get(rec, "UsageSource")) {
-            if (ex->resp.present && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(rec, ctr);
-            else json_object_set_new(rec, "UsageSource", json_string("none"));
+        if (call->op == LT_AOAI_EMBEDDINGS) lt_fill_embeddings(out, req, resp, cfg);
+        else if (call->op == LT_AOAI_IMAGES) lt_fill_images(out, req, resp);
+        else if (call->op == LT_AOAI_AUDIO) lt_fill_audio(out, ex, req, resp);
+        if (resp) lt_fill_nonstream(out, ex, resp, call, ctr);
+        else if (!json_object_get(out, LT_AOAI_F_USAGE_SOURCE)) {
+            if (ex->resp.present && ex->resp.status >= 200 && ex->resp.status < 300) lt_usage_missing(out, ctr);
+            else json_object_set_new(out, LT_AOAI_F_USAGE_SOURCE, json_string("none"));
         }
         json_decref(resp);
     }

@@ -14,8 +14,11 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/counters.h"
+#include "../common/log.h"
 #include "../parsers/aoai.h"
+#include "llm.h"
 #include "record.h"
+#include "records.h"
 
 static const char *const lt_table_names[LT_TABLE__COUNT] = {
     "ApiManagementGatewayLlmLog",
@@ -289,7 +292,11 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
             json_object_set_new(o, "DurationMs", json_integer((json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000)));
     }
     if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new(o, "BodyTruncated", json_true());
-    lt_aoai_fill(call, ex, cfg, o, ctr);
+    json_t *facts = json_object();
+    lt_aoai_cfg acfg = {.store_embeddings = cfg->store_embeddings, .raw_body_cap = cfg->raw_body_cap};
+    lt_aoai_parse(call, ex, &acfg, facts, ctr);
+    if (lt_llm_columns_add(o, facts)) lt_warn("records: a fact of the Azure OpenAI parser has no column");
+    json_decref(facts);
     return o;
 }
 

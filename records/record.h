@@ -14,9 +14,7 @@
 #define LT_RECORD_H
 
 #include <jansson.h>
-#include "../common/counters.h"
 #include "../common/lt.h"
-#include "../parsers/http_msg.h"
 
 enum lt_table { LT_TABLE_LLM = 0, LT_TABLE_GATEWAY = 1, LT_TABLE__COUNT };
 
@@ -32,21 +30,7 @@ typedef struct lt_record {
     json_t *obj;            /* owned: column name -> value */
 } lt_record;
 
-typedef struct lt_record_cfg {
-    int xff_trusted_hops;   /* X-Forwarded-For hops to trust; -1 = take the first (client) hop */
-    int store_embeddings;   /* keep embedding vectors (default 0: count and dimension only) */
-    size_t raw_body_cap;    /* bytes of raw body kept for unknown /openai calls (default 64 KiB) */
-} lt_record_cfg;
-
-void lt_record_cfg_defaults(lt_record_cfg *cfg);
-
 typedef void (*lt_record_cb)(void *ud, lt_record *rec);
-
-/* Builds the records of one exchange and hands each to cb (which must not
- * keep rec; it may json_incref(rec->obj)). Counts into ctr (NULL: not
- * counted). Returns the number of records. */
-int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt_counters *ctr,
-                             lt_record_cb cb, void *ud);
 
 void lt_record_clear(lt_record *rec);   /* releases obj */
 

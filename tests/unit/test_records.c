@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "parsers/aoai.h"
-#include "records/record.h"
+#include "records/records.h"
 
 static lt_conn_info conn = {.client = {4, {10, 1, 2, 3}, 50000}, .server = {4, {10, 9, 9, 9}, 443}, .conn_id = 1};
 
