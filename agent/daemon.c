@@ -135,8 +135,9 @@ static void lt_daemon_sum(lt_daemon *d, lt_counters *sum)
 static json_t *lt_daemon_st_agent(void *ud)
 {
     lt_daemon *d = ud;
-    return json_pack("{s:i,s:i,s:I,s:i}", "pid", (int)getpid(), "uid", (int)getuid(), "uptime_s",
-                     (json_int_t)((lt_clock_now_us() - d->started_us) / 1000000), "workers", d->nw);
+    return json_pack("{s:i,s:i,s:I,s:i,s:i}", "pid", (int)getpid(), "uid", (int)getuid(), "uptime_s",
+                     (json_int_t)((lt_clock_now_us() - d->started_us) / 1000000), "workers", d->nw, "metrics_port",
+                     lt_status_metrics_port(d->status));
 }
 
 static json_t *lt_daemon_st_capture(void *ud)
