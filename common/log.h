@@ -3,7 +3,7 @@
  * Every skipped or damaged input is both counted (counters.h) and logged
  * here. Messages are rate limited per call site so a damaged capture cannot
  * flood the journal. Secrets must never be passed to these functions; log a
- * fingerprint instead (records/fingerprint.h). */
+ * fingerprint instead (lt_fingerprint(), records/record.h). */
 #ifndef LT_LOG_H
 #define LT_LOG_H
 

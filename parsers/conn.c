@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "http1.h"
 #include "http2.h"
+#include "http2_conn.h"
 
 enum { PROTO_UNKNOWN = 0, PROTO_HTTP1, PROTO_HTTP2, PROTO_NONE };
 
@@ -133,7 +134,7 @@ static void lt_conn_parser_switch_h2(lt_conn_parser *s, int dir, const uint8_t *
     s->out.ctr->http2_connections++;
     lt_http1_ops.destroy(h1);
     if (s->proto != PROTO_HTTP2) return;
-    lt_http2_upgrade(s->parser, &s->upgrade_req, s->upgrade_ts);
+    lt_http2_conn_upgrade(s->parser, &s->upgrade_req, s->upgrade_ts);
     lt_http_msg_free(&s->upgrade_req);
     s->upgrade_pending = 0;
     if (used < n) s->ops->feed(s->parser, dir, p + used, n - used, ts);

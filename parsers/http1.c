@@ -183,13 +183,6 @@ static int lt_h1_is_method(const char *p, size_t n)
     return 0;
 }
 
-static char *lt_h1_dup(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (s) { memcpy(s, p, n); s[n] = 0; }
-    return s;
-}
-
 static int lt_h1_version(const char *p, size_t n)
 {
     if (n != 8 || memcmp(p, "HTTP/1.", 7)) return -1;
@@ -209,8 +202,8 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
         if (sp2 == sp1 || !lt_h1_is_method(p, (size_t)(sp1 - p))) return -1;
         m->version = lt_h1_version(sp2 + 1, (size_t)(p + n - sp2 - 1));
         if (m->version < 0) return -1;
-        m->method = lt_h1_dup(p, (size_t)(sp1 - p));
-        m->target = lt_h1_dup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+        m->method = strndup(p, (size_t)(sp1 - p));
+        m->target = strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
         return 0;
     }
     m->version = lt_h1_version(p, (size_t)(sp1 - p));
@@ -220,7 +213,7 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
         !isdigit((unsigned char)code[2]) || (p + n - code > 3 && code[3] != ' '))
         return -1;
     m->status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
-    if (p + n - code > 4) m->reason = lt_h1_dup(code + 4, (size_t)(p + n - code - 4));
+    if (p + n - code > 4) m->reason = strndup(code + 4, (size_t)(p + n - code - 4));
     return 0;
 }
 

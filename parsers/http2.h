@@ -9,8 +9,4 @@
 
 #include "app.h"
 
-/* The connection was upgraded from HTTP/1.1 (Upgrade: h2c): req is the
- * request that becomes stream 1 (ownership moves to the parser). */
-void lt_http2_upgrade(void *parser, lt_http_msg *req, lt_time_us ts);
-
 #endif

@@ -264,19 +264,10 @@ static void h2_end_pending(lt_h2 *h, h2_stream *s, int why, lt_time_us ts)
 
 /* ---- header blocks --------------------------------------------------------- */
 
-static char *h2_strndup(const uint8_t *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (!d) return NULL;
-    memcpy(d, p, n);
-    d[n] = 0;
-    return d;
-}
-
 static void h2_set_pseudo(char **slot, const uint8_t *v, size_t n)
 {
     free(*slot);
-    *slot = h2_strndup(v, n);
+    *slot = strndup((const char *)v, n);
 }
 
 /* One decoded field of the current block, into the block's scratch message. */
@@ -873,7 +864,7 @@ static void h2_feed_dir(lt_h2 *h, int dir, const uint8_t *p, size_t n, lt_time_u
             break;
         case S_PREFACE:
             k = h2_take(H2_PREFACE_LEN - d->preface_got, n);
-            if (memcmp(p, H2_PREFACE + d->preface_got, k)) {
+            if (memcmp(p, &H2_PREFACE[d->preface_got], k)) {
                 if (!(h->conn && h->conn->missed_start) || d->preface_got) h->sink.ctr->http2_frame_errors++;
                 h2_enter_resync(h, dir, LT_INC_PARSE_ERROR, ts);
                 if (h->conn && h->conn->missed_start) d->holes--; /* not damage: we joined late */
@@ -1115,7 +1106,3 @@ void lt_http2_conn_upgrade(void *p, lt_http_msg *req, lt_time_us ts)
     s->ended[0] = 1;
 }
 
-const lt_app_ops lt_http2_conn_ops = {
-    "http2", lt_http2_conn_create, lt_http2_conn_feed, lt_http2_conn_gap,
-    lt_http2_conn_eof, lt_http2_conn_close, lt_http2_conn_destroy,
-};

@@ -28,7 +28,4 @@ void lt_http2_conn_destroy(void *p);
  * response follows in HTTP/2; its HTTP2-Settings header is applied. */
 void lt_http2_conn_upgrade(void *p, lt_http_msg *req, lt_time_us ts);
 
-/* The same functions as an ops table, for tests and for http2.c. */
-extern const lt_app_ops lt_http2_conn_ops;
-
 #endif

@@ -41,15 +41,6 @@ void lt_http_msg_free(lt_http_msg *m)
     lt_http_msg_init(m);
 }
 
-static char *lt_strndup0(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (!d) return NULL;
-    memcpy(d, s, n);
-    d[n] = 0;
-    return d;
-}
-
 int lt_http_msg_add_header(lt_http_msg *m, const char *name, size_t nlen,
                            const char *value, size_t vlen)
 {
@@ -60,7 +51,7 @@ int lt_http_msg_add_header(lt_http_msg *m, const char *name, size_t nlen,
         m->hdrs = h;
         m->hdrcap = cap;
     }
-    char *n = lt_strndup0(name, nlen), *v = lt_strndup0(value, vlen);
+    char *n = strndup(name, nlen), *v = strndup(value, vlen);
     if (!n || !v) { free(n); free(v); return -1; }
     m->hdrs[m->nhdrs].name = n;
     m->hdrs[m->nhdrs].value = v;
