@@ -5,7 +5,6 @@
 
 int lt_cmd_replay(int argc, char **argv);
 int lt_cmd_upload(int argc, char **argv);
-int lt_cmd_query(int argc, char **argv);
 int lt_cmd_run(int argc, char **argv);
 int lt_cmd_status(int argc, char **argv);
 int lt_cmd_config(int argc, char **argv);

@@ -22,7 +22,6 @@
 #include <zlib.h>
 #include "../common/clock.h"
 #include "../common/counters.h"
-#include "../common/clock.h"
 #include "../common/log.h"
 #include "auth.h"
 #include "chunk.h"
@@ -36,10 +35,10 @@ struct lt_uploader {
     double backoff_spent;      /* seconds slept in back-off this run */
     int failures;              /* consecutive retryable failures */
     unsigned rng;
-    const int *cancel;         /* lt_uploader_set_limits: stop waiting when non-zero */
-    int64_t deadline_us;       /* lt_uploader_set_limits: monotonic; 0 = none */
     lt_counters own_ctr;
     lt_counters *ctr;          /* the caller's (lt_uploader_set_counters) or own_ctr */
+    const int *cancel;         /* lt_uploader_set_limits: stop waiting when non-zero */
+    int64_t deadline_us;       /* lt_uploader_set_limits: monotonic; 0 = none */
 };
 
 /* One spooled record, expanded to the rows it sends. */
@@ -56,7 +55,19 @@ typedef struct lt_unit {
 /* Rows older than this get Log Analytics' ingestion time as TimeGenerated. */
 #define LT_UPLOAD_BACKDATE_US (2LL * 86400 * 1000000)
 
-enum { SEND_OK = 0, SEND_SPLIT, SEND_BAD, SEND_RETRY, SEND_AUTH, SEND_GIVE_UP };
+enum { SEND_OK = LT_UPLOAD_OK, SEND_SPLIT = LT_UPLOAD_SPLIT, SEND_BAD = LT_UPLOAD_BAD, SEND_RETRY = LT_UPLOAD_RETRY,
+       SEND_GIVE_UP = 100 };
+
+int lt_uploader_classify(int transport_ok, int status, int token_refreshed)
+{
+    if (!transport_ok) return LT_UPLOAD_RETRY;
+    if (status >= 200 && status < 300) return LT_UPLOAD_OK;
+    if (status == 413) return LT_UPLOAD_SPLIT;
+    if (status == 401 || status == 403) return token_refreshed ? LT_UPLOAD_RETRY : LT_UPLOAD_REFRESH;
+    if (status == 429 || status == 408) return LT_UPLOAD_RETRY;
+    if (status >= 400 && status < 500) return LT_UPLOAD_BAD;
+    return LT_UPLOAD_RETRY;
+}
 
 lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool)
 {
@@ -190,7 +201,8 @@ static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int
         lt_http_resp r;
         int rc = lt_post(u, stream, (const char *)js.data, js.len, &r, force);
         int st = r.status;
-        if (rc == 0 && st >= 200 && st < 300) {
+        int verdict = lt_uploader_classify(rc == 0, st, force);
+        if (verdict == LT_UPLOAD_OK) {
             u->ctr->upload_batches++;
             u->ctr->upload_rows += (uint64_t)rows;
             u->failures = 0;
@@ -198,21 +210,18 @@ static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int
             lt_buf_free(&js);
             return SEND_OK;
         }
-        int verdict = SEND_RETRY;
         char why[512];
         if (rc < 0) snprintf(why, sizeof why, "%s", r.error);
         else snprintf(why, sizeof why, "HTTP %d from Logs Ingestion: %.300s", st, r.body.len ? (char *)r.body.data : "");
-        if (rc == 0 && st == 413) verdict = SEND_SPLIT;
-        else if (rc == 0 && st == 400) { verdict = SEND_BAD; snprintf(errtext, errlen, "%s", why); }
-        else if (rc == 0 && (st == 401 || st == 403)) {
-            if (!force) { force = 1; lt_http_resp_free(&r); continue; }
+        if (verdict == LT_UPLOAD_BAD) snprintf(errtext, errlen, "%s", why);
+        if (verdict == LT_UPLOAD_REFRESH) { force = 1; lt_http_resp_free(&r); continue; }
+        if (rc == 0 && (st == 401 || st == 403)) {
             lt_error("upload: %s -- check that the identity has the Monitoring Metrics Publisher role on the "
                      "data collection rule (role assignments can take up to 30 minutes to apply)", why);
         }
         long ra = r.retry_after_ms;
         lt_http_resp_free(&r);
-        if (verdict != SEND_RETRY || (rc == 0 && st >= 400 && st < 500 && st != 429 && st != 401 && st != 403 && st != 408)) {
-            if (verdict == SEND_RETRY) { verdict = SEND_BAD; snprintf(errtext, errlen, "%s", why); }
+        if (verdict != LT_UPLOAD_RETRY) {
             lt_buf_free(&js);
             return verdict;
         }

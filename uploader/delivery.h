@@ -9,6 +9,18 @@
 
 typedef struct lt_uploader lt_uploader;
 
+/* What to do with a batch after one POST (a pure function of the answer). */
+enum lt_upload_verdict {
+    LT_UPLOAD_OK = 0,      /* 2xx: mark delivered */
+    LT_UPLOAD_SPLIT,       /* 413: send the batch in halves */
+    LT_UPLOAD_BAD,         /* 400 and other 4xx: bisect down to the record, quarantine it */
+    LT_UPLOAD_RETRY,       /* transport error, 408, 429, 5xx, 401/403 after a refresh: back off */
+    LT_UPLOAD_REFRESH,     /* 401/403: get a new token and send again at once */
+};
+/* transport_ok: an HTTP answer arrived; token_refreshed: this batch already
+ * forced a new token. */
+int lt_uploader_classify(int transport_ok, int status, int token_refreshed);
+
 lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool);
 /* Sends every pending record once (retrying within the run's budget).
  * 0 when the spool has no pending record left, -1 when some stay pending. */

@@ -43,7 +43,7 @@ static void write_file(const char *p, const char *s)
 typedef struct t_cfg {
     char *name, *url, *web, *token;
     int flag;
-    int small, norange;
+    int small;
     int64_t big;
     size_t bytes;
     int secs;
@@ -65,7 +65,6 @@ static const lt_confmap_entry tmap[] = {
     {.key = "flag", .type = LT_CONFMAP_BOOL, .def = "false", AT(flag), .desc = "bool"},
     {.key = "small", .type = LT_CONFMAP_INT, .def = "5", AT(small), .lo = -3, .hi = 10, .desc = "int"},
     {.key = "big", .type = LT_CONFMAP_INT, .def = "0", AT(big), .lo = 0, .hi = INT64_MAX, .desc = "int64"},
-    {.key = "norange", .type = LT_CONFMAP_INT, .def = "0", AT(norange), .desc = "no range: 0..INT32_MAX"},
     {.key = "bytes", .type = LT_CONFMAP_SIZE, .def = "64K", AT(bytes), .lo = 0, .hi = INT64_MAX, .desc = "size"},
     {.key = "secs", .type = LT_CONFMAP_DURATION, .def = "5m", AT(secs), .lo = 1, .hi = 86400, .desc = "dur"},
     {.key = "long_secs", .type = LT_CONFMAP_DURATION, .def = "7d", AT(long_secs), .lo = 0, .hi = INT64_MAX / 1000,
@@ -174,10 +173,6 @@ static void test_bool_int_enum(void **st)
     tset(&c, "big", "9223372036854775807", 0, NULL);
     assert_true(c.big == INT64_MAX);
     tset(&c, "big", "9223372036854775808", -1, "big: invalid number '9223372036854775808'");
-    tset(&c, "norange", "2147483647", 0, NULL);
-    assert_int_equal(c.norange, INT32_MAX);
-    tset(&c, "norange", "2147483648", -1, "norange: '2147483648' out of range (0..2147483647)");
-    tset(&c, "norange", "-1", -1, "norange: '-1' out of range (0..2147483647)");
     tset(&c, "color", "blue", 0, NULL);
     assert_int_equal(c.color, 2);
     tset(&c, "color", "pink", -1, "color: expected red, green or blue, got 'pink'");
