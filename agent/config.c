@@ -2,10 +2,14 @@
  *
  * Each section is a table (common/confmap.h) over a part of lt_config; the
  * [upload] table lives in uploader/upload_cfg.c next to its struct. inih
- * calls one handler per key; the handler finds the section, rejects a key
- * seen before in the same section, and lets the engine parse it. On error
- * it keeps the first reason so the caller prints "FILE:LINE: reason"
- * (ini_parse returns the line number of the first error). Keys whose
+ * calls one handler per key; the handler finds the section and lets the
+ * engine parse it. On error it keeps the first reason so the caller prints
+ * "FILE:LINE: reason" (ini_parse returns the line number of the first
+ * error). A key given twice in a section: the last one wins, so a local
+ * override can be appended to a file (the upload tests do). inih would read
+ * an indented line as a continuation of the previous value, which with
+ * "last wins" would silently replace it: such lines are refused by a scan
+ * before parsing. Keys whose
  * default belongs to another module's defaults function (the parser, record
  * and pipeline limits) have a NULL default here: that function is the one
  * place their default is written, and the template shows its value. */
@@ -163,23 +167,27 @@ void lt_config_free(lt_config *cfg)
 
 typedef struct lt_conf_ctx {
     lt_config *cfg;
-    char **seen;                /* "section\nkey" of every key set so far */
-    size_t nseen;
     char reason[256];
 } lt_conf_ctx;
 
-/* 1 if section/key was already set in this file (and remembers it otherwise). */
-static int lt_conf_seen(lt_conf_ctx *x, const char *section, const char *k)
+/* Line number of the first indented line that inih would take as the
+ * continuation of the previous key's value, or 0. */
+static int lt_conf_continuation(FILE *f)
 {
-    char *id;
-    if (asprintf(&id, "%s\n%s", section, k) < 0) return 0;
-    for (size_t i = 0; i < x->nseen; i++)
-        if (!strcmp(x->seen[i], id)) { free(id); return 1; }
-    char **s = realloc(x->seen, (x->nseen + 1) * sizeof *s);
-    if (!s) { free(id); return 0; }
-    x->seen = s;
-    x->seen[x->nseen++] = id;
-    return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0, after_key = 0, found = 0;
+    while (!found && getline(&line, &cap, f) >= 0) {
+        n++;
+        const char *p = line + strspn(line, " \t\r\n");
+        if (!*p || *p == ';' || *p == '#') continue;
+        if (*p == '[') after_key = 0;
+        else if (p > line && after_key) found = n;
+        else after_key = 1;
+    }
+    free(line);
+    rewind(f);
+    return found;
 }
 
 static int lt_conf_handler(void *ud, const char *section, const char *k, const char *v)
@@ -190,11 +198,6 @@ static int lt_conf_handler(void *ud, const char *section, const char *k, const c
     const lt_config_section *s = lt_section_find(section);
     int hooked = !s && lt_hook && lt_hook->owns && lt_hook->owns(section);
     if (!s && !hooked) { snprintf(r, sizeof x->reason, "unknown section [%s]", section); return 0; }
-    if (lt_conf_seen(x, section, k)) {
-        snprintf(r, sizeof x->reason, "key '%s' set twice in [%s] (a duplicate, or an indented continuation line)",
-                 k, section);
-        return 0;
-    }
     int rc = hooked ? lt_hook->set(x->cfg, section, k, v, r, sizeof x->reason)
                     : lt_confmap_set(s->map, (char *)x->cfg + s->off, section, k, v, r, sizeof x->reason);
     if (rc < 0 && !r[0]) snprintf(r, sizeof x->reason, "invalid value for '%s' in [%s]", k, section);
@@ -206,10 +209,10 @@ int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen)
     lt_conf_ctx x = {.cfg = cfg};
     FILE *f = fopen(path, "r");
     if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
-    int line = ini_parse_file(f, lt_conf_handler, &x);
+    int line = lt_conf_continuation(f);
+    if (line) snprintf(x.reason, sizeof x.reason, "indented line: continuation lines are not supported");
+    else line = ini_parse_file(f, lt_conf_handler, &x);
     fclose(f);
-    for (size_t i = 0; i < x.nseen; i++) free(x.seen[i]);
-    free(x.seen);
     if (line == 0) return 0;
     snprintf(err, errlen, "%s:%d: %s", path, line, x.reason[0] ? x.reason : "syntax error");
     return -1;
@@ -242,8 +245,9 @@ static const char lt_template_head[] =
     "#\n"
     "# INI format: [section], key = value, comments start with ';' or '#'.\n"
     "# Command-line flags override these values. An error (unknown section or\n"
-    "# key, invalid value, a key given twice in one section) is reported as\n"
-    "# FILE:LINE: reason and llmtap refuses to start.\n"
+    "# key, invalid value, an indented continuation line) is reported as\n"
+    "# FILE:LINE: reason and llmtap refuses to start. A key given twice in a\n"
+    "# section: the last one wins.\n"
     "# Sizes take K, M or G suffixes (binary units, optional B); durations take\n"
     "# s, m, h or d (a bare number is seconds); booleans are true/false, yes/no,\n"
     "# on/off or 1/0; lists are comma-separated. `llmtap config --dump` prints\n"

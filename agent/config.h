@@ -9,9 +9,9 @@
  * (`llmtap config --template`) all come from those tables.
  *
  * Errors are reported as "FILE:LINE: reason": an unknown section, an unknown
- * key ("unknown key 'x' in [capture]"), a bad value, and a key given twice in
- * one section (an error rather than "last wins", so that an indented
- * continuation line or a forgotten copy cannot silently change a setting).
+ * key ("unknown key 'x' in [capture]"), a bad value, an indented line (inih
+ * would append it to the previous value). A key given twice in a section:
+ * the last one wins (an override appended to a file works).
  * Command-line flags override the file.
  *
  * Sections [proxy] and [backend.NAME] (inline mode) belong to proxy/: it

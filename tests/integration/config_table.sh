@@ -4,8 +4,9 @@
 # with that command when a table changes), the template loads and documents
 # every key the dump shows, dump -> load -> dump is stable, errors are
 # FILE:LINE: reason with exit status 2 (overflowing sizes, a bad server port,
-# unknown keys and sections, duplicated keys), and every [upload] key that
-# existed before the tables still loads.
+# unknown keys and sections, continuation lines), a key given twice takes
+# the last value, and every [upload] key that existed before the tables
+# still loads.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 : "${LLMTAP:?}"
@@ -97,10 +98,15 @@ err_case "size overflow" '[capture]\nbody_cap = 9999999999999G\n' "2: body_cap: 
 err_case "port 0" '[capture]\n\nserver_ports = 80, 0\n' "3: server_ports: invalid port '0' (1..65535)"
 err_case "unknown key" '[upload]\nendpoint = https://a\nendpont = https://b\n' "3: unknown key 'endpont' in [upload]"
 err_case "unknown section" '[log]\nlevel = info\n[uplaod]\nx = 1\n' "4: unknown section [uplaod]"
-err_case "duplicate key" '[store]\nmax_age = 1d\n[log]\nlevel = info\n[store]\nmax_age = 2d\n' \
-    "6: key 'max_age' set twice in [store] (a duplicate, or an indented continuation line)"
+err_case "continuation line" '[capture]\ninterface = eth0\n   eth1\n' "3: indented line: continuation lines are not supported"
 err_case "http endpoint" '[upload]\nendpoint = http://plain\n' "2: endpoint: must start with https:// (got 'http://plain')"
 err_case "workers range" '[capture]\nworkers = 0\n' "2: workers: '0' out of range (1..64)"
+
+# a key given twice: the last one wins (the upload tests append overrides)
+printf '[upload]\nmax_retry = 60\nretry_cap = 2\nmax_retry = 5\n' >"$tmp/twice.conf"
+"$LLMTAP" config --dump --config "$tmp/twice.conf" >"$tmp/out" 2>"$tmp/err"; rc=$?
+t "key twice: exit 0 (got $rc: $(cat "$tmp/err"))" '[ $rc = 0 ]'
+t "key twice: last wins (got: $(grep "^max_retry" "$tmp/out"))" 'grep -qx "max_retry = 5s" "$tmp/out"'
 
 # 5. the other commands read the same tables
 "$LLMTAP" replay tests/fixtures/http1/chat.pcap --config "$tmp/mine.conf" --no-store >/dev/null 2>"$tmp/err"; rc=$?

@@ -43,7 +43,7 @@ static void write_file(const char *p, const char *s)
 typedef struct t_cfg {
     char *name, *url, *web, *token;
     int flag;
-    int small;
+    int small, norange;
     int64_t big;
     size_t bytes;
     int secs;
@@ -65,6 +65,7 @@ static const lt_confmap_entry tmap[] = {
     {.key = "flag", .type = LT_CONFMAP_BOOL, .def = "false", AT(flag), .desc = "bool"},
     {.key = "small", .type = LT_CONFMAP_INT, .def = "5", AT(small), .lo = -3, .hi = 10, .desc = "int"},
     {.key = "big", .type = LT_CONFMAP_INT, .def = "0", AT(big), .lo = 0, .hi = INT64_MAX, .desc = "int64"},
+    {.key = "norange", .type = LT_CONFMAP_INT, .def = "0", AT(norange), .desc = "no range: 0..INT32_MAX"},
     {.key = "bytes", .type = LT_CONFMAP_SIZE, .def = "64K", AT(bytes), .lo = 0, .hi = INT64_MAX, .desc = "size"},
     {.key = "secs", .type = LT_CONFMAP_DURATION, .def = "5m", AT(secs), .lo = 1, .hi = 86400, .desc = "dur"},
     {.key = "long_secs", .type = LT_CONFMAP_DURATION, .def = "7d", AT(long_secs), .lo = 0, .hi = INT64_MAX / 1000,
@@ -173,6 +174,10 @@ static void test_bool_int_enum(void **st)
     tset(&c, "big", "9223372036854775807", 0, NULL);
     assert_true(c.big == INT64_MAX);
     tset(&c, "big", "9223372036854775808", -1, "big: invalid number '9223372036854775808'");
+    tset(&c, "norange", "2147483647", 0, NULL);
+    assert_int_equal(c.norange, INT32_MAX);
+    tset(&c, "norange", "2147483648", -1, "norange: '2147483648' out of range (0..2147483647)");
+    tset(&c, "norange", "-1", -1, "norange: '-1' out of range (0..2147483647)");
     tset(&c, "color", "blue", 0, NULL);
     assert_int_equal(c.color, 2);
     tset(&c, "color", "pink", -1, "color: expected red, green or blue, got 'pink'");
@@ -347,18 +352,22 @@ static void test_file_errors(void **st)
     expect_load_error("[upload]\nendpoint = https://x\n[agent]\nsocket = /s\nqueue = 3\n",
                       "5: unknown key 'queue' in [agent]");
     expect_load_error("[log]\nlevel = info\n[proxy]\nlisten = :80\n", "4: unknown section [proxy]");
-    expect_load_error("[store]\nmax_age = 1d\nmax_age = 2d\n",
-                      "3: key 'max_age' set twice in [store] (a duplicate, or an indented continuation line)");
     expect_load_error("[capture]\ninterface = eth0\n  eth1\n",
-                      "3: key 'interface' set twice in [capture] (a duplicate, or an indented continuation line)");
+                      "3: indented line: continuation lines are not supported");
+    expect_load_error("[capture]\nfilter = tcp\n; note\n\n\tport 80\n",
+                      "5: indented line: continuation lines are not supported");
     expect_load_error("[capture]\nworkers = 65\n", "2: workers: '65' out of range (1..64)");
     expect_load_error("[agent]\nshutdown_deadline = 10x\n",
                       "2: shutdown_deadline: invalid duration '10x' (a number with ms, s, m, h or d)");
     expect_load_error("[upload]\nauth = magic\n", "2: auth: expected managed_identity, workload_identity, "
                                                   "client_secret or client_certificate, got 'magic'");
     expect_load_error("[upload]\nchunk_bytes = 64K\n", "2: chunk_bytes: '64K' out of range (1K..32K)");
-    /* the same key in two sections is not a duplicate */
+    /* a key given twice: the last one wins; indented keys before any key are keys */
     lt_config c;
+    lt_config_defaults(&c);
+    load_text(&c, "[store]\n  max_age = 1d\nmax_age = 2d\n[log]\nlevel = info\n[store]\nmax_age = 3d\n", 0, NULL);
+    assert_int_equal(c.spool.max_age_s, 3 * 86400);
+    lt_config_free(&c);
     lt_config_defaults(&c);
     load_text(&c, "[store]\npath = /a\n[upload]\nendpoint = https://e\n[metrics]\nlisten = 127.0.0.1:9109\n", 0, NULL);
     assert_string_equal(c.metrics.listen, "127.0.0.1:9109");
