@@ -12,7 +12,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libpcap jansson libcurl sqlite3 libnghttp2 zlib libbrotlidec libbrotlienc openssl libevent inih
+PKGS     := libpcap jansson libcurl sqlite3 libnghttp2 zlib libbrotlidec libbrotlienc openssl libevent inih libevent_openssl
 OPT      ?= -O2 -g
 WERROR   ?= 1
 # The caller's CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS (make CFLAGS=-O0, dpkg's
@@ -33,7 +33,7 @@ endif
 # copy of the flags computed here.
 unexport CFLAGS CPPFLAGS LDFLAGS LDLIBS
 
-MODULES  := common capture agent parsers records store uploader
+MODULES  := common capture agent parsers records store uploader proxy
 LIB_SRC  := $(filter-out agent/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)

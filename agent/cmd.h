@@ -5,6 +5,7 @@
 
 int lt_cmd_replay(int argc, char **argv);
 int lt_cmd_upload(int argc, char **argv);
+int lt_cmd_proxy(int argc, char **argv);
 int lt_cmd_run(int argc, char **argv);
 int lt_cmd_status(int argc, char **argv);
 int lt_cmd_config(int argc, char **argv);

@@ -1,0 +1,218 @@
+/* cmd_proxy.c -- `llmtap proxy`: the inline mode. Reads [proxy] and
+ * [backend.NAME] (proxy/proxy_cfg.c), opens the spool behind a writer
+ * thread, starts the logging thread, the proxy's event loops and (unless
+ * --no-upload) the uploader beside them, then waits for SIGTERM/SIGINT:
+ * stop accepting, let in-flight calls finish (drain_timeout), hand the last
+ * records to the spool, commit, exit 0.
+ *
+ * Signals are blocked in every thread and taken with sigwait() here, so no
+ * handler runs inside libevent or SQLite. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "../common/counters.h"
+#include "../common/log.h"
+#include "../proxy/proxy.h"
+#include "../store/spool.h"
+#include "../store/writer.h"
+#include "../uploader/delivery.h"
+#include "cmd.h"
+
+#define LT_PROXY_DEFAULT_CONF "/etc/llmtap/llmtap.conf"
+
+typedef struct lt_up_thread {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    lt_proxy_cfg *cfg;
+    lt_counters ctr;
+} lt_up_thread;
+
+static void *lt_proxy_uploader_main(void *arg)
+{
+    lt_up_thread *u = arg;
+    char *e = NULL;
+    lt_spool *s = lt_spool_open(u->cfg->db_path, &e);
+    if (!s) { lt_error("proxy: uploader cannot open the spool: %s", e ? e : "?"); free(e); return NULL; }
+    lt_uploader *up = lt_uploader_create(&u->cfg->upload, s);
+    lt_uploader_set_counters(up, &u->ctr);
+    pthread_mutex_lock(&u->mu);
+    while (!u->stop) {
+        pthread_mutex_unlock(&u->mu);
+        long delivered = 0;
+        lt_uploader_drain(up, &delivered);
+        pthread_mutex_lock(&u->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += u->cfg->upload.flush_interval_s;
+        if (!u->stop) pthread_cond_timedwait(&u->cv, &u->mu, &ts);
+    }
+    pthread_mutex_unlock(&u->mu);
+    lt_uploader_destroy(up);
+    lt_spool_close(s);
+    return NULL;
+}
+
+static void lt_proxy_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: llmtap proxy [--config PATH] [--json] [--no-upload] [--db PATH] [--listen HOST:PORT] [-q] [-v]\n"
+            "  reverse proxy in front of the [backend.NAME] sections; every call is logged like the tap does\n"
+            "  --config PATH       configuration file (default /etc/llmtap/llmtap.conf)\n"
+            "  --json              print every record on stdout, one JSON object per line\n"
+            "  --no-upload         only spool the records (no Log Analytics upload)\n"
+            "  --db PATH           spool (default: [store] path)\n"
+            "  --listen HOST:PORT  overrides [proxy] listen (port 0: any; the port is printed on stderr)\n"
+            "exit status: 0 stopped by SIGTERM/SIGINT after draining, 1 runtime error, 2 usage or configuration error\n");
+}
+
+typedef struct lt_proxy_opts {
+    const char *conf, *db, *listen;
+    int json, no_upload, quiet, verbose;
+} lt_proxy_opts;
+
+static int lt_proxy_args(int argc, char **argv, lt_proxy_opts *o)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+        {"no-upload", no_argument, NULL, 'n'},    {"db", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->conf = optarg; break;
+        case 'j': o->json = 1; break;
+        case 'n': o->no_upload = 1; break;
+        case 'd': o->db = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case 'v': o->verbose++; break;
+        case 'h': lt_proxy_usage(stdout); return 0;
+        default: lt_proxy_usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) { lt_proxy_usage(stderr); return 2; }
+    return -1;
+}
+
+static int lt_proxy_config(const lt_proxy_opts *o, lt_proxy_cfg *cfg)
+{
+    char err[512];
+    lt_proxy_cfg_defaults(cfg);
+    const char *path = o->conf ? o->conf : LT_PROXY_DEFAULT_CONF;
+    if (lt_proxy_cfg_load(cfg, path, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s\n", err); return -1; }
+    if (o->db) { free(cfg->db_path); cfg->db_path = strdup(o->db); }
+    if (o->listen) { free(cfg->listen); cfg->listen = strdup(o->listen); }
+    if (lt_proxy_cfg_check(cfg, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s: %s\n", path, err); return -1; }
+    return 0;
+}
+
+static void lt_proxy_summary(lt_proxy *px, lt_tap_stats *ts, lt_writer *w, const lt_counters *ctr)
+{
+    lt_writer_stats ws = {0};
+    if (w) lt_writer_stats_get(w, &ws);
+    fprintf(stderr, "llmtap: proxy stopped: %llu records (%llu stored, %llu dropped by a full spool queue), "
+                    "%llu log events dropped, %llu local replies, %llu client cancels\n",
+            (unsigned long long)ts->records, (unsigned long long)ws.written, (unsigned long long)ws.dropped,
+            (unsigned long long)ts->dropped_events, (unsigned long long)px->local_replies,
+            (unsigned long long)px->client_cancels);
+    json_t *b = lt_proxy_backends_json(px);
+    char *s = json_dumps(b, JSON_COMPACT);
+    fprintf(stderr, "llmtap: backends: %s\n", s ? s : "[]");
+    free(s);
+    json_decref(b);
+    lt_counters_print(ctr, stderr);
+}
+
+static void lt_proxy_wait_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    lt_info("proxy: signal %d, draining", sig);
+}
+
+static int lt_proxy_serve(const lt_proxy_opts *o, lt_proxy_cfg *cfg, lt_writer *writer)
+{
+    char err[512];
+    lt_tap *tap = lt_tap_create(cfg, writer, o->json);
+    lt_proxy *px = tap ? lt_proxy_create(cfg, tap, err, sizeof err) : NULL;
+    if (!px) {
+        fprintf(stderr, "llmtap: %s\n", tap ? err : "out of memory");
+        lt_tap_destroy(tap, NULL);
+        return 2;
+    }
+    lt_up_thread up = {.cfg = cfg};
+    pthread_mutex_init(&up.mu, NULL);
+    pthread_cond_init(&up.cv, NULL);
+    int uploading = !o->no_upload && cfg->upload.endpoint && cfg->upload.dcr_immutable_id;
+    if (!o->no_upload && !uploading) lt_warn("proxy: [upload] endpoint/dcr_immutable_id not set: records are only spooled");
+    if (uploading) pthread_create(&up.th, NULL, lt_proxy_uploader_main, &up);
+    fprintf(stderr, "llmtap: proxy listening on %s:%d (%d workers, %d backends)\n", px->listen_host,
+            px->listen_port, cfg->workers, cfg->n_backends);
+    int rc = lt_proxy_start(px) < 0 ? 1 : 0;
+    if (!rc) lt_proxy_wait_signal();
+    lt_proxy_stop(px);
+    lt_proxy_wait(px);
+    lt_tap_flush(tap);
+    lt_tap_stats ts;
+    lt_tap_stats_get(tap, &ts);
+    lt_counters ctr;
+    lt_tap_destroy(tap, &ctr);
+    if (writer) lt_writer_flush(writer);
+    if (!o->quiet) lt_proxy_summary(px, &ts, writer, &ctr);
+    if (uploading) {
+        pthread_mutex_lock(&up.mu);
+        up.stop = 1;
+        pthread_cond_signal(&up.cv);
+        pthread_mutex_unlock(&up.mu);
+        pthread_join(up.th, NULL);
+    }
+    lt_proxy_destroy(px);
+    return rc;
+}
+
+int lt_cmd_proxy(int argc, char **argv)
+{
+    lt_proxy_opts o = {0};
+    int rc = lt_proxy_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (o.quiet) lt_log_level = LT_LOG_ERROR;
+    if (o.verbose) lt_log_level = LT_LOG_WARN + o.verbose;
+    lt_proxy_cfg cfg;
+    if (lt_proxy_config(&o, &cfg) < 0) { lt_proxy_cfg_free(&cfg); return 2; }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char *e = NULL;
+    lt_spool *spool = lt_spool_open(cfg.db_path, &e);
+    if (!spool) {
+        fprintf(stderr, "llmtap: cannot open spool %s: %s\n", cfg.db_path, e ? e : "?");
+        free(e);
+        lt_proxy_cfg_free(&cfg);
+        return 1;
+    }
+    lt_writer *writer = lt_writer_create(spool, 0);
+    rc = lt_proxy_serve(&o, &cfg, writer);
+    lt_writer_destroy(writer);
+    lt_spool_close(spool);
+    curl_global_cleanup();
+    lt_proxy_cfg_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,554 @@
+/* forward.c -- one call through the proxy: pick a backend, forward the
+ * request, fail over, stream the response back, and show the parsers the
+ * exact bytes the client exchanged.
+ *
+ * Built on libevent's evhttp (server side for clients, client side for the
+ * backends, with per-backend keep-alive pools in proxy.c). The order of a
+ * call:
+ *   request read -> its bytes to the tap -> attempt on the picked backend
+ *   -> response head: a status in retry_on (429, 5xx) is held, not sent, and
+ *      the next backend is tried at once; any other status starts the reply
+ *      to the client, and from then on nothing is retried
+ *   -> body chunks are passed on as they arrive (evhttp chunked callback:
+ *      no buffering to a threshold), each also copied to the tap
+ *   -> end: the proxy's columns (BackendId, Attempts, ...) to the tap.
+ * A connect error, an EOF before the head or the first-byte timer also fail
+ * over. When no backend is left the proxy answers itself (503
+ * NO_BACKEND_AVAILABLE with Retry-After, or the last 429 with pass_429, or
+ * 502), and that answer is logged like any other. */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "proxy.h"
+
+typedef struct lt_held {          /* a retryable answer kept in case it is the last */
+    int status;
+    struct evkeyvalq headers;
+    struct evbuffer *body;
+    char backend[64];
+} lt_held;
+
+typedef struct lt_call {
+    lt_worker *w;
+    lt_client *cl;
+    struct evhttp_request *creq;  /* NULL once the client is gone */
+    struct evhttp_request *breq;  /* the attempt in flight */
+    struct evhttp_connection *bcon;
+    struct event *timer;
+    int bidx, attempts, holding, started, chunked, cancelling, too_large, truncated, err;
+    uint8_t tried[LT_PROXY_MAX_BACKENDS];
+    json_t *errors;               /* AttemptErrors */
+    lt_held held;
+    int64_t t0, t_attempt, t_first;
+    size_t resp_bytes;
+} lt_call;
+
+static void lt_call_attempt(lt_call *c);
+
+static const char *lt_fwd_method(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "GET";
+}
+
+/* RFC 9110 7.6.1: hop-by-hop fields, plus those the Connection field names. */
+static int lt_fwd_hop(const char *name, const char *connection)
+{
+    static const char *hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+                                "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"};
+    for (size_t i = 0; i < LT_ARRAY_LEN(hop); i++) if (!strcasecmp(name, hop[i])) return 1;
+    if (!connection) return 0;
+    size_t n = strlen(name);
+    for (const char *p = connection; (p = strcasestr(p, name)); p += n) {
+        int start = p == connection || p[-1] == ',' || p[-1] == ' ';
+        int end = !p[n] || p[n] == ',' || p[n] == ' ';
+        if (start && end) return 1;
+    }
+    return 0;
+}
+
+static void lt_fwd_nodelay(struct evhttp_connection *evcon)
+{
+    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), one = 1;
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* ---- what the tap sees ---- */
+
+static void lt_fwd_tap(lt_call *c, int dir, const void *p, size_t n)
+{
+    lt_tap_data(c->w->px->tap, &c->cl->tap, dir, p, n, lt_clock_now_us());
+}
+
+static void lt_fwd_tap_request(lt_call *c, struct evhttp_request *req, struct evbuffer *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "%s %s HTTP/%d.%d\r\n", lt_fwd_method(evhttp_request_get_command(req)),
+                        evhttp_request_get_uri(req), 1, 1);
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+        if (!strcasecmp(h->key, "transfer-encoding") || !strcasecmp(h->key, "content-length")) continue;
+        evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
+    }
+    size_t n = evbuffer_get_length(body);
+    if (n || evhttp_find_header(evhttp_request_get_input_headers(req), "content-length"))
+        evbuffer_add_printf(b, "Content-Length: %zu\r\n", n);
+    evbuffer_add(b, "\r\n", 2);
+    evbuffer_add_buffer_reference(b, body);
+    lt_fwd_tap(c, LT_DIR_TO_SERVER, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+    evbuffer_free(b);
+}
+
+static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "HTTP/1.1 %d %s\r\n", status, reason ? reason : "");
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, hdrs, next) evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
+    evbuffer_add(b, "\r\n", 2);
+    lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+    evbuffer_free(b);
+}
+
+static void lt_fwd_tap_chunk(lt_call *c, struct evbuffer *data)
+{
+    size_t n = evbuffer_get_length(data);
+    if (!c->chunked) { lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(data, -1), n); return; }
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "%zx\r\n", n);
+    evbuffer_add_buffer_reference(b, data);
+    evbuffer_add(b, "\r\n", 2);
+    lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(b, -1), evbuffer_get_length(b));
+    evbuffer_free(b);
+}
+
+/* ---- the end of a call ---- */
+
+static json_t *lt_fwd_extras(lt_call *c, const char *reason)
+{
+    lt_proxy *px = c->w->px;
+    int64_t now = lt_clock_mono_us();
+    json_t *o = json_object();
+    int answered = c->started && !reason;
+    json_object_set_new(o, "BackendId", answered ? json_string(px->backends[c->bidx].name) : json_null());
+    json_object_set_new(o, "BackendUrl", answered ? json_string(px->backends[c->bidx].url) : json_null());
+    json_object_set_new(o, "Attempts", json_integer(c->attempts));
+    json_object_set_new(o, "AttemptErrors", json_incref(c->errors));
+    json_object_set_new(o, "TotalTime", json_integer((now - c->t0) / 1000));
+    json_object_set_new(o, "BackendTime", answered ? json_integer((now - c->t_attempt) / 1000) : json_null());
+    if (reason) json_object_set_new(o, "LastErrorReason", json_string(reason));
+    if (c->truncated) json_object_set_new(o, "LastErrorReason", json_string("RESPONSE_TRUNCATED"));
+    return o;
+}
+
+static void lt_call_free(lt_call *c)
+{
+    if (c->timer) event_free(c->timer);
+    json_decref(c->errors);
+    evhttp_clear_headers(&c->held.headers);
+    if (c->held.body) evbuffer_free(c->held.body);
+    if (c->cl && c->cl->call == c) c->cl->call = NULL;
+    lt_worker *w = c->w;
+    w->inflight--;
+    free(c);
+    if (w->draining && !w->inflight) event_base_loopexit(w->base, NULL);
+}
+
+static void lt_call_finish(lt_call *c, const char *reason)
+{
+    if (c->cl) lt_tap_extras(c->w->px->tap, &c->cl->tap, lt_fwd_extras(c, reason));
+    lt_call_free(c);
+}
+
+/* A response made by the proxy itself: JSON error body, logged like any other. */
+static void lt_fwd_local(lt_call *c, int status, const char *reason, const char *code, const char *msg,
+                         long retry_after_s)
+{
+    struct evhttp_request *req = c->creq;
+    if (!req) { lt_call_finish(c, code); return; }
+    __atomic_add_fetch(&c->w->px->local_replies, 1, __ATOMIC_RELAXED);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    char *body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_clear_headers(out);
+    evhttp_add_header(out, "Content-Type", "application/json");
+    char tmp[32];
+    if (retry_after_s > 0) { snprintf(tmp, sizeof tmp, "%ld", retry_after_s); evhttp_add_header(out, "Retry-After", tmp); }
+    snprintf(tmp, sizeof tmp, "%zu", strlen(body));
+    evhttp_add_header(out, "Content-Length", tmp);
+    lt_fwd_tap_head(c, status, reason, out);
+    lt_fwd_tap(c, LT_DIR_TO_CLIENT, body, strlen(body));
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, strlen(body));
+    free(body);
+    c->creq = NULL;
+    evhttp_send_reply(req, status, reason, b);
+    evbuffer_free(b);
+    lt_call_finish(c, code);
+}
+
+/* Copies the backend's response head to the client's reply, minus hop-by-hop fields. */
+static void lt_fwd_copy_response_headers(struct evkeyvalq *from, struct evkeyvalq *to)
+{
+    const char *conn = evhttp_find_header(from, "Connection");
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, from, next)
+        if (!lt_fwd_hop(h->key, conn)) evhttp_add_header(to, h->key, h->value);
+}
+
+static void lt_fwd_start_reply(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(c->creq);
+    lt_fwd_copy_response_headers(hdrs, out);
+    evhttp_send_reply_start(c->creq, status, reason);
+    c->started = 1;
+    const char *te = evhttp_find_header(out, "Transfer-Encoding");
+    c->chunked = te && !strcasecmp(te, "chunked");
+    lt_fwd_tap_head(c, status, reason, out);
+}
+
+static void lt_fwd_end_reply(lt_call *c)
+{
+    if (c->creq) {
+        if (c->chunked) lt_fwd_tap(c, LT_DIR_TO_CLIENT, "0\r\n\r\n", 5);
+        evhttp_send_reply_end(c->creq);
+        c->creq = NULL;
+    }
+    lt_call_finish(c, NULL);
+}
+
+/* Passes the held (last retryable) answer through as the final response. */
+static void lt_fwd_pass_held(lt_call *c)
+{
+    if (!c->creq) { lt_call_finish(c, NULL); return; }
+    c->started = 1;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(c->creq);
+    lt_fwd_copy_response_headers(&c->held.headers, out);
+    evhttp_remove_header(out, "Content-Length");
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%zu", evbuffer_get_length(c->held.body));
+    evhttp_add_header(out, "Content-Length", tmp);
+    lt_fwd_tap_head(c, c->held.status, NULL, out);
+    lt_fwd_tap_chunk(c, c->held.body);
+    struct evhttp_request *req = c->creq;
+    c->creq = NULL;
+    evhttp_send_reply(req, c->held.status, NULL, c->held.body);
+    lt_call_finish(c, NULL);
+}
+
+/* No (further) backend: pass the last answer, or answer 503/502 ourselves. */
+static void lt_fwd_none_left(lt_call *c)
+{
+    lt_proxy *px = c->w->px;
+    int exhausted = c->attempts >= px->cfg->max_attempts;
+    if (c->held.status == 429 && px->cfg->when_all_cooling == LT_WHEN_ALL_COOLING_PASS_429) { lt_fwd_pass_held(c); return; }
+    if (c->held.status >= 500 && exhausted) { lt_fwd_pass_held(c); return; }
+    if (c->attempts && exhausted && !c->held.status) {
+        lt_fwd_local(c, 502, "Bad Gateway", "BACKEND_UNREACHABLE", "no backend answered (connect error or timeout)", 0);
+        return;
+    }
+    lt_time_us now = lt_clock_now_us();
+    pthread_mutex_lock(&px->mu);
+    lt_time_us ready = lt_backend_next_ready(px->backends, px->n, now);
+    pthread_mutex_unlock(&px->mu);
+    long secs = (long)((ready - now + 999999) / 1000000);
+    lt_fwd_local(c, 503, "Service Unavailable", "NO_BACKEND_AVAILABLE",
+                 "every backend is cooling down after a 429 or has its circuit breaker open", secs < 1 ? 1 : secs);
+}
+
+/* ---- one attempt ---- */
+
+static void lt_fwd_note_error(lt_call *c, int status, int64_t retry_ms, const char *what)
+{
+    json_t *e = json_pack("{s:s,s:i}", "backend", c->w->px->backends[c->bidx].name, "status", status);
+    json_object_set_new(e, "retry_after_ms", retry_ms >= 0 ? json_integer(retry_ms) : json_null());
+    if (what) json_object_set_new(e, "error", json_string(what));
+    json_array_append_new(c->errors, e);
+}
+
+static void lt_fwd_release(lt_call *c)
+{
+    if (!c->bcon) return;
+    lt_proxy_backend_release(c->w, c->bidx, c->bcon);
+    c->bcon = NULL;
+    c->breq = NULL;
+}
+
+/* Connect error, EOF before the head, or the first-byte timeout. */
+static void lt_fwd_attempt_failed(lt_call *c, const char *what)
+{
+    lt_proxy *px = c->w->px;
+    pthread_mutex_lock(&px->mu);
+    px->backends[c->bidx].errors++;
+    lt_backend_result(&px->backends[c->bidx], &px->cfg->breaker, 1, lt_clock_now_us());
+    pthread_mutex_unlock(&px->mu);
+    lt_fwd_note_error(c, 0, -1, what);
+    lt_fwd_release(c);
+    lt_call_attempt(c);
+}
+
+static void lt_fwd_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev;
+    lt_call *c = arg;
+    if (!c->breq) return;
+    c->cancelling = 1;
+    evhttp_cancel_request(c->breq);
+    c->cancelling = 0;
+    c->breq = NULL;
+    lt_fwd_attempt_failed(c, "timeout");
+}
+
+static void lt_fwd_error_cb(enum evhttp_request_error e, void *arg)
+{
+    lt_call *c = arg;
+    if (!c->cancelling) c->err = (int)e + 1;
+}
+
+static const char *lt_fwd_err_str(int e)
+{
+    switch (e - 1) {
+    case EVREQ_HTTP_TIMEOUT: return "timeout";
+    case EVREQ_HTTP_EOF: return "connection closed";
+    case EVREQ_HTTP_INVALID_HEADER: return "invalid response head";
+    case EVREQ_HTTP_BUFFER_ERROR: return "connect or I/O error";
+    case EVREQ_HTTP_DATA_TOO_LONG: return "response too large";
+    default: return "error";
+    }
+}
+
+/* Updates the backend's health from a response status. */
+static int64_t lt_fwd_account(lt_call *c, struct evhttp_request *breq, int status)
+{
+    lt_proxy *px = c->w->px;
+    struct evkeyvalq *h = evhttp_request_get_input_headers(breq);
+    lt_time_us now = lt_clock_now_us();
+    int64_t retry = -1;
+    pthread_mutex_lock(&px->mu);
+    lt_backend *b = &px->backends[c->bidx];
+    lt_backend_latency(b, (uint32_t)((lt_clock_mono_us() - c->t_attempt) / 1000));
+    if (status == 429) {
+        retry = lt_backend_retry_after_ms(evhttp_find_header(h, "retry-after-ms"),
+                                          evhttp_find_header(h, "x-ms-retry-after-ms"),
+                                          evhttp_find_header(h, "retry-after"), now);
+        lt_backend_cool(b, retry, px->cfg->default_cooldown_ms, px->cfg->max_cooldown_ms, now);
+    }
+    if (status >= 500) b->responses_5xx++;
+    lt_backend_result(b, &px->cfg->breaker, status >= 500, now);
+    pthread_mutex_unlock(&px->mu);
+    return retry;
+}
+
+static void lt_fwd_hold(lt_call *c, struct evhttp_request *breq, int status, int64_t retry)
+{
+    c->holding = 1;
+    c->held.status = status;
+    snprintf(c->held.backend, sizeof c->held.backend, "%s", c->w->px->backends[c->bidx].name);
+    evhttp_clear_headers(&c->held.headers);
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(breq), next) evhttp_add_header(&c->held.headers, h->key, h->value);
+    evbuffer_drain(c->held.body, evbuffer_get_length(c->held.body));
+    lt_fwd_note_error(c, status, retry, NULL);
+}
+
+static int lt_fwd_header_cb(struct evhttp_request *breq, void *arg)
+{
+    lt_call *c = arg;
+    event_del(c->timer);
+    c->t_first = lt_clock_mono_us();
+    lt_fwd_nodelay(c->bcon);
+    int status = evhttp_request_get_response_code(breq);
+    int64_t retry = lt_fwd_account(c, breq, status);
+    if (lt_proxy_cfg_retryable(c->w->px->cfg, status)) { lt_fwd_hold(c, breq, status, retry); return 0; }
+    c->holding = 0;
+    const char *cl = evhttp_find_header(evhttp_request_get_input_headers(breq), "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > c->w->px->cfg->max_response_bytes) { c->too_large = 1; return 0; }
+    if (!c->creq) return 0;
+    lt_fwd_start_reply(c, status, evhttp_request_get_response_code_line(breq), evhttp_request_get_input_headers(breq));
+    return 0;
+}
+
+static void lt_fwd_chunk_cb(struct evhttp_request *breq, void *arg)
+{
+    lt_call *c = arg;
+    struct evbuffer *in = evhttp_request_get_input_buffer(breq);
+    if (c->holding) { evbuffer_add_buffer(c->held.body, in); return; }
+    if (c->too_large || c->truncated || !c->creq || !c->started) return;
+    c->resp_bytes += evbuffer_get_length(in);
+    if (c->resp_bytes > c->w->px->cfg->max_response_bytes) { c->truncated = 1; return; }
+    lt_fwd_tap_chunk(c, in);
+    evhttp_send_reply_chunk(c->creq, in);
+}
+
+static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
+{
+    lt_call *c = arg;
+    event_del(c->timer);
+    int status = breq ? evhttp_request_get_response_code(breq) : 0;
+    if (!breq || !status) {
+        c->breq = NULL;
+        if (!c->started) { lt_fwd_attempt_failed(c, lt_fwd_err_str(c->err)); return; }
+        c->truncated = 1;
+        lt_fwd_release(c);
+        lt_fwd_end_reply(c);
+        return;
+    }
+    lt_fwd_release(c);
+    if (c->holding) { c->holding = 0; lt_call_attempt(c); return; }
+    if (c->too_large) {
+        lt_fwd_local(c, 502, "Bad Gateway", "RESPONSE_TOO_LARGE", "the backend's response exceeds max_response_size", 0);
+        return;
+    }
+    lt_fwd_end_reply(c);
+}
+
+/* The request as the backend gets it: hop-by-hop fields dropped, Host and
+ * the api-key set for the backend, X-Forwarded-For appended. */
+static void lt_fwd_request_headers(lt_call *c, struct evhttp_request *breq, const lt_backend_target *t, size_t blen)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(c->creq), *out = evhttp_request_get_output_headers(breq);
+    const char *conn = evhttp_find_header(in, "Connection");
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, in, next) {
+        if (lt_fwd_hop(h->key, conn) || !strcasecmp(h->key, "host") || !strcasecmp(h->key, "content-length") ||
+            !strcasecmp(h->key, "x-forwarded-for") || (t->api_key && !strcasecmp(h->key, "api-key")))
+            continue;
+        evhttp_add_header(out, h->key, h->value);
+    }
+    evhttp_add_header(out, "Host", t->hostport);
+    if (t->api_key) evhttp_add_header(out, "api-key", t->api_key);
+    char *peer;
+    ev_uint16_t port;
+    evhttp_connection_get_peer(evhttp_request_get_connection(c->creq), &peer, &port);
+    const char *xff = evhttp_find_header(in, "X-Forwarded-For");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s%s%s", xff ? xff : "", xff ? ", " : "", peer ? peer : "");
+    evhttp_add_header(out, "X-Forwarded-For", buf);
+    if (blen || evhttp_request_get_command(c->creq) == EVHTTP_REQ_POST) {
+        snprintf(buf, sizeof buf, "%zu", blen);
+        evhttp_add_header(out, "Content-Length", buf);
+    }
+}
+
+static struct evhttp_connection *lt_fwd_connection(lt_call *c)
+{
+    lt_pool *p = &c->w->pools[c->bidx];
+    if (p->nidle && !c->w->px->targets[c->bidx].tls) return p->idle[--p->nidle];
+    return lt_proxy_backend_connect(c->w, c->bidx);
+}
+
+static void lt_call_attempt(lt_call *c)
+{
+    lt_proxy *px = c->w->px;
+    if (!c->creq) { lt_call_finish(c, NULL); return; }
+    int idx = -1;
+    if (c->attempts < px->cfg->max_attempts) {
+        pthread_mutex_lock(&px->mu);
+        idx = lt_backend_pick(px->backends, px->n, c->tried, lt_clock_now_us());
+        if (idx >= 0) px->backends[idx].requests++;
+        pthread_mutex_unlock(&px->mu);
+    }
+    if (idx < 0) { lt_fwd_none_left(c); return; }
+    c->tried[idx] = 1;
+    c->attempts++;
+    c->bidx = idx;
+    c->err = 0;
+    c->t_attempt = lt_clock_mono_us();
+    c->bcon = lt_fwd_connection(c);
+    struct evhttp_request *breq = evhttp_request_new(lt_fwd_done_cb, c);
+    evhttp_request_set_header_cb(breq, lt_fwd_header_cb);
+    evhttp_request_set_chunked_cb(breq, lt_fwd_chunk_cb);
+    evhttp_request_set_error_cb(breq, lt_fwd_error_cb);
+    struct evbuffer *body = evhttp_request_get_input_buffer(c->creq);
+    size_t blen = evbuffer_get_length(body);
+    lt_fwd_request_headers(c, breq, &px->targets[idx], blen);
+    evbuffer_add(evhttp_request_get_output_buffer(breq), evbuffer_pullup(body, -1), blen);
+    char uri[8192];
+    snprintf(uri, sizeof uri, "%s%s", px->targets[idx].path, evhttp_request_get_uri(c->creq));
+    c->breq = breq;
+    if (!c->bcon || evhttp_make_request(c->bcon, breq, evhttp_request_get_command(c->creq), uri) < 0) {
+        c->breq = NULL;
+        lt_fwd_attempt_failed(c, "connect or I/O error");
+        return;
+    }
+    struct timeval tv = {px->cfg->first_byte_timeout_ms / 1000, (px->cfg->first_byte_timeout_ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* ---- entry points ---- */
+
+void lt_forward_client_closed(lt_client *cl)
+{
+    lt_call *c = cl->call;
+    if (!c) return;
+    __atomic_add_fetch(&c->w->px->client_cancels, 1, __ATOMIC_RELAXED);
+    struct evhttp_request *creq = c->creq;
+    c->creq = NULL;
+    if (creq) evhttp_request_free(creq);
+    if (c->breq) {
+        c->cancelling = 1;
+        evhttp_cancel_request(c->breq);
+        c->breq = NULL;
+        pthread_mutex_lock(&c->w->px->mu);
+        if (!c->started) lt_backend_probe_cancel(&c->w->px->backends[c->bidx]);
+        pthread_mutex_unlock(&c->w->px->mu);
+        lt_fwd_release(c);
+    }
+    lt_call_finish(c, c->started ? "CLIENT_CLOSED" : "CLIENT_CLOSED");
+}
+
+void lt_forward_request(struct evhttp_request *req, void *arg)
+{
+    lt_worker *w = arg;
+    lt_client *cl = lt_proxy_client(w, evhttp_request_get_connection(req));
+    if (cl && cl->call && cl->call->creq == req) {   /* evhttp re-invokes us after a client error */
+        lt_forward_client_closed(cl);
+        return;
+    }
+    lt_call *c = calloc(1, sizeof *c);
+    if (!cl || !c) { free(c); evhttp_send_error(req, 500, "out of memory"); return; }
+    c->w = w;
+    c->cl = cl;
+    c->creq = req;
+    c->errors = json_array();
+    c->t0 = lt_clock_mono_us();
+    c->timer = evtimer_new(w->base, lt_fwd_timeout, c);
+    TAILQ_INIT(&c->held.headers);
+    c->held.body = evbuffer_new();
+    cl->call = c;
+    w->inflight++;
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    lt_fwd_tap_request(c, req, body);
+    if (evbuffer_get_length(body) > w->px->cfg->max_request_bytes) {
+        lt_fwd_local(c, 413, "Payload Too Large", "REQUEST_TOO_LARGE", "the request body exceeds max_request_size", 0);
+        return;
+    }
+    if (w->draining) {
+        lt_fwd_local(c, 503, "Service Unavailable", "SHUTTING_DOWN", "the proxy is shutting down", 1);
+        return;
+    }
+    lt_call_attempt(c);
+}

@@ -1,0 +1,412 @@
+/* proxy.c -- the proxy's workers: listeners, event loops, client
+ * connections, backend connection pools, TLS contexts and the SIGTERM
+ * drain (see proxy.h). forward.c handles each call.
+ *
+ * Every worker binds its own socket to the listen address with SO_REUSEPORT
+ * (the first one binds port 0 if asked and the others take the port it
+ * got), so the kernel balances connections over the loops and no loop ever
+ * touches another's objects; the only shared state is the backends' health
+ * (one mutex) and the logging queue. Stopping is a flag every loop checks
+ * on a short timer, because libevent loops are not woken from other threads
+ * without its thread support. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "proxy.h"
+
+/* ---- backends ---- */
+
+static char *lt_proxy_read_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+    buf[n] = 0;
+    return strdup(buf);
+}
+
+static SSL_CTX *lt_proxy_client_ctx(const char *ca_bundle, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_default_verify_paths(ctx);
+    if (ca_bundle && SSL_CTX_load_verify_locations(ctx, ca_bundle, NULL) != 1) {
+        snprintf(err, errlen, "ca_bundle %s: cannot load", ca_bundle);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+    return ctx;
+}
+
+static int lt_proxy_target(lt_backend_target *t, const lt_proxy_backend_cfg *b, char *err, size_t errlen)
+{
+    struct evhttp_uri *u = evhttp_uri_parse(b->url);
+    if (!u || !evhttp_uri_get_host(u)) {
+        snprintf(err, errlen, "[backend.%s]: cannot parse url '%s'", b->name, b->url);
+        if (u) evhttp_uri_free(u);
+        return -1;
+    }
+    t->tls = !strcmp(evhttp_uri_get_scheme(u), "https");
+    t->host = strdup(evhttp_uri_get_host(u));
+    t->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : t->tls ? 443 : 80;
+    const char *path = evhttp_uri_get_path(u);
+    t->path = strdup(path ? path : "");
+    size_t pl = strlen(t->path);
+    while (pl && t->path[pl - 1] == '/') t->path[--pl] = 0;
+    if ((t->tls && t->port == 443) || (!t->tls && t->port == 80)) snprintf(t->hostport, sizeof t->hostport, "%s", t->host);
+    else snprintf(t->hostport, sizeof t->hostport, "%s:%d", t->host, t->port);
+    evhttp_uri_free(u);
+    if (b->api_key_file && !(t->api_key = lt_proxy_read_key(b->api_key_file))) {
+        snprintf(err, errlen, "[backend.%s]: cannot read api_key_file %s", b->name, b->api_key_file);
+        return -1;
+    }
+    if (t->tls && !(t->ssl = lt_proxy_client_ctx(b->ca_bundle, err, errlen))) return -1;
+    return 0;
+}
+
+struct evhttp_connection *lt_proxy_backend_connect(lt_worker *w, int idx)
+{
+    lt_backend_target *t = &w->px->targets[idx];
+    struct evhttp_connection *evcon;
+    if (t->tls) {
+        SSL *ssl = SSL_new(t->ssl);
+        SSL_set_tlsext_host_name(ssl, t->host);
+        SSL_set1_host(ssl, t->host);
+        struct bufferevent *bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        evcon = bev ? evhttp_connection_base_bufferevent_new(w->base, w->dns, bev, t->host, (ev_uint16_t)t->port) : NULL;
+    } else {
+        evcon = evhttp_connection_base_new(w->base, w->dns, t->host, (ev_uint16_t)t->port);
+    }
+    if (!evcon) return NULL;
+    int64_t idle = w->px->cfg->idle_timeout_ms;
+    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+    evhttp_connection_set_timeout_tv(evcon, &tv);
+    evhttp_connection_set_retries(evcon, 0);
+    return evcon;
+}
+
+static void lt_proxy_free_later(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev;
+    evhttp_connection_free(arg);
+}
+
+void lt_proxy_backend_release(lt_worker *w, int idx, struct evhttp_connection *evcon)
+{
+    lt_pool *p = &w->pools[idx];
+    if (!w->px->targets[idx].tls && p->nidle < LT_POOL_IDLE_MAX && !w->draining) { p->idle[p->nidle++] = evcon; return; }
+    /* a TLS connection is not reconnected by evhttp with a fresh session: one use, freed after this callback */
+    struct timeval zero = {0, 0};
+    event_base_once(w->base, -1, EV_TIMEOUT, lt_proxy_free_later, evcon, &zero);
+}
+
+/* ---- clients ---- */
+
+static void lt_proxy_endpoint(lt_endpoint *e, const char *addr, int port)
+{
+    memset(e, 0, sizeof *e);
+    e->port = (uint16_t)port;
+    if (inet_pton(AF_INET, addr, e->addr) == 1) e->family = 4;
+    else if (inet_pton(AF_INET6, addr, e->addr) == 1) e->family = 6;
+}
+
+static lt_client **lt_proxy_client_slot(lt_worker *w, struct evhttp_connection *evcon)
+{
+    lt_client **pp = &w->clients[((uintptr_t)evcon >> 4) % LT_ARRAY_LEN(w->clients)];
+    while (*pp && (*pp)->evcon != evcon) pp = &(*pp)->next;
+    return pp;
+}
+
+static void lt_proxy_client_free(lt_client *cl)
+{
+    lt_forward_client_closed(cl);
+    lt_tap_close(cl->w->px->tap, &cl->tap, 0, lt_clock_now_us());
+    free(cl);
+}
+
+static void lt_proxy_client_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+    lt_client *cl = arg;
+    lt_client **pp = lt_proxy_client_slot(cl->w, evcon);
+    if (*pp == cl) *pp = cl->next;
+    lt_proxy_client_free(cl);
+}
+
+lt_client *lt_proxy_client(lt_worker *w, struct evhttp_connection *evcon)
+{
+    lt_client **pp = lt_proxy_client_slot(w, evcon);
+    if (*pp) return *pp;
+    lt_client *cl = calloc(1, sizeof *cl);
+    if (!cl) return NULL;
+    cl->w = w;
+    cl->evcon = evcon;
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evcon, &addr, &port);
+    lt_conn_info info = {.server = w->px->listen_ep, .start_ts = lt_clock_now_us()};
+    lt_proxy_endpoint(&info.client, addr ? addr : "", port);
+    lt_tap_open(w->px->tap, &cl->tap, &info);
+    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), one = 1;
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    evhttp_connection_set_closecb(evcon, lt_proxy_client_close_cb, cl);
+    *pp = cl;
+    return cl;
+}
+
+/* ---- listeners ---- */
+
+static int lt_proxy_split_listen(lt_proxy *px, char *err, size_t errlen)
+{
+    const char *l = px->cfg->listen, *colon = strrchr(l, ':');
+    if (!colon) { snprintf(err, errlen, "[proxy] listen: expected HOST:PORT, got '%s'", l); return -1; }
+    size_t hl = (size_t)(colon - l);
+    if (l[0] == '[' && hl >= 2 && l[hl - 1] == ']') { l++; hl -= 2; }
+    if (hl >= sizeof px->listen_host) hl = sizeof px->listen_host - 1;
+    memcpy(px->listen_host, l, hl);
+    px->listen_host[hl] = 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535) { snprintf(err, errlen, "[proxy] listen: bad port in '%s'", px->cfg->listen); return -1; }
+    px->listen_port = (int)port;
+    lt_proxy_endpoint(&px->listen_ep, px->listen_host, (int)port);
+    if (!px->listen_ep.family) { snprintf(err, errlen, "[proxy] listen: '%s' is not an IP address", px->listen_host); return -1; }
+    return 0;
+}
+
+static int lt_proxy_bind(lt_proxy *px, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    int v6 = px->listen_ep.family == 6;
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        memcpy(&a->sin6_addr, px->listen_ep.addr, 16);
+        a->sin6_port = htons((uint16_t)px->listen_port);
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        memcpy(&a->sin_addr, px->listen_ep.addr, 4);
+        a->sin_port = htons((uint16_t)px->listen_port);
+        sl = sizeof *a;
+    }
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, errlen, "[proxy] listen %s: %s", px->cfg->listen, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (!px->listen_port) {
+        getsockname(fd, (struct sockaddr *)&ss, &sl);
+        px->listen_port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+        px->listen_ep.port = (uint16_t)px->listen_port;
+    }
+    return fd;
+}
+
+static int lt_proxy_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                         unsigned int inlen, void *arg)
+{
+    (void)ssl; (void)arg;
+    static const unsigned char ours[] = "\x08http/1.1";
+    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof ours - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *lt_proxy_server_ctx(const lt_proxy_cfg *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "[proxy] tls_cert %s / tls_key %s: cannot load", cfg->tls_cert, cfg->tls_key);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, lt_proxy_alpn, NULL);
+    return ctx;
+}
+
+static struct bufferevent *lt_proxy_tls_bev(struct event_base *base, void *arg)
+{
+    lt_proxy *px = arg;
+    return bufferevent_openssl_socket_new(base, -1, SSL_new(px->server_ssl), BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* ---- workers ---- */
+
+static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev;
+    lt_worker *w = arg;
+    if (w->draining || !__atomic_load_n(&w->px->stopping, __ATOMIC_ACQUIRE)) return;
+    w->draining = 1;
+    if (w->bound) evhttp_del_accept_socket(w->http, w->bound);
+    w->bound = NULL;
+    close(w->listen_fd);
+    w->listen_fd = -1;
+    int64_t d = w->px->cfg->drain_timeout_ms;
+    struct timeval tv = {d / 1000, (d % 1000) * 1000};
+    event_base_loopexit(w->base, &tv);
+    if (!w->inflight) event_base_loopexit(w->base, NULL);
+}
+
+static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
+{
+    w->px = px;
+    w->listen_fd = fd;
+    w->base = event_base_new();
+    w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    w->http = evhttp_new(w->base);
+    w->pools = calloc((size_t)px->n, sizeof *w->pools);
+    if (!w->base || !w->http || !w->pools) return -1;
+    evhttp_set_gencb(w->http, lt_forward_request, w);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)px->cfg->max_request_bytes * 2 + 65536);
+    int64_t idle = px->cfg->idle_timeout_ms;
+    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+    evhttp_set_timeout_tv(w->http, &tv);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    if (px->server_ssl) evhttp_set_bevcb(w->http, lt_proxy_tls_bev, px);
+    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+    w->stop_ev = event_new(w->base, -1, EV_PERSIST, lt_proxy_tick, w);
+    struct timeval tick = {0, 50000};
+    event_add(w->stop_ev, &tick);
+    return w->bound ? 0 : -1;
+}
+
+static void *lt_proxy_worker_main(void *arg)
+{
+    lt_worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static void lt_proxy_worker_free(lt_worker *w)
+{
+    if (w->http) evhttp_free(w->http);
+    for (size_t i = 0; i < LT_ARRAY_LEN(w->clients); i++)
+        while (w->clients[i]) { lt_client *cl = w->clients[i]; w->clients[i] = cl->next; lt_proxy_client_free(cl); }
+    for (int i = 0; w->pools && i < w->px->n; i++)
+        while (w->pools[i].nidle) evhttp_connection_free(w->pools[i].idle[--w->pools[i].nidle]);
+    free(w->pools);
+    if (w->stop_ev) event_free(w->stop_ev);
+    if (w->dns) evdns_base_free(w->dns, 0);
+    if (w->base) event_base_free(w->base);
+    if (w->listen_fd >= 0) close(w->listen_fd);
+}
+
+/* ---- the proxy ---- */
+
+static int lt_proxy_backends(lt_proxy *px, char *err, size_t errlen)
+{
+    lt_proxy_cfg *cfg = px->cfg;
+    px->n = cfg->n_backends;
+    px->backends = calloc((size_t)px->n, sizeof *px->backends);
+    px->targets = calloc((size_t)px->n, sizeof *px->targets);
+    if (!px->backends || !px->targets) return -1;
+    for (int i = 0; i < px->n; i++) {
+        lt_backend *b = &px->backends[i];
+        b->name = cfg->backends[i].name;
+        b->url = cfg->backends[i].url;
+        b->priority = cfg->backends[i].priority;
+        b->weight = cfg->backends[i].weight;
+        if (lt_proxy_target(&px->targets[i], &cfg->backends[i], err, errlen) < 0) return -1;
+    }
+    return 0;
+}
+
+lt_proxy *lt_proxy_create(lt_proxy_cfg *cfg, lt_tap *tap, char *err, size_t errlen)
+{
+    lt_proxy *px = calloc(1, sizeof *px);
+    if (!px) return NULL;
+    px->cfg = cfg;
+    px->tap = tap;
+    pthread_mutex_init(&px->mu, NULL);
+    px->nworkers = cfg->workers;
+    px->workers = calloc((size_t)px->nworkers, sizeof *px->workers);
+    for (int i = 0; i < px->nworkers; i++) px->workers[i].listen_fd = -1;
+    if (lt_proxy_backends(px, err, errlen) < 0 || lt_proxy_split_listen(px, err, errlen) < 0) goto fail;
+    if (cfg->tls_cert && !(px->server_ssl = lt_proxy_server_ctx(cfg, err, errlen))) goto fail;
+    for (int i = 0; i < px->nworkers; i++) {
+        lt_worker *w = &px->workers[i];
+        w->idx = i;
+        int fd = lt_proxy_bind(px, err, errlen);
+        if (fd < 0) goto fail;
+        if (lt_proxy_worker_init(px, w, fd) < 0) { snprintf(err, errlen, "cannot start event loop %d", i); goto fail; }
+    }
+    return px;
+fail:
+    lt_proxy_destroy(px);
+    return NULL;
+}
+
+int lt_proxy_start(lt_proxy *px)
+{
+    for (int i = 0; i < px->nworkers; i++)
+        if (pthread_create(&px->workers[i].thread, NULL, lt_proxy_worker_main, &px->workers[i])) return -1;
+    return 0;
+}
+
+void lt_proxy_stop(lt_proxy *px)
+{
+    __atomic_store_n(&px->stopping, 1, __ATOMIC_RELEASE);
+}
+
+void lt_proxy_wait(lt_proxy *px)
+{
+    for (int i = 0; i < px->nworkers; i++)
+        if (px->workers[i].thread) pthread_join(px->workers[i].thread, NULL);
+}
+
+json_t *lt_proxy_backends_json(lt_proxy *px)
+{
+    json_t *a = json_array();
+    lt_time_us now = lt_clock_now_us();
+    pthread_mutex_lock(&px->mu);
+    for (int i = 0; i < px->n; i++) json_array_append_new(a, lt_backend_json(&px->backends[i], now));
+    pthread_mutex_unlock(&px->mu);
+    return a;
+}
+
+void lt_proxy_destroy(lt_proxy *px)
+{
+    if (!px) return;
+    for (int i = 0; i < px->nworkers; i++) if (px->workers[i].px) lt_proxy_worker_free(&px->workers[i]);
+    free(px->workers);
+    for (int i = 0; px->targets && i < px->n; i++) {
+        lt_backend_target *t = &px->targets[i];
+        free(t->host); free(t->path); free(t->api_key);
+        if (t->ssl) SSL_CTX_free(t->ssl);
+    }
+    free(px->targets);
+    free(px->backends);
+    if (px->server_ssl) SSL_CTX_free(px->server_ssl);
+    pthread_mutex_destroy(&px->mu);
+    free(px);
+}

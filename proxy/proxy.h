@@ -1,0 +1,113 @@
+/* proxy.h -- `llmtap proxy`: the inline mode's reverse proxy.
+ *
+ * One lt_proxy holds the settings, the backends' shared state (balancing,
+ * cooldown, breaker; one mutex, held only for the pick and the outcome), the
+ * logging thread (tap.h) and N workers. Each worker is a thread with its own
+ * libevent loop, its own listening socket on the same address
+ * (SO_REUSEPORT: the kernel spreads connections over the loops, no thread
+ * per connection), its own evhttp server, evdns resolver and keep-alive
+ * connection pools to the backends. forward.c does the work of one call.
+ *
+ * The internal structs are here because proxy.c and forward.c share them;
+ * only lt_proxy_* and lt_forward_* functions are public. */
+#ifndef LT_PROXY_H
+#define LT_PROXY_H
+
+#include <pthread.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include "../common/lt.h"
+#include "backend.h"
+#include "proxy_cfg.h"
+#include "tap.h"
+
+struct event_base;
+struct evdns_base;
+struct evhttp;
+struct evhttp_connection;
+struct evhttp_request;
+struct event;
+
+#define LT_POOL_IDLE_MAX 256
+
+typedef struct lt_pool {          /* one backend, one worker: idle keep-alive connections */
+    struct evhttp_connection *idle[LT_POOL_IDLE_MAX];
+    int nidle;
+} lt_pool;
+
+typedef struct lt_proxy lt_proxy;
+typedef struct lt_worker lt_worker;
+
+typedef struct lt_client {        /* one client connection */
+    struct lt_client *next;       /* worker's hash chain */
+    lt_worker *w;
+    struct evhttp_connection *evcon;
+    lt_tap_conn tap;
+    struct lt_call *call;         /* the call being answered, if any */
+} lt_client;
+
+typedef struct lt_backend_target { /* parsed url of a backend */
+    char *host, *path;            /* path prefix without trailing '/' ("" if none) */
+    char hostport[300];           /* Host header */
+    int port, tls;
+    char *api_key;                /* contents of api_key_file, trimmed */
+    SSL_CTX *ssl;                 /* https: verifying context (system CAs + ca_bundle) */
+} lt_backend_target;
+
+struct lt_worker {
+    lt_proxy *px;
+    int idx;
+    pthread_t thread;
+    struct event_base *base;
+    struct evdns_base *dns;
+    struct evhttp *http;
+    void *bound;                  /* struct evhttp_bound_socket * */
+    int listen_fd;
+    struct event *stop_ev, *drain_timer;
+    int draining;
+    int inflight;
+    lt_pool *pools;               /* one per backend */
+    lt_client *clients[1024];
+};
+
+struct lt_proxy {
+    lt_proxy_cfg *cfg;
+    lt_tap *tap;
+    pthread_mutex_t mu;           /* guards backends */
+    lt_backend *backends;
+    lt_backend_target *targets;
+    int n;
+    lt_worker *workers;
+    int nworkers;
+    SSL_CTX *server_ssl;          /* listener TLS, NULL = plain HTTP */
+    char listen_host[256];
+    int listen_port;              /* actual port (after binding port 0) */
+    lt_endpoint listen_ep;
+    uint64_t local_replies, client_cancels;
+    int stopping;
+};
+
+/* Parses the backends, binds the listeners (port 0 read back), starts nothing. */
+lt_proxy *lt_proxy_create(lt_proxy_cfg *cfg, lt_tap *tap, char *err, size_t errlen);
+/* Starts the worker threads. 0 ok. */
+int lt_proxy_start(lt_proxy *px);
+/* Any thread: stop accepting; in-flight calls finish until the drain deadline. */
+void lt_proxy_stop(lt_proxy *px);
+/* Joins the workers (after lt_proxy_stop). */
+void lt_proxy_wait(lt_proxy *px);
+/* Per-backend state and counters, for `llmtap status` and metrics. */
+json_t *lt_proxy_backends_json(lt_proxy *px);
+void lt_proxy_destroy(lt_proxy *px);
+
+/* The worker's record of a client connection (created on its first request). */
+lt_client *lt_proxy_client(lt_worker *w, struct evhttp_connection *evcon);
+/* A new connection to backend idx (TLS if https), or NULL. */
+struct evhttp_connection *lt_proxy_backend_connect(lt_worker *w, int idx);
+/* Gives a backend connection back to the worker's pool (or frees it). */
+void lt_proxy_backend_release(lt_worker *w, int idx, struct evhttp_connection *evcon);
+
+/* forward.c: the request handler given to evhttp, and the client's end. */
+void lt_forward_request(struct evhttp_request *req, void *worker);
+void lt_forward_client_closed(lt_client *cl);
+
+#endif

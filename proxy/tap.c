@@ -1,0 +1,332 @@
+/* tap.c -- the proxy's logging thread (see tap.h): a bounded event queue
+ * from the workers, one parser per client connection, records with the
+ * proxy's columns, handed to the spool writer and/or stdout.
+ *
+ * The gateway record of an exchange comes out of the parser when the last
+ * response byte is fed, while the proxy's columns for it (backend, attempts,
+ * times) arrive as a separate event just after; records therefore wait per
+ * connection until their extras come (or the connection closes), so the
+ * record that is stored is already complete. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../parsers/conn.h"
+#include "../records/records.h"
+#include "tap.h"
+
+enum { LT_EV_OPEN, LT_EV_DATA, LT_EV_EXTRAS, LT_EV_CLOSE };
+
+typedef struct lt_tap_ev {
+    struct lt_tap_ev *next;
+    int kind, dir, reset;
+    uint64_t id, gap;
+    lt_time_us ts;
+    lt_conn_info info;     /* OPEN */
+    json_t *extras;        /* EXTRAS */
+    size_t n;
+    uint8_t data[];        /* DATA */
+} lt_tap_ev;
+
+#define LT_TAP_BUCKETS 4096
+#define LT_TAP_PENDING 8
+
+typedef struct lt_tap_cs {   /* a connection, on the logging thread */
+    struct lt_tap_cs *next;
+    struct lt_tap *tap;
+    uint64_t id;
+    lt_conn_info info;
+    lt_conn_parser *parser;
+    lt_record pending[LT_TAP_PENDING];
+    int npending;
+    json_t *extras;          /* arrived before its gateway record */
+} lt_tap_cs;
+
+struct lt_tap {
+    const lt_proxy_cfg *cfg;
+    lt_writer *writer;
+    int json;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv, done_cv;
+    lt_tap_ev *head, *tail;
+    size_t queued_bytes;
+    uint64_t seq_in, seq_done;
+    int stop;
+    lt_tap_stats st;
+    lt_counters ctr;         /* the parsers', logging thread only */
+    lt_tap_cs *buckets[LT_TAP_BUCKETS];
+    uint64_t next_id;
+};
+
+/* ---- worker side ---- */
+
+static void lt_tap_push(lt_tap *t, lt_tap_ev *ev, size_t bytes)
+{
+    pthread_mutex_lock(&t->mu);
+    ev->next = NULL;
+    if (t->tail) t->tail->next = ev; else t->head = ev;
+    t->tail = ev;
+    t->queued_bytes += bytes;
+    t->seq_in++;
+    t->st.events++;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static lt_tap_ev *lt_tap_ev_new(int kind, uint64_t id, size_t n)
+{
+    lt_tap_ev *ev = calloc(1, sizeof *ev + n);
+    if (ev) { ev->kind = kind; ev->id = id; ev->n = n; }
+    return ev;
+}
+
+void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info)
+{
+    tc->id = __atomic_add_fetch(&t->next_id, 1, __ATOMIC_RELAXED);
+    tc->gap[0] = tc->gap[1] = 0;
+    lt_tap_ev *ev = lt_tap_ev_new(LT_EV_OPEN, tc->id, 0);
+    if (!ev) return;
+    ev->info = *info;
+    ev->info.conn_id = tc->id;
+    lt_tap_push(t, ev, 0);
+}
+
+static int lt_tap_full(lt_tap *t, size_t n)
+{
+    return __atomic_load_n(&t->queued_bytes, __ATOMIC_RELAXED) + n > t->cfg->log_queue_bytes;
+}
+
+static void lt_tap_drop(lt_tap *t, lt_tap_conn *tc, int dir, size_t n)
+{
+    tc->gap[dir] += n;
+    pthread_mutex_lock(&t->mu);
+    t->st.dropped_events++;
+    t->st.dropped_bytes += n;
+    pthread_mutex_unlock(&t->mu);
+    lt_warn("proxy: logging queue full, %zu bytes of connection %llu not logged (counted as a gap)", n,
+            (unsigned long long)tc->id);
+}
+
+void lt_tap_data(lt_tap *t, lt_tap_conn *tc, int dir, const void *p, size_t n, lt_time_us ts)
+{
+    if (!n || !tc->id) return;
+    lt_tap_ev *ev = lt_tap_full(t, n) ? NULL : lt_tap_ev_new(LT_EV_DATA, tc->id, n);
+    if (!ev) { lt_tap_drop(t, tc, dir, n); return; }
+    ev->dir = dir;
+    ev->ts = ts;
+    ev->gap = tc->gap[dir];
+    tc->gap[dir] = 0;
+    memcpy(ev->data, p, n);
+    lt_tap_push(t, ev, n);
+}
+
+void lt_tap_extras(lt_tap *t, lt_tap_conn *tc, json_t *extras)
+{
+    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(LT_EV_EXTRAS, tc->id, 0) : NULL;
+    if (!ev) { json_decref(extras); return; }
+    ev->extras = extras;
+    lt_tap_push(t, ev, 0);
+}
+
+void lt_tap_close(lt_tap *t, lt_tap_conn *tc, int reset, lt_time_us ts)
+{
+    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(LT_EV_CLOSE, tc->id, 0) : NULL;
+    tc->id = 0;
+    if (!ev) return;
+    ev->reset = reset;
+    ev->ts = ts;
+    lt_tap_push(t, ev, 0);
+}
+
+/* ---- logging thread ---- */
+
+static lt_tap_cs **lt_tap_slot(lt_tap *t, uint64_t id)
+{
+    lt_tap_cs **pp = &t->buckets[id % LT_TAP_BUCKETS];
+    while (*pp && (*pp)->id != id) pp = &(*pp)->next;
+    return pp;
+}
+
+static void lt_tap_print(const lt_record *rec)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "Table", json_string(lt_table_name(rec->table)));
+    json_object_update(o, rec->obj);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (s) { fputs(s, stdout); fputc('\n', stdout); fflush(stdout); free(s); }
+    json_decref(o);
+}
+
+static void lt_tap_emit(lt_tap *t, lt_record *rec)
+{
+    if (t->json) lt_tap_print(rec);
+    if (t->writer) lt_writer_submit(t->writer, rec);
+    t->st.records++;
+    lt_record_clear(rec);
+}
+
+static void lt_tap_flush_pending(lt_tap_cs *cs)
+{
+    for (int i = 0; i < cs->npending; i++) lt_tap_emit(cs->tap, &cs->pending[i]);
+    cs->npending = 0;
+}
+
+/* Adds the waiting extras to the last gateway record waiting, if any; then
+ * every waiting record is complete and goes out. */
+static void lt_tap_apply_extras(lt_tap_cs *cs)
+{
+    if (!cs->extras) return;
+    for (int i = cs->npending - 1; i >= 0; i--) {
+        if (cs->pending[i].table != LT_TABLE_GATEWAY) continue;
+        json_object_update(cs->pending[i].obj, cs->extras);
+        json_decref(cs->extras);
+        cs->extras = NULL;
+        lt_tap_flush_pending(cs);
+        return;
+    }
+}
+
+static void lt_tap_on_record(void *ud, lt_record *rec)
+{
+    lt_tap_cs *cs = ud;
+    if (cs->npending == LT_TAP_PENDING) lt_tap_flush_pending(cs);
+    lt_record *r = &cs->pending[cs->npending++];
+    *r = *rec;
+    json_incref(r->obj);
+}
+
+static void lt_tap_on_exchange(void *ud, lt_exchange *ex)
+{
+    lt_tap_cs *cs = ud;
+    lt_records_from_exchange(&cs->tap->cfg->record, ex, &cs->tap->ctr, lt_tap_on_record, cs);
+    lt_tap_apply_extras(cs);
+}
+
+static void lt_tap_do_open(lt_tap *t, lt_tap_ev *ev)
+{
+    lt_tap_cs *cs = calloc(1, sizeof *cs);
+    if (!cs) return;
+    cs->tap = t;
+    cs->id = ev->id;
+    cs->info = ev->info;
+    lt_app_sink sink = {.on_exchange = lt_tap_on_exchange, .ud = cs, .ctr = &t->ctr};
+    cs->parser = lt_conn_parser_create(&t->cfg->parser, &cs->info, &sink);
+    lt_tap_cs **pp = lt_tap_slot(t, ev->id);
+    cs->next = *pp;
+    *pp = cs;
+}
+
+static void lt_tap_do_close(lt_tap_cs **pp, int reset, lt_time_us ts)
+{
+    lt_tap_cs *cs = *pp;
+    *pp = cs->next;
+    if (cs->parser) {
+        lt_conn_parser_close(cs->parser, reset, ts);
+        lt_conn_parser_destroy(cs->parser);
+    }
+    lt_tap_apply_extras(cs);
+    lt_tap_flush_pending(cs);
+    json_decref(cs->extras);
+    free(cs);
+}
+
+static void lt_tap_handle(lt_tap *t, lt_tap_ev *ev)
+{
+    if (ev->kind == LT_EV_OPEN) { lt_tap_do_open(t, ev); return; }
+    lt_tap_cs **pp = lt_tap_slot(t, ev->id);
+    lt_tap_cs *cs = *pp;
+    if (!cs) { json_decref(ev->extras); return; }
+    switch (ev->kind) {
+    case LT_EV_DATA:
+        if (!cs->parser) break;
+        if (ev->gap) lt_conn_parser_gap(cs->parser, ev->dir, ev->gap, ev->ts);
+        lt_conn_parser_feed(cs->parser, ev->dir, ev->data, ev->n, ev->ts);
+        break;
+    case LT_EV_EXTRAS:
+        json_decref(cs->extras);
+        cs->extras = ev->extras;
+        lt_tap_apply_extras(cs);
+        break;
+    case LT_EV_CLOSE: lt_tap_do_close(pp, ev->reset, ev->ts); break;
+    }
+}
+
+static void *lt_tap_main(void *arg)
+{
+    lt_tap *t = arg;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (!t->head && !t->stop) pthread_cond_wait(&t->cv, &t->mu);
+        if (!t->head && t->stop) break;
+        lt_tap_ev *list = t->head;
+        t->head = t->tail = NULL;
+        pthread_mutex_unlock(&t->mu);
+        uint64_t n = 0;
+        size_t bytes = 0;
+        while (list) {
+            lt_tap_ev *next = list->next;
+            if (list->kind == LT_EV_DATA) bytes += list->n;
+            lt_tap_handle(t, list);
+            free(list);
+            list = next;
+            n++;
+        }
+        pthread_mutex_lock(&t->mu);
+        t->queued_bytes -= bytes;
+        t->seq_done += n;
+        pthread_cond_broadcast(&t->done_cv);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+lt_tap *lt_tap_create(const lt_proxy_cfg *cfg, lt_writer *writer, int json)
+{
+    lt_tap *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->cfg = cfg;
+    t->writer = writer;
+    t->json = json;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    pthread_cond_init(&t->done_cv, NULL);
+    if (pthread_create(&t->thread, NULL, lt_tap_main, t)) { free(t); return NULL; }
+    return t;
+}
+
+void lt_tap_flush(lt_tap *t)
+{
+    pthread_mutex_lock(&t->mu);
+    uint64_t target = t->seq_in;
+    while (t->seq_done < target) pthread_cond_wait(&t->done_cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void lt_tap_stats_get(lt_tap *t, lt_tap_stats *st)
+{
+    pthread_mutex_lock(&t->mu);
+    *st = t->st;
+    st->queued_bytes = t->queued_bytes;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void lt_tap_destroy(lt_tap *t, lt_counters *out)
+{
+    if (!t) return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = 1;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    lt_time_us now = lt_clock_now_us();
+    for (int i = 0; i < LT_TAP_BUCKETS; i++)
+        while (t->buckets[i]) lt_tap_do_close(&t->buckets[i], 0, now);
+    if (out) *out = t->ctr;
+    pthread_cond_destroy(&t->cv);
+    pthread_cond_destroy(&t->done_cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}

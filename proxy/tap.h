@@ -1,0 +1,52 @@
+/* tap.h -- the proxy's logging: the bytes each client saw, turned into the
+ * same records as the tap, off the forwarding path.
+ *
+ * Workers only copy bytes into a bounded queue (one short mutex hold per
+ * event) and go on forwarding; one logging thread owns every connection's
+ * parser (parsers/conn.h), builds the records (records/record.h), adds the
+ * proxy's columns (BackendId, Attempts, ...) to the gateway record and hands
+ * records to the spool writer (store/writer.h) and/or prints them as JSON
+ * lines. Because one thread does all the parsing, the parsers' counters need
+ * no locking. When the queue is full, data is dropped and counted, and the
+ * parser is told of a gap of that many bytes, so the affected exchange comes
+ * out marked incomplete rather than wrong or missing: forwarding never waits
+ * for logging. */
+#ifndef LT_TAP_H
+#define LT_TAP_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include "../common/counters.h"
+#include "../common/lt.h"
+#include "../store/writer.h"
+#include "proxy_cfg.h"
+
+typedef struct lt_tap lt_tap;
+
+/* A client connection as its worker sees it (embedded in the worker's state). */
+typedef struct lt_tap_conn {
+    uint64_t id;
+    uint64_t gap[2];   /* bytes dropped per direction, reported with the next data */
+} lt_tap_conn;
+
+typedef struct lt_tap_stats {
+    uint64_t events, dropped_events, dropped_bytes, records;
+    size_t queued_bytes;
+} lt_tap_stats;
+
+/* writer may be NULL (no spool); json: print every record on stdout. */
+lt_tap *lt_tap_create(const lt_proxy_cfg *cfg, lt_writer *writer, int json);
+/* Worker side: never blocks on anything but the queue's mutex. */
+void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info);
+void lt_tap_data(lt_tap *t, lt_tap_conn *tc, int dir, const void *p, size_t n, lt_time_us ts);
+/* Columns to add to the gateway record of the exchange just finished (stolen). */
+void lt_tap_extras(lt_tap *t, lt_tap_conn *tc, json_t *extras);
+void lt_tap_close(lt_tap *t, lt_tap_conn *tc, int reset, lt_time_us ts);
+/* Waits until everything queued so far is parsed and handed on. */
+void lt_tap_flush(lt_tap *t);
+void lt_tap_stats_get(lt_tap *t, lt_tap_stats *st);
+/* Drains the queue, closes every connection, stops the thread; copies the
+ * parsers' counters into out (may be NULL). */
+void lt_tap_destroy(lt_tap *t, lt_counters *out);
+
+#endif
