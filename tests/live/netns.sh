@@ -29,10 +29,10 @@ netns_teardown() {
 in_ns() { local ns=$1; shift; exec ip netns exec "$ns" "$@"; }
 
 # Starts the Azure OpenAI stand-in (tests/fixtures/gen/standin.mjs) in $NS_SRV
-# on $IP_SRV; sets AOAI_PID and AOAI_PORT. $1: output dir, $2: extra flag (--h2).
+# on $AOAI_HOST (default $IP_SRV); sets AOAI_PID and AOAI_PORT. $1: output dir, $2: extra flag (--h2).
 aoai_start() {
     local dir=$1 flag=${2:-}
-    LT_STANDIN_HOST=$IP_SRV ip netns exec "$NS_SRV" node tests/fixtures/gen/standin.mjs $flag \
+    LT_STANDIN_HOST=${AOAI_HOST:-$IP_SRV} ip netns exec "$NS_SRV" node tests/fixtures/gen/standin.mjs $flag \
         >"$dir/aoai.out" 2>"$dir/aoai.err" &
     AOAI_PID=$!
     for _ in $(seq 100); do grep -q PORT "$dir/aoai.out" 2>/dev/null && break; sleep 0.1; done
@@ -41,3 +41,16 @@ aoai_start() {
 }
 
 aoai_stop() { [ -n "${AOAI_PID:-}" ] && { kill "$AOAI_PID" 2>/dev/null || true; wait "$AOAI_PID" 2>/dev/null || true; }; AOAI_PID=; }
+
+# A VXLAN overlay over the veth pair, like a mirror/vTAP: vxlan devices (VNI
+# 42, UDP 4789) in both namespaces with overlay addresses $OV_SRV / $OV_CLI.
+# Traffic between the overlay addresses crosses the veth encapsulated.
+vxlan_setup() {
+    OV_SRV=10.88.0.1 OV_CLI=10.88.0.2
+    ip -n "$NS_SRV" link add ltvx0 type vxlan id 42 remote "$IP_CLI" local "$IP_SRV" dstport 4789 dev "$IF_SRV"
+    ip -n "$NS_CLI" link add ltvx0 type vxlan id 42 remote "$IP_SRV" local "$IP_CLI" dstport 4789 dev "$IF_CLI"
+    ip -n "$NS_SRV" addr add "$OV_SRV/24" dev ltvx0
+    ip -n "$NS_CLI" addr add "$OV_CLI/24" dev ltvx0
+    ip -n "$NS_SRV" link set ltvx0 up
+    ip -n "$NS_CLI" link set ltvx0 up
+}
