@@ -109,6 +109,10 @@ var gatewayColumns = [
       { name: 'KeyFingerprint', type: 'string' }
       { name: 'Complete', type: 'boolean' }
       { name: 'IncompleteReason', type: 'string' }
+      { name: 'BackendId', type: 'string' }
+      { name: 'BackendUrl', type: 'string' }
+      { name: 'Attempts', type: 'int' }
+      { name: 'AttemptErrors', type: 'dynamic' }
 ]
 
 resource llmTable 'Microsoft.OperationalInsights/workspaces/tables@2022-10-01' = {
