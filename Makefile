@@ -28,6 +28,11 @@ override LDLIBS   := $(LDLIBS) $(shell pkg-config --libs $(PKGS)) -lm
 ifeq ($(SAN),1)
 override CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS  += -fsanitize=address,undefined
+# clang's UBSan also checks null arguments to _Nonnull parameters (make asan CC=clang)
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -n 1)),)
+override CFLAGS   += -fsanitize=nullability
+override LDFLAGS  += -fsanitize=nullability
+endif
 endif
 # Sub-makes (make asan) get their settings from the command line, not a
 # copy of the flags computed here.
@@ -98,3 +103,59 @@ deps:
 
 clean:
 	rm -rf build build-asan
+
+# ---- fuzzing (tests/fuzz/) ------------------------------------------------
+#   make fuzz                        libFuzzer targets, clang + ASan + UBSan, in $(BUILD)/fuzz/
+#   make fuzz-run FUZZ_SECONDS=60    each target on its seed corpus; fails on any finding
+# tests/fuzz/fuzz_NAME.c is one target. The same harnesses are also linked
+# with tests/fuzz/driver.c (no libFuzzer, the build's own compiler and flags)
+# into $(BUILD)/fuzz-replay/ so tests/integration/fuzz_regress.sh replays the
+# committed regression inputs (tests/fuzz/regress/NAME/) in the normal suite.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined,nullability -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(shell pkg-config --cflags $(PKGS)) $(FUZZ_SAN)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_REPLAY  := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/fuzz_%)
+
+.PHONY: fuzz fuzz-run
+all: $(FUZZ_REPLAY)
+fuzz: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/liblt.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_script.h $(BUILD)/fuzz/liblt.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/liblt.a $(LDLIBS)
+$(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz_script.h $(BUILD)/liblt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c $(BUILD)/liblt.a $(LDLIBS)
+
+fuzz-run: fuzz
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR=] [SYSCONFDIR=]: the
+# binary and the documented configuration (0640; never over an existing one).
+# make deb: llmtap_<version>_<arch>.deb with debhelper (packaging/debian/),
+# built from a copy of the sources in $(BUILD)/deb/, left in $(BUILD)/.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+.PHONY: install deb
+install: $(BUILD)/llmtap
+	install -D -m 0755 $(BUILD)/llmtap $(DESTDIR)$(BINDIR)/llmtap
+	test -e $(DESTDIR)$(SYSCONFDIR)/llmtap/llmtap.conf || \
+	    install -D -m 0640 packaging/llmtap.conf $(DESTDIR)$(SYSCONFDIR)/llmtap/llmtap.conf
+
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/llmtap
+	tar -c Makefile README.md packaging $(MODULES) | tar -x -C $(BUILD)/deb/llmtap
+	cp -r packaging/debian $(BUILD)/deb/llmtap/debian
+	cp packaging/llmtap.service $(BUILD)/deb/llmtap/debian/llmtap.service
+	cd $(BUILD)/deb/llmtap && dpkg-buildpackage -b -us -uc -j2
+	cp $(BUILD)/deb/llmtap_*.deb $(BUILD)/

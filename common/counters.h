@@ -49,6 +49,8 @@
     X(http2_frame_errors, "HTTP/2 framing errors")                                \
     X(sse_events, "server-sent events parsed")                                    \
     X(json_errors, "JSON bodies or events that did not parse")                    \
+    X(http_decode_bombs, "bodies whose decoding stopped at the expansion ratio")  \
+    X(http2_header_limit_hits, "HTTP/2 header blocks over the decoded-size limit")\
     /* records */                                                                 \
     X(llm_records, "LLM log records produced")                                    \
     X(gateway_records, "gateway log records produced")                            \

@@ -19,6 +19,11 @@ typedef struct lt_parser_cfg {
     size_t body_cap;        /* decoded bytes kept per body (default 16 MiB) */
     size_t head_cap;        /* bytes of a message head (default 64 KiB) */
     size_t h2_streams_max;  /* concurrent HTTP/2 streams tracked (default 1000) */
+    unsigned decode_ratio_max;  /* Content-Encoding: decoded/encoded bytes allowed
+                                 * past the first MiB (default 256; 0 = no limit) */
+    size_t h2_header_list_max;  /* HTTP/2: decoded header bytes (name + value + 32
+                                 * per field, as SETTINGS_MAX_HEADER_LIST_SIZE counts)
+                                 * per message, all its blocks (default 64 KiB) */
 } lt_parser_cfg;
 
 void lt_parser_cfg_defaults(lt_parser_cfg *cfg);

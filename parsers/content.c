@@ -2,9 +2,16 @@
  *
  * Each coding is one stage; stages are chained so "gzip, br" is decoded by
  * brotli first, then gzip. "deflate" is sniffed: RFC 9110 says zlib-wrapped,
- * some servers send raw deflate, so the first byte decides. Output past the
- * cap is decoded (to keep counting) but not stored; decoding stops entirely
- * at 64x the cap to bound CPU on a bomb. */
+ * some servers send raw deflate, so the first byte decides.
+ *
+ * Bombs: decoding stops for good as soon as the output reaches the cap
+ * (the body is marked truncated; nothing past the cap is inflated, so CPU
+ * is bounded by the cap, not by what the sender compressed), or as soon as
+ * the output exceeds the expansion-ratio limit times the compressed input
+ * once past a small allowance (LT_CONTENT_RATIO_SLACK): "gzip, gzip" turns
+ * 2 KB into 1 GiB, a ratio no JSON or SSE body comes near. Checks run after
+ * every 16 KiB of output of every stage, so a stacked coding cannot run
+ * ahead of them. */
 #include <brotli/decode.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -27,8 +34,12 @@ struct lt_content {
     lt_ce_stage st[LT_CE_STAGES];
     int nst;
     size_t cap;
+    unsigned ratio;         /* expansion-ratio limit, 0 = none */
+    uint64_t consumed;      /* encoded bytes fed */
     uint64_t produced;
     int error, truncated;
+    int bomb;               /* stopped by the ratio limit */
+    int stopped;            /* cap or ratio reached: nothing more is decoded */
 };
 
 static int lt_ce_kind(const char *tok, size_t n)
@@ -46,6 +57,7 @@ lt_content *lt_content_create(const char *enc, size_t cap)
     lt_content *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->cap = cap;
+    c->ratio = LT_CONTENT_RATIO_DEFAULT;
     int kinds[LT_CE_STAGES], nk = 0;
     for (const char *p = enc ? enc : ""; *p;) {
         while (*p == ' ' || *p == '\t' || *p == ',') p++;
@@ -61,6 +73,8 @@ lt_content *lt_content_create(const char *enc, size_t cap)
     return c;
 }
 
+void lt_content_set_ratio(lt_content *c, unsigned ratio) { c->ratio = ratio; }
+int lt_content_bomb(const lt_content *c) { return c->bomb; }
 int lt_content_error(const lt_content *c) { return c->error; }
 int lt_content_truncated(const lt_content *c) { return c->truncated; }
 int lt_content_identity(const lt_content *c) { return c->nst == 0 && !c->error; }
@@ -72,6 +86,10 @@ static void lt_ce_emit(lt_content *c, const uint8_t *p, size_t n, lt_buf *out)
     if (keep) lt_buf_append(out, p, keep);
     if (keep < n) c->truncated = 1;
     c->produced += n;
+    if (c->produced > c->cap && c->nst) c->stopped = 1; /* truncated: nothing past the cap is inflated */
+    if (c->ratio && c->produced > LT_CONTENT_RATIO_SLACK && c->produced / c->ratio > c->consumed) {
+        c->bomb = c->truncated = c->stopped = 1;
+    }
 }
 
 static int lt_ce_start(lt_ce_stage *s, const uint8_t *in, size_t len)
@@ -107,9 +125,8 @@ static int lt_ce_stage_feed(lt_content *c, int i, const uint8_t *in, size_t len,
                                                                   &avail_out, &next_out, NULL);
             lt_ce_run(c, i + 1, tmp, sizeof tmp - avail_out, out);
             if (r == BROTLI_DECODER_RESULT_ERROR) return -1;
-            if (r == BROTLI_DECODER_RESULT_SUCCESS) { s->done = 1; return 0; }
+            if (r == BROTLI_DECODER_RESULT_SUCCESS || c->stopped) { s->done = 1; return 0; }
             if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return 0;
-            if (c->produced > (uint64_t)c->cap * 64 + (1u << 20)) return 0;
         }
     }
     s->z.next_in = (Bytef *)in;
@@ -125,16 +142,16 @@ static int lt_ce_stage_feed(lt_content *c, int i, const uint8_t *in, size_t len,
             s->done = 1;
             return 0;
         }
+        if (c->stopped) { s->done = 1; return 0; }
         if (r != Z_OK && r != Z_BUF_ERROR) return -1;
         if (r == Z_BUF_ERROR && s->z.avail_out) break;
-        if (c->produced > (uint64_t)c->cap * 64 + (1u << 20)) return 0;
     }
     return 0;
 }
 
 static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_buf *out)
 {
-    if (!len || c->error) return;
+    if (!len || c->error || c->stopped) return;
     if (i == c->nst) { lt_ce_emit(c, in, len, out); return; }
     if (lt_ce_stage_feed(c, i, in, len, out) < 0) c->error = 1;
 }
@@ -142,6 +159,8 @@ static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_bu
 uint64_t lt_content_feed(lt_content *c, const uint8_t *in, size_t len, lt_buf *out)
 {
     uint64_t before = c->produced;
+    c->consumed += len;
+    if (c->stopped) return 0; /* cap or ratio reached: the rest is not decoded */
     if (c->error) {
         lt_ce_emit(c, in, len, out); /* raw pass-through after an error */
         return c->produced - before;

@@ -51,7 +51,9 @@ int lt_hpack_set_settings_max(lt_hpack *h, size_t settings_max)
 int lt_hpack_decode(lt_hpack *h, const uint8_t *in, size_t len, int last,
                     lt_hpack_field_cb cb, void *ud)
 {
+    static const uint8_t none[1];
     if (h->failed) return -1;
+    if (!in) { in = none; len = 0; } /* the last, empty fragment: no pointer arithmetic on NULL */
     h->in_block = 1;
     for (;;) {
         nghttp2_nv nv;

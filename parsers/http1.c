@@ -131,6 +131,11 @@ static void lt_h1_finish_body(lt_h1 *h, lt_h1_dir *d)
 {
     if (d->dec) {
         if (lt_content_error(d->dec)) { d->msg->decode_error = 1; h->sink.ctr->http_decode_errors++; }
+        if (lt_content_bomb(d->dec)) {
+            h->sink.ctr->http_decode_bombs++;
+            lt_warn("http1: conn %llu: compressed body expands over %ux; decoding stopped",
+                    (unsigned long long)(h->conn ? h->conn->conn_id : 0), h->cfg.decode_ratio_max);
+        }
         lt_content_destroy(d->dec);
         d->dec = NULL;
     }
@@ -149,7 +154,12 @@ static void lt_h1_message_done(lt_h1 *h, int dir, lt_time_us ts, int incomplete)
     d->msg = NULL;
     d->ex = NULL;
     d->state = H1_HEAD;
-    if (dir == LT_DIR_TO_CLIENT) lt_h1_emit(h, ex);
+    /* An exchange leaves when both halves are done: a server may answer
+     * (413, 401, 429) while the request body is still arriving, and the
+     * request side keeps writing into the exchange until its body ends. */
+    lt_h1_dir *other = &h->d[!dir];
+    if (other->ex == ex) return;
+    if (dir == LT_DIR_TO_CLIENT || ex->resp.present) lt_h1_emit(h, ex);
 }
 
 /* ---- body bytes ---------------------------------------------------------- */
@@ -272,13 +282,14 @@ static int lt_h1_body_mode(lt_h1 *h, lt_h1_dir *d, const lt_exchange *ex, int di
     const char *ce = lt_http_msg_header(m, "content-encoding");
     int chunked = te && lt_h1_has_token(te, "chunked");
     if (chunked || cl || dir == LT_DIR_TO_CLIENT) {
-        if (ce && *ce) d->dec = lt_content_create(ce, h->cfg.body_cap);
+        if (ce && *ce && (d->dec = lt_content_create(ce, h->cfg.body_cap)))
+            lt_content_set_ratio(d->dec, h->cfg.decode_ratio_max);
     }
     if (chunked) { d->remaining = 0; return H1_CHUNK_SIZE; }
     if (cl) {
         char *e;
         unsigned long long v = strtoull(cl, &e, 10);
-        if (e == cl) { h->sink.ctr->http_parse_errors++; return H1_RESYNC; }
+        if (e == cl) return H1_RESYNC; /* the caller closes the message (and its decoder) */
         d->remaining = v;
         return v ? H1_BODY_CL : H1_HEAD;
     }
@@ -324,6 +335,8 @@ static void lt_h1_upgrade(lt_h1 *h, lt_exchange *ex, lt_time_us ts)
     free(ex);
     h->d[0].state = h->d[1].state = H1_DEAD;
 }
+
+static void lt_h1_parse_error(lt_h1 *h, int dir, lt_time_us ts);
 
 /* A complete head is in d->head[0, len). Returns 0, or -1 on a parse error. */
 static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
@@ -383,11 +396,10 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
         return 0;
     }
     d->state = lt_h1_body_mode(h, d, ex, dir);
-    if (d->state == H1_HEAD) lt_h1_message_done(h, dir, ts, 0);
+    if (d->state == H1_RESYNC) lt_h1_parse_error(h, dir, ts);
+    else if (d->state == H1_HEAD) lt_h1_message_done(h, dir, ts, 0);
     return 0;
 }
-
-static void lt_h1_run(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_us ts);
 
 /* ---- resynchronization --------------------------------------------------- */
 
@@ -444,11 +456,18 @@ static long lt_h1_find_start(lt_h1_dir *d, int dir)
     return -1;
 }
 
-/* Consumes bytes in RESYNC state; returns bytes used. */
+/* Consumes bytes in RESYNC state; returns bytes used.
+ *
+ * The window is the tail kept from earlier feeds (at most one partial line,
+ * without LF after its start) plus this feed. A message start found in this
+ * feed is handed back to the driver loop by consuming exactly the bytes
+ * before it; one found in the kept tail moves that tail (a partial head, no
+ * LF in it) into the head buffer and consumes nothing, so the driver
+ * continues with the head. Never recursive: a segment full of malformed
+ * messages costs a loop iteration each, not a stack frame each. */
 static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_us ts)
 {
     lt_h1_dir *d = &h->d[dir];
-    (void)ts;
     size_t old = d->head.len;
     lt_buf_append(&d->head, p, n);
     long at = lt_h1_find_start(d, dir);
@@ -468,15 +487,16 @@ static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_tim
     }
     if (at > 0) d->resync_skipped = 1;
     h->sink.ctr->http_resyncs++;
-    /* Re-run the window from the message start through the state machine. */
-    lt_buf win = d->head;
-    lt_buf_init(&d->head);
     d->state = H1_HEAD;
     d->scan = 0;
-    lt_h1_run(h, dir, win.data + at, win.len - (size_t)at, ts);
-    lt_buf_free(&win);
-    (void)old;
-    return n;
+    if ((size_t)at >= old) { lt_buf_reset(&d->head); return (size_t)at - old; }
+    /* the start lies in the kept tail: it becomes the beginning of the head */
+    lt_buf_consume(&d->head, (size_t)at);
+    d->head.len -= n;
+    d->head.data[d->head.len] = 0;
+    d->head_ts = ts;
+    d->head_off = d->feed_p ? d->off + (uint64_t)(p - d->feed_p) - (old - (size_t)at) : d->off;
+    return 0;
 }
 
 /* ---- chunked framing ----------------------------------------------------- */
@@ -545,10 +565,17 @@ static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
         d->head_off = d->feed_p ? d->off + (uint64_t)(p - d->feed_p) : d->off;
     }
     size_t old = d->head.len;
-    size_t take = n;
-    if (old + take > h->cfg.head_cap) take = h->cfg.head_cap - old;
+    size_t room = old < h->cfg.head_cap ? h->cfg.head_cap - old : 0;
+    size_t take = n < room ? n : room;
     lt_buf_append(&d->head, p, take);
     const uint8_t *b = d->head.data;
+    if (!lt_h1_plausible_start(dir, (const char *)b, d->head.len)) {
+        /* checked before the terminator so the verdict does not depend on
+         * how TCP cut the stream; the bytes go to RESYNC, which may find a
+         * message start inside them */
+        lt_h1_parse_error(h, dir, ts);
+        return 0;
+    }
     size_t from = d->scan > 3 ? d->scan - 3 : 0;
     size_t end = 0;
     for (size_t i = from; i < d->head.len; i++) {
@@ -562,7 +589,6 @@ static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
     if (!end) {
         d->scan = d->head.len;
         if (d->head.len >= h->cfg.head_cap) { lt_h1_parse_error(h, dir, ts); return take; }
-        if (!lt_h1_plausible_start(dir, (const char *)b, d->head.len)) lt_h1_parse_error(h, dir, ts);
         return take;
     }
     size_t used = end - old;
@@ -649,6 +675,8 @@ static void *lt_h1_create(const lt_parser_cfg *cfg, const lt_conn_info *conn, co
     for (int i = 0; i < 2; i++) lt_buf_init(&h->d[i].head);
     return h;
 }
+
+static void lt_h1_run(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_us ts);
 
 static void lt_h1_feed(void *ph, int dir, const uint8_t *p, size_t n, lt_time_us ts)
 {

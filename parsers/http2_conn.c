@@ -57,6 +57,7 @@ typedef struct h2_stream {
     int headers_seen[2];  /* final header block of this direction decoded */
     int ended[2];         /* END_STREAM seen */
     int drop;             /* undecodable: never emitted */
+    uint64_t hdr_list[2]; /* decoded header-list bytes of each message so far */
 } h2_stream;
 
 typedef struct h2_dir {
@@ -82,6 +83,10 @@ typedef struct h2_dir {
     lt_http_msg block_msg;  /* fields collected for the block */
     lt_time_us block_ts;
     uint64_t block_bytes;
+    uint64_t block_list;    /* decoded header-list bytes of the block (name + value + 32) */
+    int block_over;         /* the message went over cfg.h2_header_list_max */
+    size_t list_max;        /* cfg.h2_header_list_max */
+    int self;               /* this direction (LT_DIR_*) */
     lt_hpack *hp;
     int hp_unsure;          /* dynamic table state unknown: fresh table */
     size_t hp_limit;        /* the decoder's SETTINGS_HEADER_TABLE_SIZE now */
@@ -183,6 +188,11 @@ static void h2_finish_body(lt_h2 *h, h2_stream *s, int dir)
     lt_http_msg *m = h2_msg(s, dir);
     if (s->dec[dir]) {
         if (lt_content_error(s->dec[dir])) { m->decode_error = 1; h->sink.ctr->http_decode_errors++; }
+        if (lt_content_bomb(s->dec[dir])) {
+            h->sink.ctr->http_decode_bombs++;
+            lt_warn("http2: conn %llu: stream %u: compressed body expands over %ux; decoding stopped",
+                    (unsigned long long)(h->conn ? h->conn->conn_id : 0), s->id, h->cfg.decode_ratio_max);
+        }
         lt_content_destroy(s->dec[dir]);
         s->dec[dir] = NULL;
     }
@@ -276,7 +286,9 @@ static void h2_on_field(void *ud, const uint8_t *name, size_t nlen, const uint8_
     h2_dir *d = ud;
     lt_http_msg *m = &d->block_msg;
     (void)never;
-    if (!d->block_stream) return;
+    if (!d->block_stream || d->block_over) return; /* decoded only to keep the table in sync */
+    d->block_list += nlen + vlen + 32;
+    if (d->block_list + d->block_stream->hdr_list[d->self] > d->list_max) { d->block_over = 1; return; }
     if (nlen && name[0] == ':') {
         if (nlen == 7 && !memcmp(name, ":method", 7)) h2_set_pseudo(&m->method, value, vlen);
         else if (nlen == 5 && !memcmp(name, ":path", 5)) h2_set_pseudo(&m->target, value, vlen);
@@ -314,8 +326,8 @@ static void h2_block_reset(h2_dir *d)
     lt_http_msg_free(&d->block_msg);
     d->block_sid = 0;
     d->block_stream = NULL;
-    d->block_end_stream = d->block_failed = d->block_trailers = 0;
-    d->block_bytes = 0;
+    d->block_end_stream = d->block_failed = d->block_trailers = d->block_over = 0;
+    d->block_bytes = d->block_list = 0;
 }
 
 static void h2_stream_end_dir(lt_h2 *h, h2_stream *s, int dir, lt_time_us ts)
@@ -347,7 +359,8 @@ static int h2_block_install(lt_h2 *h, h2_dir *d, int dir, h2_stream *s)
     m->wire_bytes = wire;
     m->body_bytes = bodyb;
     const char *ce = lt_http_msg_header(m, "content-encoding");
-    if (ce && *ce) s->dec[dir] = lt_content_create(ce, h->cfg.body_cap);
+    if (ce && *ce && (s->dec[dir] = lt_content_create(ce, h->cfg.body_cap)))
+        lt_content_set_ratio(s->dec[dir], h->cfg.decode_ratio_max);
     s->headers_seen[dir] = 1;
     return 0;
 }
@@ -373,8 +386,19 @@ static void h2_block_done(lt_h2 *h, int dir, lt_time_us ts)
         h2_block_reset(d);
         return;
     }
+    if (s && d->block_over) {
+        /* HPACK amplification or a CONTINUATION flood: the table stays in
+         * sync, the message is not kept (what a server's 431 does) */
+        h->sink.ctr->http2_header_limit_hits++;
+        lt_warn("http2: conn %llu: stream %u: header list over %zu bytes; stream dropped",
+                (unsigned long long)(h->conn ? h->conn->conn_id : 0), sid, d->list_max);
+        h2_drop(h, s, sid, "header list over the size limit");
+        h2_block_reset(d);
+        return;
+    }
     if (s) {
         lt_http_msg *m = h2_msg(s, dir);
+        s->hdr_list[dir] += d->block_list;
         if (d->block_trailers) {
             h2_block_trailers(d, m);
         } else if (h2_block_install(h, d, dir, s) < 0) {
@@ -962,6 +986,8 @@ void *lt_http2_conn_create(const lt_parser_cfg *cfg, const lt_conn_info *conn, c
         lt_buf_init(&d->rs);
         lt_http_msg_init(&d->block_msg);
         d->max_frame = H2_DEFAULT_FRAME;
+        d->list_max = h->cfg.h2_header_list_max ? h->cfg.h2_header_list_max : SIZE_MAX;
+        d->self = i;
         d->hp = lt_hpack_create(late ? H2_UNSURE_TABLE : H2_DEFAULT_TABLE);
         d->hp_unsure = late;
         d->hp_limit = late ? H2_UNSURE_TABLE : H2_DEFAULT_TABLE;

@@ -99,7 +99,7 @@ static void lt_sse_line(lt_sse *s, const char *p, size_t n, uint64_t off, uint64
 static size_t lt_sse_skip_bom(lt_sse *s, const uint8_t *d, size_t len)
 {
     static const uint8_t bom[3] = {0xEF, 0xBB, 0xBF};
-    if (s->bom_checked) return 0;
+    if (s->bom_checked || !len) return 0; /* an empty body may come as (NULL, 0): no memcmp */
     size_t have = s->line.len;
     size_t need = 3 - have, take = len < need ? len : need;
     if (memcmp(d, bom + have, take)) { s->bom_checked = 1; return 0; }
@@ -143,7 +143,7 @@ void lt_sse_feed(lt_sse *s, const uint8_t *d, size_t len)
             else s->after_cr = 1;
         }
         uint64_t line_off = s->pos - s->line.len;
-        uint64_t end = s->pos + n + term;
+        uint64_t end = s->pos + n + 1; /* past CR or LF: the LF of a CRLF may come in the next feed */
         if (s->line.len) {
             lt_buf_append(&s->line, start, n);
             lt_sse_line(s, (const char *)s->line.data, s->line.len, line_off, end);

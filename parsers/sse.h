@@ -17,7 +17,9 @@ typedef struct lt_sse_event {
     const char *data;   size_t data_len;    /* joined data lines, NUL-terminated */
     const char *id;     size_t id_len;
     uint64_t off;       /* stream offset of the event's first byte */
-    uint64_t end;       /* stream offset just past the dispatching blank line */
+    uint64_t end;       /* stream offset just past the dispatching blank line's CR or LF
+                         * (the LF of a CRLF is not counted: a CRLF may be split across
+                         * feeds, and the value must not depend on where) */
     int unterminated;   /* 1 for an event flushed by lt_sse_finish() without its blank line */
 } lt_sse_event;
 

@@ -12,6 +12,8 @@ $SUDO apt-get install -y -q --no-install-recommends \
     libpcap-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libnghttp2-dev \
     zlib1g-dev libbrotli-dev libssl-dev libevent-dev libinih-dev libcmocka-dev \
     sqlite3 tcpdump curl nghttp2-client openssl iproute2 python3 python3-hpack
+# clang for make fuzz (libFuzzer lives in libclang-rt-14-dev) and make asan CC=clang
+$SUDO apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev
 # Node 18+ drives the test fixtures; keep the machine's own Node if it has one.
 command -v node >/dev/null 2>&1 || $SUDO apt-get install -y -q nodejs npm
 (cd tests && npm ci --no-audit --no-fund)

@@ -49,7 +49,7 @@ static size_t brc(const void *in, size_t n, uint8_t *out, size_t cap)
  * decoder's verdict; out receives the body. */
 typedef struct dec_res {
     uint64_t produced;
-    int error, truncated, identity;
+    int error, truncated, identity, bomb;
 } dec_res;
 
 static dec_res decode(const char *enc, size_t cap, const uint8_t *in, size_t n, size_t piece, lt_buf *out)
@@ -64,6 +64,7 @@ static dec_res decode(const char *enc, size_t cap, const uint8_t *in, size_t n, 
     r.error = lt_content_error(c);
     r.truncated = lt_content_truncated(c);
     r.identity = lt_content_identity(c);
+    r.bomb = lt_content_bomb(c);
     lt_content_destroy(c);
     return r;
 }
@@ -279,6 +280,53 @@ static void test_corrupt_data(void **st)
     lt_buf_free(&out);
 }
 
+/* Issue 11 item 6: decoding stops at the cap. A 64 MiB run of zeros under a
+ * 1000-byte cap used to be inflated to 64x the cap plus 1 MiB; now at most
+ * one 16 KiB block per stage passes the cap. */
+static void test_stops_at_cap(void **st)
+{
+    (void)st;
+    size_t n = 64u << 20;
+    uint8_t *zeros = calloc(1, n), *z = malloc(1 << 20);
+    size_t zn = zc(zeros, n, z, 1 << 20, Z_GZIP);
+    lt_buf out;
+    dec_res r = decode("gzip", 1000, z, zn, 1460, &out);
+    if (r.produced > 1000 + 16384)
+        fail_msg("expected decoding to stop within 16 KiB past the 1000-byte cap, got %llu bytes inflated",
+                 (unsigned long long)r.produced);
+    assert_int_equal(r.truncated, 1);
+    assert_int_equal(r.bomb, 0); /* the cap came first */
+    lt_buf_free(&out);
+    free(zeros);
+    free(z);
+}
+
+/* Issue 11 item 6: "gzip, gzip" turns a few KB into 1 GiB. With a 16 MiB
+ * cap, decoding stops once the output passes 256x the input after the
+ * first MiB: the body is marked truncated and the bomb is reported. */
+static void test_nested_gzip_bomb(void **st)
+{
+    (void)st;
+    size_t n = 256u << 20;
+    uint8_t *zeros = calloc(1, n), *z1 = malloc(1 << 20), *z2 = malloc(1 << 20);
+    size_t n1 = zc(zeros, n, z1, 1 << 20, Z_GZIP);
+    size_t n2 = zc(z1, n1, z2, 1 << 20, Z_GZIP);
+    lt_buf out;
+    dec_res r = decode("gzip, gzip", 16u << 20, z2, n2, 1460, &out);
+    uint64_t bound = LT_CONTENT_RATIO_SLACK + (uint64_t)LT_CONTENT_RATIO_DEFAULT * n2 + 4 * 16384;
+    if (r.produced > bound)
+        fail_msg("expected at most %llu bytes inflated from %zu (ratio %u), got %llu", (unsigned long long)bound,
+                 n2, LT_CONTENT_RATIO_DEFAULT, (unsigned long long)r.produced);
+    assert_int_equal(r.bomb, 1);
+    assert_int_equal(r.truncated, 1);
+    assert_int_equal(r.error, 0);
+    for (size_t i = 0; i < out.len; i++) assert_int_equal(out.data[i], 0);
+    lt_buf_free(&out);
+    free(zeros);
+    free(z1);
+    free(z2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_stacked),
         cmocka_unit_test(test_large_body),
         cmocka_unit_test(test_bomb_capped),
+        cmocka_unit_test(test_stops_at_cap),
+        cmocka_unit_test(test_nested_gzip_bomb),
         cmocka_unit_test(test_unknown_coding_raw),
         cmocka_unit_test(test_corrupt_data),
     };

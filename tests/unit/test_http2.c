@@ -961,6 +961,44 @@ static void test_response_fed_first(void **st)
     tc_free(&t);
 }
 
+/* Issue 11 item 5: HPACK amplification. One 4000-byte table entry
+ * referenced by 1-byte indexes in HEADERS + CONTINUATION frames decodes to
+ * over 1 MB per stream. The message is dropped once its header list passes
+ * 64 KiB (counted), the table stays in sync (the next stream decodes), and
+ * nothing over the limit is kept. */
+static void test_hpack_amplification(void **st)
+{
+    (void)st;
+    col c;
+    void *p = mk(&c, 0, 0);
+    tconn t;
+    tc_init(&t);
+    static uint8_t blk[8192];
+    size_t n = 0;
+    blk[n++] = 0x83; blk[n++] = 0x86; blk[n++] = 0x84;          /* :method POST, :scheme http, :path / */
+    blk[n++] = 0x40; blk[n++] = 3; memcpy(blk + n, "x-a", 3); n += 3; /* literal, incremental indexing */
+    blk[n++] = 0x7f; blk[n++] = 0xa1; blk[n++] = 0x1e;          /* value length 127 + 3873 = 4000 */
+    memset(blk + n, 'v', 4000); n += 4000;
+    frame(&t.w[0], 1, 0, 1, blk, n);                             /* HEADERS without END_HEADERS */
+    static uint8_t refs[4096];
+    memset(refs, 0xbe, sizeof refs);                             /* index 62: the 4000-byte entry */
+    for (int i = 0; i < 8; i++) frame(&t.w[0], 9, i == 7 ? 0x4 : 0, 1, refs, sizeof refs);
+    tc_data(&t, 0, 1, 1, "{}");
+    tc_headers(&t, 1, 1, 1, RESP);
+    tc_exchange(&t, 3, "{\"a\":1}", "{\"b\":2}");
+    feed_all(p, &t);
+    finish(p);
+    tc_free(&t);
+    if (tctr.http2_header_limit_hits != 1)
+        fail_msg("expected 1 header-limit hit for stream 1 (131 MB of decoded headers), got %llu",
+                 (unsigned long long)tctr.http2_header_limit_hits);
+    assert_null(find_sid(&c, 1));
+    ex_sum *e = find_sid(&c, 3);
+    assert_non_null(e);
+    assert_string_equal(e->body_req, "{\"a\":1}");
+    assert_int_equal(e->status, 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -991,6 +1029,7 @@ int main(void)
         cmocka_unit_test(test_upgrade),
         cmocka_unit_test(test_close_truncated),
         cmocka_unit_test(test_response_fed_first),
+        cmocka_unit_test(test_hpack_amplification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
