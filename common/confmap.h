@@ -54,8 +54,7 @@ typedef struct lt_confmap_entry {
     const char *def;              /* default as config text; NULL = set elsewhere */
     size_t off, size;             /* the field: offsetof, sizeof */
     size_t aux_off;               /* STRLIST: offsetof the size_t count */
-    long long lo, hi;             /* INT, SIZE, DURATION: accepted range (stored unit);
-                                     both 0 = 0 up to what the field can hold */
+    long long lo, hi;             /* INT, SIZE, DURATION: accepted range */
     const char *const *values;    /* ENUM: NULL-terminated names */
     int flags;                    /* enum lt_confmap_flag */
     const char *desc;             /* one line (wrapped in the template) */

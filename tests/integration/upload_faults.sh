@@ -17,6 +17,8 @@ tmp=$(mktemp -d); trap 'standin_stop; rm -rf "$tmp"' EXIT
 standin_start "$tmp/s"
 fails=0; checks=0
 t() { checks=$((checks + 1)); if eval "$2"; then :; else fails=$((fails + 1)); echo "FAIL: $1"; fi; }
+# now on llmtap's clock (LLMTAP_CLOCK_OFFSET), in µs: when a row entered the spool
+spool_now() { echo "$(( $(date +%s) + ${LLMTAP_CLOCK_OFFSET:-0} ))000000"; }
 pending() { sqlite3 "$1" "select count(*) from records where state = 0"; }
 fresh_spool() { rm -f "$1"*; "$LLMTAP" replay tests/fixtures/http1/chat.pcap --db "$1" -q; "$LLMTAP" replay tests/fixtures/http1/errors.pcap --db "$1" -q; }
 accepted_ids() { node tests/standins/check_upload.mjs ids "$ACCEPTED"; }
@@ -42,7 +44,7 @@ t "413: several batches" '[ "$(grep -E "upload_batches" "$tmp/err" | awk "{print
 
 # poison record
 fresh_spool "$tmp/p.db"; : >"$ACCEPTED"
-sqlite3 "$tmp/p.db" "insert into records (tbl,id,time,json,bytes,created) values (1,'poison',$(date +%s%6N),'{\"TimeGenerated\":\"2026-11-22T00:00:00Z\",\"RecordId\":\"poison\",\"Url\":\"POISON-RECORD\"}',80,1)"
+sqlite3 "$tmp/p.db" "insert into records (tbl,id,time,json,bytes,created) values (1,'poison',$(date +%s%6N),'{\"TimeGenerated\":\"2026-11-22T00:00:00Z\",\"RecordId\":\"poison\",\"Url\":\"POISON-RECORD\"}',80,$(spool_now))"
 "$LLMTAP" upload --config "$tmp/c.conf" --db "$tmp/p.db" 2>"$tmp/err"; rc=$?
 t "poison: run completes" '[ $rc = 0 ]'
 t "poison: quarantined with the error text" '[ "$(sqlite3 "$tmp/p.db" "select count(*) from records where state = 2 and id = '"'poison'"' and error like '"'%poison marker%'"'")" = 1 ]'
@@ -52,10 +54,10 @@ t "poison: logged" 'grep -q "quarantined" "$tmp/err"'
 # token expiring mid-run (2 s tokens, a run stretched by retries)
 write_conf "$tmp/t.conf" client_secret "batch_max_bytes = 4000"
 fresh_spool "$tmp/t.db"; : >"$ACCEPTED"
-before=$(stats | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).tokens))')
+before=$(stats | node tests/standins/check_upload.mjs tokens -)
 control '{"tokenTtl":2,"fail":[{"status":503,"retryAfter":2},{"status":503,"retryAfter":2},{"status":503,"retryAfter":2}]}'
 "$LLMTAP" upload --config "$tmp/t.conf" --db "$tmp/t.db" 2>"$tmp/err"; rc=$?
-after=$(stats | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).tokens))')
+after=$(stats | node tests/standins/check_upload.mjs tokens -)
 control '{"tokenTtl":3600}'
 t "token expiry: delivered" '[ $rc = 0 ] && [ "$(pending "$tmp/t.db")" = 0 ]'
 t "token expiry: refreshed" '[ $((after - before)) -ge 2 ]'
@@ -72,40 +74,12 @@ t "outage: nothing lost" '[ "$(accepted_ids)" = "$(sqlite3 "$tmp/o.db" "select c
 # large prompts with multi-byte text
 rm -f "$tmp/big.db"*
 "$LLMTAP" replay tests/fixtures/http1/chat.pcap --db "$tmp/big.db" -q
-node -e '
-  const { execFileSync } = require("child_process");
-  const db = process.argv[1];
-  for (const [id, n] of [["kb1", 1 << 10], ["kb100", 100 << 10], ["mb5", 5 << 20]]) {
-    const unit = "한국어 텍스트와 \"quotes\" and \\ backslashes\n 😊 ";
-    const text = unit.repeat(Math.ceil(n / Buffer.byteLength(unit)));
-    const rec = { TimeGenerated: "2026-11-22T00:00:00.000000Z", CorrelationId: id, RecordId: id, SequenceNumber: 0, TotalTokens: 5,
-      PromptTokens: 3, CompletionTokens: 2, RequestMessages: [{ role: "user", content: text }], ResponseMessages: [{ index: 0, content: "ok" }] };
-    require("fs").writeFileSync(`/tmp/llmtap-big-${id}.json`, JSON.stringify(rec));
-    execFileSync("sqlite3", [db, `insert into records (tbl,id,time,json,bytes,created) values (0,'"'"'${id}'"'"',${Date.now() * 1000},readfile('"'"'/tmp/llmtap-big-${id}.json'"'"'),${n},1)`]);
-  }' "$tmp/big.db"
+node tests/standins/check_upload.mjs bigmake "$tmp/big.db" "$tmp"
 : >"$ACCEPTED"
 "$LLMTAP" upload --config "$tmp/c.conf" --db "$tmp/big.db" 2>"$tmp/err"; rc=$?
 t "big prompts: delivered" '[ $rc = 0 ] && [ "$(pending "$tmp/big.db")" = 0 ]'
-node -e '
-  const fs = require("fs");
-  const rows = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-  let bad = 0;
-  for (const id of ["kb1", "kb100", "mb5"]) {
-    const orig = JSON.stringify(JSON.parse(fs.readFileSync(`/tmp/llmtap-big-${id}.json`, "utf8")).RequestMessages);
-    const mine = rows.filter((r) => r.RecordId === id).sort((a, b) => a.SequenceNumber - b.SequenceNumber);
-    const row0 = mine.find((r) => r.SequenceNumber === 0);
-    const chunks = mine.filter((r) => r.MessageChunk === "request");
-    for (const c of chunks) if (JSON.stringify(c.RequestMessages).length - 2 > 32768) { bad++; console.log(`${id}: chunk over 32 KB escaped`); }
-    const text = chunks.length ? chunks.map((c) => c.RequestMessages).join("") : JSON.stringify(row0.RequestMessages);
-    if (id === "mb5") {
-      if (!row0.RequestMessagesTruncated || Buffer.byteLength(text) > 2 << 20 || !orig.startsWith(text)) { bad++; console.log("mb5: not capped at 2 MB / not flagged / not a prefix"); }
-    } else if (text !== orig) { bad++; console.log(`${id}: reassembled text differs`); }
-    if (id === "kb1" && chunks.length) { bad++; console.log("kb1 should stay in row 0"); }
-    if (row0.TotalTokens !== 5 || mine.filter((r) => r.SequenceNumber > 0).some((r) => r.TotalTokens !== undefined)) { bad++; console.log(`${id}: tokens not only on row 0`); }
-  }
-  process.exit(bad ? 1 : 0);' "$ACCEPTED"; rc=$?
+node tests/standins/check_upload.mjs bigcheck "$ACCEPTED" "$tmp"; rc=$?
 t "big prompts: chunks <= 32 KB, reassemble exactly, 5 MB capped and flagged, tokens on row 0 only" '[ $rc = 0 ]'
-rm -f /tmp/llmtap-big-*.json
 
 # every auth method
 for auth in managed_identity:imds managed_identity:appservice managed_identity:arc workload_identity client_secret client_certificate; do
