@@ -151,7 +151,7 @@ static json_t *lt_fwd_extras(lt_call *c, const char *reason)
     lt_proxy *px = c->w->px;
     int64_t now = lt_clock_mono_us();
     json_t *o = json_object();
-    int answered = c->started && !reason;
+    int answered = c->started;
     json_object_set_new(o, "BackendId", answered ? json_string(px->backends[c->bidx].name) : json_null());
     json_object_set_new(o, "BackendUrl", answered ? json_string(px->backends[c->bidx].url) : json_null());
     json_object_set_new(o, "Attempts", json_integer(c->attempts));
@@ -159,7 +159,6 @@ static json_t *lt_fwd_extras(lt_call *c, const char *reason)
     json_object_set_new(o, "TotalTime", json_integer((now - c->t0) / 1000));
     json_object_set_new(o, "BackendTime", answered ? json_integer((now - c->t_attempt) / 1000) : json_null());
     if (reason) json_object_set_new(o, "LastErrorReason", json_string(reason));
-    if (c->truncated) json_object_set_new(o, "LastErrorReason", json_string("RESPONSE_TRUNCATED"));
     return o;
 }
 
@@ -403,6 +402,16 @@ static void lt_fwd_chunk_cb(struct evhttp_request *breq, void *arg)
     evhttp_send_reply_chunk(c->creq, in);
 }
 
+/* The backend failed after the reply started: never retried; the client's
+ * connection is closed so the client sees the response end early, as it did. */
+static void lt_fwd_cut(lt_call *c)
+{
+    c->truncated = 1;
+    lt_fwd_release(c);
+    if (!c->creq || !c->cl) { lt_call_finish(c, "BACKEND_CLOSED_MID_RESPONSE"); return; }
+    evhttp_connection_free(c->cl->evcon);   /* its close callback finishes the call */
+}
+
 static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
 {
     lt_call *c = arg;
@@ -411,9 +420,7 @@ static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
     if (!breq || !status) {
         c->breq = NULL;
         if (!c->started) { lt_fwd_attempt_failed(c, lt_fwd_err_str(c->err)); return; }
-        c->truncated = 1;
-        lt_fwd_release(c);
-        lt_fwd_end_reply(c);
+        lt_fwd_cut(c);
         return;
     }
     lt_fwd_release(c);
@@ -507,7 +514,8 @@ void lt_forward_client_closed(lt_client *cl)
     __atomic_add_fetch(&c->w->px->client_cancels, 1, __ATOMIC_RELAXED);
     struct evhttp_request *creq = c->creq;
     c->creq = NULL;
-    if (creq) evhttp_request_free(creq);
+    /* detached by evhttp after a client EOF: ours to free; still attached: freed with its connection */
+    if (creq && !evhttp_request_get_connection(creq)) evhttp_request_free(creq);
     if (c->breq) {
         c->cancelling = 1;
         evhttp_cancel_request(c->breq);
@@ -517,7 +525,7 @@ void lt_forward_client_closed(lt_client *cl)
         pthread_mutex_unlock(&c->w->px->mu);
         lt_fwd_release(c);
     }
-    lt_call_finish(c, c->started ? "CLIENT_CLOSED" : "CLIENT_CLOSED");
+    lt_call_finish(c, c->truncated ? "BACKEND_CLOSED_MID_RESPONSE" : "CLIENT_CLOSED");
 }
 
 void lt_forward_request(struct evhttp_request *req, void *arg)
