@@ -38,7 +38,7 @@ endif
 # copy of the flags computed here.
 unexport CFLAGS CPPFLAGS LDFLAGS LDLIBS
 
-MODULES  := common capture agent parsers records store uploader proxy
+MODULES  := common capture agent parsers records store uploader proxy analytics
 LIB_SRC  := $(filter-out agent/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -58,6 +58,8 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/agent/main.d $(TEST_BIN:=.d) $(TOOL_BIN:=.d)
+
+$(BUILD)/analytics/kql_schema.o: packaging/azure/schema.json
 
 $(BUILD)/llmtap: $(BUILD)/agent/main.o $(BUILD)/liblt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

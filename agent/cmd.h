@@ -5,6 +5,8 @@
 
 int lt_cmd_replay(int argc, char **argv);
 int lt_cmd_upload(int argc, char **argv);
+int lt_cmd_query(int argc, char **argv);
+int lt_cmd_report(int argc, char **argv);
 int lt_cmd_proxy(int argc, char **argv);
 int lt_cmd_run(int argc, char **argv);
 int lt_cmd_status(int argc, char **argv);

@@ -12,6 +12,8 @@ static void lt_usage(FILE *out)
             "usage:\n"
             "  llmtap replay FILE [--db PATH] [--json] [--no-store]   capture file -> records\n"
             "  llmtap upload [--config PATH] [--db PATH]             spool -> Log Analytics, once\n"
+            "  llmtap query [--db PATH] [--json|--csv] 'KQL'         KQL over the local spool\n"
+            "  llmtap report [--db PATH] [--since 7d] [-o FILE]      one HTML file with charts\n"
             "  llmtap proxy [--config PATH] [--json] [--no-upload]   inline reverse proxy, logs every call\n"
             "  llmtap run [--config PATH] [--interface IF]... [--json] [--no-upload]   live capture agent\n"
             "  llmtap status [--config PATH] [--json]               ask the running agent\n"
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "replay")) return lt_cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "upload")) return lt_cmd_upload(argc - 1, argv + 1);
+    if (!strcmp(cmd, "query")) return lt_cmd_query(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return lt_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "proxy")) return lt_cmd_proxy(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return lt_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "status")) return lt_cmd_status(argc - 1, argv + 1);
