@@ -9,10 +9,10 @@
  * override can be appended to a file (the upload tests do). inih would read
  * an indented line as a continuation of the previous value, which with
  * "last wins" would silently replace it: such lines are refused by a scan
- * before parsing. Keys whose
- * default belongs to another module's defaults function (the parser, record
- * and pipeline limits) have a NULL default here: that function is the one
- * place their default is written, and the template shows its value. */
+ * before parsing. Keys whose default belongs to another module's defaults
+ * function (the parser, record and pipeline limits) have a NULL default
+ * here: that function is the one place their default is written, and the
+ * template shows its value. */
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
