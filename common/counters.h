@@ -61,6 +61,7 @@
     X(store_duplicates, "records already in the store (replay)")                  \
     X(store_errors, "records that could not be stored")                           \
     X(store_evicted, "records evicted from the spool (size/age bound)")           \
+    X(store_corrupt_moved, "corrupt spool files moved aside for a fresh one")           \
     /* uploader */                                                                \
     X(upload_rows, "rows accepted by Log Analytics")                              \
     X(upload_batches, "batches accepted by Log Analytics")                        \

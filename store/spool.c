@@ -12,7 +12,18 @@
  *
  * Records are unique per (table, id): INSERT OR IGNORE makes replaying the
  * same capture idempotent. The file (and its -wal/-shm) is created 0600:
- * records hold prompts. */
+ * records hold prompts.
+ *
+ * Faults of the machine: when the disk is full or the spool turned
+ * read-only, SQLite refuses the write and (for a full disk) may roll back
+ * the open transaction. Records are counted as stored only when their
+ * transaction commits; the ones a failed write or commit took are counted
+ * in store_errors, logged once when storing starts failing and once when it
+ * works again, and nothing already committed is touched, so storing
+ * resumes by itself when space returns. A file that is not a database or
+ * fails SQLite's quick_check on open is moved aside (PATH.corrupt-TIME)
+ * with a loud error and a fresh spool is started: losing the old rows is
+ * bad, refusing to capture forever is worse. */
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -60,6 +71,8 @@ struct lt_spool {
     sqlite3 *db;
     sqlite3_stmt *st[ST__COUNT];
     int in_txn;
+    uint64_t txn_inserted;  /* inserted in the open transaction, not yet committed */
+    uint64_t failing;       /* records lost since storing started failing (0 = healthy) */
     lt_counters own_ctr;
     lt_counters *ctr;       /* the caller's (lt_spool_set_counters) or own_ctr */
 };
@@ -106,9 +119,66 @@ static int lt_spool_migrate(lt_spool *s, char **err)
     return 0;
 }
 
+/* Records of a transaction that did not commit: counted, logged once per failure spell. */
+static void lt_spool_lost(lt_spool *s, uint64_t n, const char *why)
+{
+    if (!n) return;
+    s->ctr->store_errors += n;
+    if (!s->failing)
+        lt_error("spool: storing failed (%s); records are counted in store_errors until it works again", why);
+    s->failing += n;
+}
+
+static void lt_spool_healthy(lt_spool *s)
+{
+    if (!s->failing) return;
+    lt_error("spool: storing works again; %llu records were lost meanwhile", (unsigned long long)s->failing);
+    s->failing = 0;
+}
+
+/* 1 when the file at path is a usable database (or empty/new). */
+static int lt_spool_sane(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int ok = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) return 0;
+    if (sqlite3_step(st) == SQLITE_ROW) ok = !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Moves path and its -wal/-shm aside as PATH.corrupt-TIME. */
+static void lt_spool_move_aside(const char *path)
+{
+    char to[4096], from[4096];
+    long long t = (long long)lt_clock_now_s();
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
+        snprintf(from, sizeof from, "%s%s", path, sfx[i]);
+        snprintf(to, sizeof to, "%s.corrupt-%lld%s", path, t, sfx[i]);
+        if (rename(from, to) == 0 && !i)
+            lt_error("spool: %s is corrupt or not a database: moved aside to %s; starting a fresh spool", path, to);
+    }
+}
+
+static lt_spool *lt_spool_open_once(const char *path, char **err, int *corrupt);
+
 lt_spool *lt_spool_open(const char *path, char **err)
 {
+    int corrupt = 0;
+    lt_spool *s = lt_spool_open_once(path, err, &corrupt);
+    if (s || !corrupt) return s;
+    free(*err);
+    lt_spool_move_aside(path);
+    s = lt_spool_open_once(path, err, &corrupt);
+    if (s) s->own_ctr.store_corrupt_moved++;
+    return s;
+}
+
+static lt_spool *lt_spool_open_once(const char *path, char **err, int *corrupt)
+{
     *err = NULL;
+    *corrupt = 0;
     lt_spool *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->ctr = &s->own_ctr;
@@ -122,6 +192,12 @@ lt_spool *lt_spool_open(const char *path, char **err)
     }
     if (rc == SQLITE_OK) chmod(path, 0600);
     umask(old);
+    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT || (rc == SQLITE_OK && !lt_spool_sane(s->db))) *corrupt = 1;
+    if (*corrupt) {
+        if (asprintf(err, "%s: not a database or corrupt", path) < 0) *err = NULL;
+        lt_spool_close(s);
+        return NULL;
+    }
     if (rc != SQLITE_OK) {
         if (asprintf(err, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open") < 0) *err = NULL;
         lt_spool_close(s);
@@ -140,6 +216,10 @@ lt_spool *lt_spool_open(const char *path, char **err)
 
 void lt_spool_set_counters(lt_spool *s, lt_counters *ctr)
 {
+    if (ctr && s->ctr == &s->own_ctr) { /* what open() counted before the caller's counters */
+        lt_counters_add(ctr, &s->own_ctr);
+        lt_counters_reset(&s->own_ctr);
+    }
     s->ctr = ctr ? ctr : &s->own_ctr;
 }
 
@@ -169,7 +249,24 @@ int lt_spool_commit(lt_spool *s)
 {
     if (!s->in_txn) return 0;
     s->in_txn = 0;
-    return lt_spool_exec(s, "COMMIT");
+    uint64_t n = s->txn_inserted;
+    s->txn_inserted = 0;
+    if (sqlite3_get_autocommit(s->db)) {  /* SQLite already rolled it back (disk full) */
+        lt_spool_lost(s, n, "the transaction was rolled back");
+        return -1;
+    }
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "commit: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        lt_spool_lost(s, n, why);
+        return -1;
+    }
+    s->ctr->store_inserted += n;
+    if (n) lt_spool_healthy(s);
+    return 0;
 }
 
 int lt_spool_put(lt_spool *s, const lt_record *rec)
@@ -188,12 +285,19 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
-        s->ctr->store_errors++;
-        lt_error("spool: record %s not stored: %s", rec->id, sqlite3_errmsg(s->db));
+        char why[256];
+        snprintf(why, sizeof why, "record %s: %s", rec->id, sqlite3_errmsg(s->db));
+        lt_spool_lost(s, 1, why);
+        if (s->in_txn && sqlite3_get_autocommit(s->db)) {  /* the whole transaction went with it */
+            lt_spool_lost(s, s->txn_inserted, "the transaction was rolled back");
+            s->txn_inserted = 0;
+            s->in_txn = 0;
+        }
         return -1;
     }
     if (sqlite3_changes(s->db) == 0) { s->ctr->store_duplicates++; return 0; }
-    s->ctr->store_inserted++;
+    if (s->in_txn) s->txn_inserted++;
+    else { s->ctr->store_inserted++; lt_spool_healthy(s); }
     return 1;
 }
 

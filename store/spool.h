@@ -27,14 +27,18 @@ typedef struct lt_spool_limits {
     int64_t keep_delivered_s; /* delivered rows kept this long for dedupe, then deleted */
 } lt_spool_limits;
 
-/* Opens (creating and migrating) the spool; file mode 0600. NULL + *err on failure. */
+/* Opens (creating and migrating) the spool; file mode 0600. A corrupt file
+ * is moved aside (PATH.corrupt-TIME, counted in store_corrupt_moved) and a
+ * fresh spool started. NULL + *err on failure. */
 lt_spool *lt_spool_open(const char *path, char **err);
 void lt_spool_close(lt_spool *s);
 /* Where the spool counts (default: a private struct); the current one. */
 void lt_spool_set_counters(lt_spool *s, lt_counters *ctr);
 lt_counters *lt_spool_counters(lt_spool *s);
 
-/* 1 inserted, 0 already present (same id), -1 error (logged, counted). */
+/* 1 inserted, 0 already present (same id), -1 error (logged, counted). Inside
+ * begin/commit a record counts as stored only when the commit succeeds;
+ * records of a failed transaction are counted in store_errors. */
 int lt_spool_put(lt_spool *s, const lt_record *rec);
 int lt_spool_begin(lt_spool *s);    /* group puts into one transaction */
 int lt_spool_commit(lt_spool *s);
