@@ -18,6 +18,7 @@
 #include "../parsers/aoai.h"
 #include "llm.h"
 #include "record.h"
+#include "redact.h"
 #include "records.h"
 
 static const char *const lt_table_names[LT_TABLE__COUNT] = {
@@ -300,8 +301,12 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
     return o;
 }
 
-static void lt_emit(int table, const char *id, lt_time_us t, json_t *obj, lt_record_cb cb, void *ud)
+/* sec: the exchange's secrets, redacted from every string of the record
+ * (query strings, headers, bodies, echoes), which also makes it loadable. */
+static void lt_emit(int table, const char *id, lt_time_us t, json_t *obj, const lt_redact_set *sec,
+                    lt_record_cb cb, void *ud)
 {
+    lt_redact_record(NULL, sec, obj);
     lt_record rec = {.table = table, .time = t, .obj = obj};
     memcpy(rec.id, id, 33);
     cb(ud, &rec);
@@ -320,10 +325,13 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     lt_aoai_call call;
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
     lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
-    lt_emit(LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), cb, ud);
+    lt_redact_set *sec = lt_redact_collect(NULL, &ex->req);
+    lt_emit(LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), sec,
+            cb, ud);
     ctr->gateway_records++;
-    if (!llm) { ctr->non_llm_exchanges++; return 1; }
-    lt_emit(LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call, ctr), cb, ud);
+    if (!llm) { ctr->non_llm_exchanges++; lt_redact_set_destroy(sec); return 1; }
+    lt_emit(LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call, ctr), sec, cb, ud);
     ctr->llm_records++;
+    lt_redact_set_destroy(sec);
     return 2;
 }

@@ -1,0 +1,374 @@
+/* redact.c -- secrets out of records (see redact.h).
+ *
+ * Three text rules run over every string of a record, because a secret can
+ * land in any column (Url, a header, a raw body, an error message):
+ *   1. every exact occurrence of a secret value collected from the request
+ *      (at least min_echo bytes, so short values cannot blank out text);
+ *   2. "name=value" where name is a secret parameter (query strings, form
+ *      bodies, text quoting them): the value up to & ; # space or quote;
+ *   3. "name": "value" where name is a secret JSON field (raw JSON bodies
+ *      kept as text).
+ * Object members named like a secret header or field are replaced whole.
+ * Values already in the "fp:" form are left alone, so the pass can run on
+ * anything twice. Finally NUL becomes U+FFFD: jansson refuses "\u0000" on
+ * load unless told otherwise, and a record must load wherever it goes.
+ *
+ * Header choice: api-key, Authorization, Proxy-Authorization,
+ * Ocp-Apim-Subscription-Key, X-Api-Key and X-Functions-Key carry
+ * credentials; Cookie and Set-Cookie carry session tokens that work like
+ * them, so they are fingerprinted too (a fingerprint still lets two calls be
+ * matched). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "../common/lt.h"
+#include "record.h"
+#include "redact.h"
+
+const char *const lt_redact_default_headers[] = {
+    "api-key", "authorization", "proxy-authorization", "ocp-apim-subscription-key", "x-api-key",
+    "x-functions-key", "cookie", "set-cookie", NULL,
+};
+const char *const lt_redact_default_params[] = {
+    "api-key", "api_key", "apikey", "subscription-key", "subscription_key", "key", "x-api-key", "sig",
+    "code", "token", "access_token", "id_token", "refresh_token", "client_secret", "client_assertion",
+    "password", "secret", NULL,
+};
+const char *const lt_redact_default_fields[] = {
+    "api-key", "api_key", "apikey", "subscription-key", "subscription_key", "x-api-key", "token",
+    "access_token", "id_token", "refresh_token", "client_secret", "client_assertion", "password",
+    "secret", NULL,
+};
+/* Parameters that are the caller's key (KeyFingerprint when no header). */
+static const char *const lt_rd_key_params[] = {
+    "api-key", "api_key", "apikey", "subscription-key", "subscription_key", "key", "x-api-key", NULL,
+};
+
+#define LT_RD_MAX 64 /* secrets kept per exchange */
+
+struct lt_redact_set {
+    char *val[LT_RD_MAX];
+    size_t n;
+    char *query_key;
+};
+
+void lt_redact_cfg_defaults(lt_redact_cfg *cfg)
+{
+    cfg->headers = lt_redact_default_headers;
+    cfg->params = lt_redact_default_params;
+    cfg->fields = lt_redact_default_fields;
+    cfg->min_echo = 8;
+}
+
+static const lt_redact_cfg *lt_rd_cfg(const lt_redact_cfg *cfg, lt_redact_cfg *tmp)
+{
+    if (cfg) return cfg;
+    lt_redact_cfg_defaults(tmp);
+    return tmp;
+}
+
+static int lt_rd_listed(const char *const *list, const char *name, size_t n)
+{
+    for (; list && *list; list++)
+        if (strlen(*list) == n && !strncasecmp(*list, name, n)) return 1;
+    return 0;
+}
+
+/* "fp:" + the fingerprint of n bytes at v. */
+static void lt_rd_fp(const char *v, size_t n, char out[16])
+{
+    char *z = strndup(v, n), fp[13];
+    lt_fingerprint(z ? z : "", fp);
+    free(z);
+    memcpy(out, "fp:", 3);
+    memcpy(out + 3, fp, 13);
+}
+
+static int lt_rd_is_fp(const char *v, size_t n) { return n >= 3 && !memcmp(v, "fp:", 3); }
+
+/* ---- collecting ------------------------------------------------------------ */
+
+static void lt_rd_add(lt_redact_set *s, const char *v, size_t n)
+{
+    if (!n || lt_rd_is_fp(v, n) || s->n == LT_RD_MAX) return;
+    for (size_t i = 0; i < s->n; i++)
+        if (strlen(s->val[i]) == n && !memcmp(s->val[i], v, n)) return;
+    char *c = strndup(v, n);
+    if (c) s->val[s->n++] = c;
+}
+
+static int lt_rd_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+}
+
+static int lt_rd_value_end(char c)
+{
+    return c == '&' || c == ';' || c == '#' || c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+           c == '"' || c == '\'' || c == '<' || c == '>' || c == 0;
+}
+
+/* Calls fn for every "name=value" with a listed name in s[0, n). A name
+ * starts the string or follows ? & ; whitespace or a quote. */
+typedef void (*lt_rd_param_fn)(void *ud, const char *name, size_t nlen, size_t voff, size_t vlen);
+
+static void lt_rd_params(const char *const *list, const char *s, size_t n, lt_rd_param_fn fn, void *ud)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strchr("?&; \t\r\n\"'", s[i - 1])) continue;
+        size_t k = i;
+        while (k < n && lt_rd_name_char(s[k])) k++;
+        if (k == i || k >= n || s[k] != '=' || !lt_rd_listed(list, s + i, k - i)) continue;
+        size_t v = k + 1, e = v;
+        while (e < n && !lt_rd_value_end(s[e])) e++;
+        if (e > v && !lt_rd_is_fp(s + v, e - v)) fn(ud, s + i, k - i, v, e - v);
+        i = e ? e - 1 : 0;
+    }
+}
+
+typedef struct lt_rd_collect { lt_redact_set *s; const char *base; } lt_rd_collect;
+
+static void lt_rd_collect_param(void *ud, const char *name, size_t nlen, size_t voff, size_t vlen)
+{
+    lt_rd_collect *c = ud;
+    lt_rd_add(c->s, c->base + voff, vlen);
+    if (!c->s->query_key && lt_rd_listed(lt_rd_key_params, name, nlen))
+        c->s->query_key = strndup(c->base + voff, vlen);
+}
+
+static void lt_rd_collect_json(const lt_redact_cfg *cfg, lt_redact_set *s, json_t *v, int depth)
+{
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (depth > 32) return;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, m) {
+            if (json_is_string(m) && lt_rd_listed(cfg->fields, k, strlen(k)))
+                lt_rd_add(s, json_string_value(m), json_string_length(m));
+            else lt_rd_collect_json(cfg, s, m, depth + 1);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) lt_rd_collect_json(cfg, s, m, depth + 1);
+    }
+}
+
+static void lt_rd_collect_headers(const lt_redact_cfg *cfg, lt_redact_set *s, const lt_http_msg *req)
+{
+    for (size_t i = 0; i < req->nhdrs; i++) {
+        const lt_header *h = &req->hdrs[i];
+        if (!lt_rd_listed(cfg->headers, h->name, strlen(h->name))) continue;
+        lt_rd_add(s, h->value, strlen(h->value));
+        const char *sp = strchr(h->value, ' '); /* "Bearer <token>", "Basic <creds>" */
+        if (sp) lt_rd_add(s, sp + 1, strlen(sp + 1));
+    }
+}
+
+static void lt_rd_collect_body(const lt_redact_cfg *cfg, lt_redact_set *s, const lt_http_msg *req)
+{
+    if (!req->body.len) return;
+    const char *b = (const char *)req->body.data;
+    json_t *j = json_loadb(b, req->body.len, JSON_ALLOW_NUL, NULL);
+    if (j) { lt_rd_collect_json(cfg, s, j, 0); json_decref(j); return; }
+    lt_rd_collect c = {s, b};
+    lt_rd_params(cfg->params, b, req->body.len, lt_rd_collect_param, &c); /* form-encoded */
+}
+
+lt_redact_set *lt_redact_collect(const lt_redact_cfg *cfg, const lt_http_msg *req)
+{
+    lt_redact_cfg tmp;
+    cfg = lt_rd_cfg(cfg, &tmp);
+    lt_redact_set *s = calloc(1, sizeof *s);
+    if (!s || !req || !req->present) return s;
+    lt_rd_collect_headers(cfg, s, req);
+    const char *q = req->target ? strchr(req->target, '?') : NULL;
+    lt_rd_collect c = {s, q};
+    if (q) lt_rd_params(cfg->params, q, strlen(q), lt_rd_collect_param, &c);
+    lt_rd_collect_body(cfg, s, req);
+    return s;
+}
+
+void lt_redact_set_destroy(lt_redact_set *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) free(s->val[i]);
+    free(s->query_key);
+    free(s);
+}
+
+const char *lt_redact_query_key(const lt_redact_set *s) { return s ? s->query_key : NULL; }
+
+/* ---- rewriting text -------------------------------------------------------- */
+
+/* Rewrites *b with the byte ranges [off, off + len) replaced by their
+ * fingerprints; ranges are ascending and disjoint. */
+typedef struct lt_rd_edit { lt_buf out; const char *src; size_t done; size_t count; } lt_rd_edit;
+
+static void lt_rd_replace(lt_rd_edit *e, size_t off, size_t len)
+{
+    char fp[16];
+    if (off < e->done) return;
+    lt_buf_append(&e->out, e->src + e->done, off - e->done);
+    lt_rd_fp(e->src + off, len, fp);
+    lt_buf_append(&e->out, fp, strlen(fp));
+    e->done = off + len;
+    e->count++;
+}
+
+static void lt_rd_param_edit(void *ud, const char *name, size_t nlen, size_t voff, size_t vlen)
+{
+    (void)name; (void)nlen;
+    lt_rd_replace(ud, voff, vlen);
+}
+
+/* Rule 3 on s[0, n): "field" : "value" with a listed field name. */
+static void lt_rd_json_text(const char *const *fields, const char *s, size_t n, lt_rd_edit *e)
+{
+    for (const char *p = s; (p = memchr(p, '"', (size_t)(s + n - p)));) {
+        const char *name = ++p, *q = name;
+        while (q < s + n && *q != '"' && *q != '\\') q++;
+        if (q >= s + n || *q != '"') continue;
+        size_t nlen = (size_t)(q - name);
+        const char *v = q + 1;
+        while (v < s + n && (*v == ' ' || *v == '\t')) v++;
+        if (v >= s + n || *v != ':') continue;
+        v++;
+        while (v < s + n && (*v == ' ' || *v == '\t')) v++;
+        if (v >= s + n || *v != '"' || !lt_rd_listed(fields, name, nlen)) continue;
+        const char *ve = ++v;
+        while (ve < s + n && *ve != '"') ve += *ve == '\\' ? 2 : 1;
+        if (ve > s + n) ve = s + n;
+        if (ve > v && !lt_rd_is_fp(v, (size_t)(ve - v))) lt_rd_replace(e, (size_t)(v - s), (size_t)(ve - v));
+        p = ve;
+    }
+}
+
+/* Runs one rule over *str (length *len); replaces it when anything changed. */
+static size_t lt_rd_finish(lt_rd_edit *e, char **str, size_t *len)
+{
+    if (!e->count) { lt_buf_free(&e->out); return 0; }
+    lt_buf_append(&e->out, e->src + e->done, *len - e->done);
+    free(*str);
+    *len = e->out.len;
+    *str = (char *)e->out.data;
+    return e->count;
+}
+
+static size_t lt_rd_echo(const lt_redact_cfg *cfg, const lt_redact_set *s, char **str, size_t *len)
+{
+    size_t total = 0;
+    for (size_t i = 0; s && i < s->n; i++) {
+        size_t vl = strlen(s->val[i]);
+        if (vl < cfg->min_echo) continue;
+        lt_rd_edit e = {.src = *str};
+        lt_buf_init(&e.out);
+        for (const char *p = *str; (p = memmem(p, *len - (size_t)(p - *str), s->val[i], vl)); p += vl)
+            lt_rd_replace(&e, (size_t)(p - *str), vl);
+        total += lt_rd_finish(&e, str, len);
+    }
+    return total;
+}
+
+static size_t lt_rd_by_name(const lt_redact_cfg *cfg, char **str, size_t *len)
+{
+    lt_rd_edit e = {.src = *str};
+    lt_buf_init(&e.out);
+    lt_rd_params(cfg->params, *str, *len, lt_rd_param_edit, &e);
+    size_t n = lt_rd_finish(&e, str, len);
+    lt_rd_edit f = {.src = *str};
+    lt_buf_init(&f.out);
+    lt_rd_json_text(cfg->fields, *str, *len, &f);
+    return n + lt_rd_finish(&f, str, len);
+}
+
+/* NUL -> U+FFFD (EF BF BD). */
+static size_t lt_rd_nul(char **str, size_t *len)
+{
+    size_t nul = 0;
+    for (size_t i = 0; i < *len; i++) nul += (*str)[i] == 0;
+    if (!nul) return 0;
+    char *o = malloc(*len + 2 * nul + 1), *w = o;
+    if (!o) return 0;
+    for (size_t i = 0; i < *len; i++) {
+        if ((*str)[i]) { *w++ = (*str)[i]; continue; }
+        memcpy(w, "\xEF\xBF\xBD", 3);
+        w += 3;
+    }
+    *w = 0;
+    free(*str);
+    *str = o;
+    *len = (size_t)(w - o);
+    return nul;
+}
+
+char *lt_redact_url(const lt_redact_cfg *cfg, const char *url)
+{
+    lt_redact_cfg tmp;
+    cfg = lt_rd_cfg(cfg, &tmp);
+    char *s = strdup(url ? url : "");
+    size_t len = s ? strlen(s) : 0;
+    const char *q = s ? strchr(s, '?') : NULL;
+    if (!q) return s;
+    lt_rd_edit e = {.src = s};
+    lt_buf_init(&e.out);
+    lt_rd_params(cfg->params, s, len, lt_rd_param_edit, &e);
+    lt_rd_finish(&e, &s, &len);
+    return s;
+}
+
+/* ---- the record pass ------------------------------------------------------- */
+
+static size_t lt_rd_string(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v)
+{
+    size_t len = json_string_length(v);
+    char *str = malloc(len + 1);
+    if (!str) return 0;
+    memcpy(str, json_string_value(v), len + 1);
+    size_t n = lt_rd_echo(cfg, s, &str, &len);
+    n += lt_rd_by_name(cfg, &str, &len);
+    n += lt_rd_nul(&str, &len);
+    if (n && json_string_setn(v, str, len) < 0) json_string_set(v, "(invalid UTF-8)");
+    free(str);
+    return n;
+}
+
+static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth);
+
+static size_t lt_rd_member(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *k, json_t *m, int depth)
+{
+    size_t kl = strlen(k);
+    int named = lt_rd_listed(cfg->headers, k, kl) || lt_rd_listed(cfg->fields, k, kl);
+    if (named && json_is_string(m) && !lt_rd_is_fp(json_string_value(m), json_string_length(m))) {
+        char fp[16];
+        lt_rd_fp(json_string_value(m), json_string_length(m), fp);
+        json_string_set(m, fp);
+        return 1;
+    }
+    return lt_rd_value(cfg, s, m, depth + 1);
+}
+
+static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth)
+{
+    const char *k;
+    json_t *m;
+    size_t i, n = 0;
+    if (depth > 64) return 0;
+    if (json_is_string(v)) return lt_rd_string(cfg, s, v);
+    if (json_is_object(v)) json_object_foreach(v, k, m) n += lt_rd_member(cfg, s, k, m, depth);
+    else if (json_is_array(v)) json_array_foreach(v, i, m) n += lt_rd_value(cfg, s, m, depth + 1);
+    return n;
+}
+
+size_t lt_redact_record(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *rec)
+{
+    lt_redact_cfg tmp;
+    cfg = lt_rd_cfg(cfg, &tmp);
+    const char *qk = lt_redact_query_key(s);
+    if (qk && json_is_object(rec) && !json_object_get(rec, "KeyFingerprint")) {
+        char fp[13];
+        lt_fingerprint(qk, fp);
+        json_object_set_new(rec, "KeyFingerprint", json_string(fp));
+    }
+    return lt_rd_value(cfg, s, rec, 0);
+}
