@@ -5,7 +5,10 @@
 //     (plus llmtap's own columns),
 //   - optionally a data collection endpoint (for private link),
 //   - a data collection rule (kind Direct) with one stream per table,
-//   - the Monitoring Metrics Publisher role on the rule for the VM's managed identity.
+//   - the Monitoring Metrics Publisher role on the rule for the VM's managed identity,
+//   - workspace functions LlmtapLlmLog and LlmtapGatewayLogs: the tables with each row once,
+//   - optionally (deployWorkbook) the Azure Workbook of workbook.json, its table names
+//     replaced by the ones given here.
 
 @description('Name of the existing Log Analytics workspace.')
 param workspaceName string
@@ -20,6 +23,9 @@ param principalId string
 param createDataCollectionEndpoint bool = false
 param dataCollectionRuleName string = 'dcr-llmtap'
 param retentionInDays int = 30
+@description('Also deploy the llmtap Azure Workbook (workbook.json) on the workspace.')
+param deployWorkbook bool = false
+param workbookDisplayName string = 'llmtap: Azure OpenAI usage'
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' existing = {
   name: workspaceName
@@ -204,6 +210,44 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', publisherRoleId)
     principalId: principalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// Workspace functions that return each row once (at-least-once delivery repeats rows after a
+// lost acknowledgement or a crash): query these, not the tables, for counts and sums.
+resource fnLlmtapLlmLog 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = {
+  parent: workspace
+  name: 'LlmtapLlmLog'
+  properties: {
+    category: 'llmtap'
+    displayName: 'LlmtapLlmLog: ApiManagementGatewayLlmLog_CL with each row once: at-least-once delivery repeats a row after a lost acknowledgement or a crash; RecordId + SequenceNumber identify it.'
+    functionAlias: 'LlmtapLlmLog'
+    query: replace(replace('ApiManagementGatewayLlmLog_CL | summarize arg_min(TimeGenerated, *) by RecordId, SequenceNumber', 'ApiManagementGatewayLlmLog_CL', llmTableName), 'ApiManagementGatewayLogs_CL', gatewayTableName)
+    version: 2
+  }
+}
+
+resource fnLlmtapGatewayLogs 'Microsoft.OperationalInsights/workspaces/savedSearches@2020-08-01' = {
+  parent: workspace
+  name: 'LlmtapGatewayLogs'
+  properties: {
+    category: 'llmtap'
+    displayName: 'LlmtapGatewayLogs: ApiManagementGatewayLogs_CL with each row once (by RecordId).'
+    functionAlias: 'LlmtapGatewayLogs'
+    query: replace(replace('ApiManagementGatewayLogs_CL | summarize arg_min(TimeGenerated, *) by RecordId', 'ApiManagementGatewayLlmLog_CL', llmTableName), 'ApiManagementGatewayLogs_CL', gatewayTableName)
+    version: 2
+  }
+}
+
+resource workbook 'Microsoft.Insights/workbooks@2022-04-01' = if (deployWorkbook) {
+  name: guid(workspace.id, 'llmtap-workbook')
+  location: location
+  kind: 'shared'
+  properties: {
+    displayName: workbookDisplayName
+    category: 'workbook'
+    sourceId: workspace.id
+    serializedData: replace(replace(loadTextContent('workbook.json'), 'ApiManagementGatewayLlmLog_CL', llmTableName), 'ApiManagementGatewayLogs_CL', gatewayTableName)
   }
 }
 
