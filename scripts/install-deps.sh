@@ -16,6 +16,9 @@ $SUDO apt-get install -y -q --no-install-recommends \
 $SUDO apt-get install -y -q --no-install-recommends chromium
 # clang for make fuzz (libFuzzer lives in libclang-rt-14-dev) and make asan CC=clang
 $SUDO apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev
+# live capture tests, make deb and bench/live.sh: tcpreplay, debhelper + fakeroot + dpkg-dev
+# (dpkg-buildpackage), lintian, systemd (systemd-analyze security), util-linux (setpriv), jq
+$SUDO apt-get install -y -q --no-install-recommends tcpreplay debhelper fakeroot dpkg-dev lintian systemd util-linux jq
 # Node 18+ drives the test fixtures; keep the machine's own Node if it has one.
 command -v node >/dev/null 2>&1 || $SUDO apt-get install -y -q nodejs npm
 (cd tests && npm ci --no-audit --no-fund)
