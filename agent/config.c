@@ -9,10 +9,10 @@
  * override can be appended to a file (the upload tests do). inih would read
  * an indented line as a continuation of the previous value, which with
  * "last wins" would silently replace it: such lines are refused by a scan
- * before parsing. Keys whose
- * default belongs to another module's defaults function (the parser, record
- * and pipeline limits) have a NULL default here: that function is the one
- * place their default is written, and the template shows its value. */
+ * before parsing. Keys whose default belongs to another module's defaults
+ * function (the parser, record and pipeline limits) have a NULL default
+ * here: that function is the one place their default is written, and the
+ * template shows its value. */
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -120,13 +120,7 @@ static const lt_confmap_entry lt_log_map[] = {
     {0},
 };
 
-typedef struct lt_config_section {
-    const char *name;
-    const lt_confmap_entry *map;
-    size_t off;                 /* of the section's struct inside lt_config */
-} lt_config_section;
-
-static const lt_config_section lt_sections[] = {
+static const lt_confmap_section lt_sections[] = {
     {"capture", lt_capture_map, 0},
     {"records", lt_records_map, 0},
     {"store", lt_store_map, 0},
@@ -141,7 +135,13 @@ static const lt_config_hook *lt_hook;
 
 void lt_config_hook_register(const lt_config_hook *hook) { lt_hook = hook; }
 
-static const lt_config_section *lt_section_find(const char *name)
+const lt_confmap_section *lt_config_sections(size_t *n)
+{
+    *n = LT_NSECTIONS;
+    return lt_sections;
+}
+
+static const lt_confmap_section *lt_section_find(const char *name)
 {
     for (size_t i = 0; i < LT_NSECTIONS; i++)
         if (!strcmp(lt_sections[i].name, name)) return &lt_sections[i];
@@ -195,7 +195,7 @@ static int lt_conf_handler(void *ud, const char *section, const char *k, const c
     lt_conf_ctx *x = ud;
     char *r = x->reason;
     if (r[0]) return 0;
-    const lt_config_section *s = lt_section_find(section);
+    const lt_confmap_section *s = lt_section_find(section);
     int hooked = !s && lt_hook && lt_hook->owns && lt_hook->owns(section);
     if (!s && !hooked) { snprintf(r, sizeof x->reason, "unknown section [%s]", section); return 0; }
     int rc = hooked ? lt_hook->set(x->cfg, section, k, v, r, sizeof x->reason)

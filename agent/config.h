@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include "../common/confmap.h"
 #include "../store/spool.h"
 #include "../uploader/upload_cfg.h"
 #include "../capture/pipeline.h"
@@ -93,6 +94,9 @@ int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen);
 /* Defaults, then path if given, else the default file if it exists. */
 int lt_config_load_default(lt_config *cfg, const char *path, char *err, size_t errlen);
 void lt_config_free(lt_config *cfg);
+
+/* The section tables, in file order (for tests and tools). */
+const lt_confmap_section *lt_config_sections(size_t *n);
 
 /* Effective settings as a loadable llmtap.conf: every key, secrets as ***. */
 void lt_config_dump(const lt_config *cfg, FILE *out);

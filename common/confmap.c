@@ -143,14 +143,16 @@ static int lt_set_bool(const lt_confmap_entry *e, void *base, const char *v, cha
 
 static int lt_range(const lt_confmap_entry *e, void *base, long long n, const char *v, char *err, size_t errlen)
 {
-    if (n < e->lo || n > e->hi || n > lt_size_max(e->size)) {
+    long long lo_v = e->lo, hi_v = e->hi;
+    if (lo_v == 0 && hi_v == 0) hi_v = lt_size_max(e->size);   /* no range given: what the field holds */
+    if (n < lo_v || n > hi_v || n > lt_size_max(e->size)) {
         char *lo = NULL, *hi = NULL;
         lt_confmap_entry t = *e;
         long long tmp;
         t.off = 0;
         t.size = sizeof tmp;
-        tmp = e->lo, lo = lt_confmap_format(&t, &tmp);
-        tmp = e->hi, hi = lt_confmap_format(&t, &tmp);
+        tmp = lo_v, lo = lt_confmap_format(&t, &tmp);
+        tmp = hi_v, hi = lt_confmap_format(&t, &tmp);
         lt_fail(err, errlen, "%s: '%s' out of range (%s..%s)", e->key, v, lo ? lo : "?", hi ? hi : "?");
         free(lo);
         free(hi);

@@ -54,7 +54,8 @@ typedef struct lt_confmap_entry {
     const char *def;              /* default as config text; NULL = set elsewhere */
     size_t off, size;             /* the field: offsetof, sizeof */
     size_t aux_off;               /* STRLIST: offsetof the size_t count */
-    long long lo, hi;             /* INT, SIZE, DURATION: accepted range */
+    long long lo, hi;             /* INT, SIZE, DURATION: accepted range (stored unit);
+                                     both 0 = 0 up to what the field can hold */
     const char *const *values;    /* ENUM: NULL-terminated names */
     int flags;                    /* enum lt_confmap_flag */
     const char *desc;             /* one line (wrapped in the template) */
@@ -63,10 +64,13 @@ typedef struct lt_confmap_entry {
 /* The field of an entry: LT_CONFMAP_AT(lt_config, pipeline.flows_max). */
 #define LT_CONFMAP_AT(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
 
-/* One section: its name and its table. */
+/* One section: its name, its table, and where the struct the table fills
+ * sits inside the whole settings struct (0 when the table's offsets are
+ * already relative to the whole). */
 typedef struct lt_confmap_section {
     const char *name;
     const lt_confmap_entry *map;
+    size_t off;
 } lt_confmap_section;
 
 /* Applies every non-NULL default. 0 ok; -1 if a default does not parse (a bug). */

@@ -185,24 +185,33 @@ static void test_bool_int_enum(void **st)
     lt_confmap_free(tmap, &c);
 }
 
+/* One accepted numeric value: what it stores and how it is dumped. */
+typedef struct t_num { const char *in; long long want; const char *fmt; } t_num;
+
+static void expect_nums(t_cfg *c, const char *key, const void *field, size_t size, const t_num *ok, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        tset(c, key, ok[i].in, 0, NULL);
+        long long got = size == 8 ? *(const int64_t *)field : *(const int *)field;
+        if (got != ok[i].want) {
+            print_message("%s = %s: expected %lld, got %lld\n", key, ok[i].in, ok[i].want, got);
+            fail();
+        }
+        expect_fmt(c, key, ok[i].fmt);
+    }
+}
+
 static void test_sizes(void **st)
 {
     (void)st;
     t_cfg c;
     tinit(&c);
-    struct { const char *in; size_t want; const char *fmt; } ok[] = {
+    static const t_num ok[] = {
         {"0", 0, "0"}, {"1000", 1000, "1000"}, {"4K", 4096, "4K"}, {"4k", 4096, "4K"}, {"4KB", 4096, "4K"},
         {"2M", 2u << 20, "2M"}, {"3G", 3ull << 30, "3G"}, {"100B", 100, "100"}, {"1536K", 1536 << 10, "1536K"},
         {"8589934591G", 8589934591ull << 30, "8589934591G"},
     };
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-        tset(&c, "bytes", ok[i].in, 0, NULL);
-        if (c.bytes != ok[i].want) {
-            print_message("bytes = %s: expected %zu, got %zu\n", ok[i].in, ok[i].want, c.bytes);
-            fail();
-        }
-        expect_fmt(&c, "bytes", ok[i].fmt);
-    }
+    expect_nums(&c, "bytes", &c.bytes, sizeof c.bytes, ok, sizeof ok / sizeof *ok);
     tset(&c, "bytes", "lots", -1, "bytes: invalid size 'lots' (a number with optional K, M or G)");
     tset(&c, "bytes", "-1", -1, "bytes: invalid size '-1' (a number with optional K, M or G)");
     tset(&c, "bytes", " 5", -1, "bytes: invalid size ' 5' (a number with optional K, M or G)");
@@ -222,30 +231,19 @@ static void test_durations(void **st)
     (void)st;
     t_cfg c;
     tinit(&c);
-    struct { const char *in; int want; const char *fmt; } ok[] = {
+    static const t_num ok[] = {
         {"1", 1, "1s"}, {"90", 90, "90s"}, {"10s", 10, "10s"}, {"5m", 300, "5m"}, {"2h", 7200, "2h"},
         {"1d", 86400, "1d"}, {"120m", 7200, "2h"},
     };
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
-        tset(&c, "secs", ok[i].in, 0, NULL);
-        if (c.secs != ok[i].want) {
-            print_message("secs = %s: expected %d, got %d\n", ok[i].in, ok[i].want, c.secs);
-            fail();
-        }
-        expect_fmt(&c, "secs", ok[i].fmt);
-    }
+    expect_nums(&c, "secs", &c.secs, sizeof c.secs, ok, sizeof ok / sizeof *ok);
     tset(&c, "secs", "0", -1, "secs: '0' out of range (1s..1d)");
     tset(&c, "secs", "2d", -1, "secs: '2d' out of range (1s..1d)");
     tset(&c, "secs", "5ms", -1, "secs: invalid duration '5ms' (a number with s, m, h or d)");
     tset(&c, "secs", "5w", -1, "secs: invalid duration '5w' (a number with s, m, h or d)");
     tset(&c, "secs", "-5s", -1, "secs: invalid duration '-5s' (a number with s, m, h or d)");
     tset(&c, "long_secs", "99999999999999999d", -1, "long_secs: duration '99999999999999999d' is too long");
-    tset(&c, "ms", "1500ms", 0, NULL);
-    assert_int_equal(c.ms, 1500);
-    expect_fmt(&c, "ms", "1500ms");
-    tset(&c, "ms", "2s", 0, NULL);
-    assert_int_equal(c.ms, 2000);
-    expect_fmt(&c, "ms", "2s");
+    static const t_num ms[] = {{"1500ms", 1500, "1500ms"}, {"2s", 2000, "2s"}, {"0", 0, "0s"}, {"1h", 3600000, "1h"}};
+    expect_nums(&c, "ms", &c.ms, sizeof c.ms, ms, sizeof ms / sizeof *ms);
     tset(&c, "ms", "1x", -1, "ms: invalid duration '1x' (a number with ms, s, m, h or d)");
     lt_confmap_free(tmap, &c);
 }
@@ -508,6 +506,46 @@ static void test_template_is_defaults(void **st)
     free(buf);
 }
 
+/* What every table entry must satisfy, checked over all the shipped tables. */
+static void lint_entry(const char *section, const lt_confmap_entry *e, const lt_confmap_entry *map)
+{
+    const char *why = NULL;
+    int numeric = e->type == LT_CONFMAP_INT || e->type == LT_CONFMAP_SIZE || e->type == LT_CONFMAP_DURATION;
+    if (lt_confmap_find(map, e->key) != e) why = "key appears twice in its table";
+    else if (!e->desc || strlen(e->desc) < 8 || strchr(e->desc, '\n')) why = "no one-line description";
+    else if (numeric && e->size != 4 && e->size != 8) why = "numeric field is neither 4 nor 8 bytes";
+    else if (numeric && e->lo > e->hi) why = "range lo > hi";
+    else if (e->type == LT_CONFMAP_ENUM && (!e->values || !e->values[0])) why = "enum without values";
+    else if ((e->type == LT_CONFMAP_STR || e->type == LT_CONFMAP_URL) && e->size != sizeof(char *)) why = "not a char *";
+    else if (e->type == LT_CONFMAP_STRLIST && !e->aux_off) why = "list without a count field";
+    if (why) {
+        print_message("[%s] %s: %s\n", section, e->key, why);
+        fail();
+    }
+}
+
+static void test_tables_lint(void **st)
+{
+    (void)st;
+    size_t n;
+    const lt_confmap_section *s = lt_config_sections(&n);
+    assert_true(n >= 7);
+    int keys = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (const lt_confmap_entry *e = s[i].map; e->key; e++, keys++) lint_entry(s[i].name, e, s[i].map);
+        /* every default parses (lt_config_defaults only logs a bad one) */
+        lt_config c;
+        memset(&c, 0, sizeof c);
+        char err[256] = "";
+        if (lt_confmap_defaults(s[i].map, (char *)&c + s[i].off, err, sizeof err) < 0) {
+            print_message("[%s]: a default does not parse: %s\n", s[i].name, err);
+            fail();
+        }
+        lt_confmap_free(s[i].map, (char *)&c + s[i].off);
+    }
+    assert_true(keys >= 45);
+}
+
 /* A stand-in for proxy/: owns [proxy] and [backend.NAME], fills its struct with the engine. */
 typedef struct t_proxy { char *listen; int n_backends; char *last_url; } t_proxy;
 static const lt_confmap_entry proxy_map[] = {
@@ -591,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_secret_and_required), cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_file_values),     cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_template_is_defaults), cmocka_unit_test(test_proxy_hook),
+        cmocka_unit_test(test_tables_lint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
