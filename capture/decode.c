@@ -6,13 +6,28 @@
  * raw IP. Network: IPv4 (options; fragments are counted and skipped: a
  * fragmented HTTP segment is rare on a gateway and not worth a reassembler)
  * and IPv6 with its extension-header chain. Lengths come from the IP header,
- * so Ethernet padding never leaks into the payload. */
+ * so Ethernet padding never leaks into the payload.
+ *
+ * Tunnels: a UDP datagram to port 4789 (VXLAN, RFC 7348: 8-byte header with
+ * the I flag, then an Ethernet frame) or 6081 (GENEVE, RFC 8926: 8 bytes plus
+ * options, then the frame named by its protocol type) is decapsulated and
+ * the inner frame decoded by the same functions, at most LT_TUNNEL_MAX deep,
+ * so a crafted tunnel-in-tunnel cannot recurse without bound. The outer
+ * addresses are overwritten by the inner ones: flows are the mirrored
+ * connection's, not the mirror's. */
 #include <pcap/dlt.h>
 #include <string.h>
 #include "../common/counters.h"
 #include "decode.h"
 
 #define LT_VLAN_MAX 8
+#define LT_TUNNEL_MAX 2
+#define LT_PORT_VXLAN 4789
+#define LT_PORT_GENEVE 6081
+
+static int lt_decode_ethernet(const uint8_t *p, size_t len, lt_packet *out);
+static int lt_decode_ethertype(uint16_t type, const uint8_t *p, size_t len, lt_packet *out);
+static int lt_decode_udp(const uint8_t *p, size_t len, lt_packet *out);
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
@@ -44,6 +59,7 @@ static int lt_decode_ipv4(const uint8_t *p, size_t caplen, lt_packet *out)
     if (hl > tot) return LT_DECODE_TRUNCATED;
     uint16_t frag = rd16(p + 6);
     if ((frag & 0x3fff) != 0) return LT_DECODE_IPV4_FRAGMENT;
+    if (p[9] == 17) return lt_decode_udp(p + hl, tot - hl, out);
     if (p[9] != 6) return LT_DECODE_NON_TCP;
     out->src.family = out->dst.family = 4;
     memcpy(out->src.addr, p + 12, 4);
@@ -75,6 +91,7 @@ static int lt_decode_ipv6(const uint8_t *p, size_t caplen, lt_packet *out)
             nh = p[off];
             off += ((size_t)p[off + 1] + 2) * 4;
             break;
+        case 17: return lt_decode_udp(p + off, end - off, out);
         case 44: return LT_DECODE_IPV6_FRAGMENT;
         default: return LT_DECODE_NON_TCP;
         }
@@ -151,6 +168,45 @@ int lt_decode_packet(int linktype, const uint8_t *p, size_t len, lt_packet *out)
     }
 }
 
+static int lt_decode_vxlan(const uint8_t *p, size_t len, lt_packet *out)
+{
+    if (len < 8) return LT_DECODE_TRUNCATED;
+    if (!(p[0] & 0x08)) return LT_DECODE_BAD_TUNNEL;   /* I flag: the VNI is valid */
+    out->vni = rd32(p + 4) >> 8;
+    if (!out->tunnel) out->tunnel = LT_TUNNEL_VXLAN;
+    return lt_decode_ethernet(p + 8, len - 8, out);
+}
+
+static int lt_decode_geneve(const uint8_t *p, size_t len, lt_packet *out)
+{
+    if (len < 8) return LT_DECODE_TRUNCATED;
+    if (p[0] >> 6) return LT_DECODE_BAD_TUNNEL;          /* version 0 only */
+    size_t hl = 8 + (size_t)(p[0] & 0x3f) * 4;
+    if (hl > len) return LT_DECODE_TRUNCATED;
+    uint16_t proto = rd16(p + 2);
+    out->vni = rd32(p + 4) >> 8;
+    if (!out->tunnel) out->tunnel = LT_TUNNEL_GENEVE;
+    if (proto == 0x6558) return lt_decode_ethernet(p + hl, len - hl, out);   /* transparent Ethernet bridging */
+    return lt_decode_ethertype(proto, p + hl, len - hl, out);
+}
+
+/* UDP: only the tunnel ports carry TCP inside; anything else is skipped. */
+static int lt_decode_udp(const uint8_t *p, size_t len, lt_packet *out)
+{
+    if (len < 8) return LT_DECODE_TRUNCATED;
+    uint16_t dport = rd16(p + 2);
+    if (dport != LT_PORT_VXLAN && dport != LT_PORT_GENEVE) return LT_DECODE_NON_TCP;
+    if (++out->tunnel_depth > LT_TUNNEL_MAX) return LT_DECODE_BAD_TUNNEL;
+    if (dport == LT_PORT_VXLAN) return lt_decode_vxlan(p + 8, len - 8, out);
+    return lt_decode_geneve(p + 8, len - 8, out);
+}
+
+void lt_decode_count_tunnel(lt_counters *ctr, const lt_packet *pk)
+{
+    if (pk->tunnel == LT_TUNNEL_VXLAN) ctr->vxlan_packets++;
+    else if (pk->tunnel == LT_TUNNEL_GENEVE) ctr->geneve_packets++;
+}
+
 void lt_decode_count(lt_counters *ctr, int r)
 {
     switch (r) {
@@ -162,6 +218,7 @@ void lt_decode_count(lt_counters *ctr, int r)
     case LT_DECODE_BAD_TCP: ctr->packets_bad_tcp++; break;
     case LT_DECODE_IPV4_FRAGMENT: ctr->ipv4_fragments++; break;
     case LT_DECODE_IPV6_FRAGMENT: ctr->ipv6_fragments++; break;
+    case LT_DECODE_BAD_TUNNEL: ctr->tunnel_errors++; break;
     default: break;
     }
 }

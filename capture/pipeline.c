@@ -189,6 +189,7 @@ void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, siz
     pl->ctr.capture_bytes += caplen;
     int r = lt_decode_packet(linktype, frame, caplen, &pk);
     if (r != LT_DECODE_OK) { lt_decode_count(&pl->ctr, r); return; }
+    lt_decode_count_tunnel(&pl->ctr, &pk);
     lt_pl_expire(pl, ts);
     int side;
     lt_flow *f = lt_flow_find(&pl->flows, &pk.src, &pk.dst, &side);

@@ -25,6 +25,9 @@
     X(packets_bad_tcp, "malformed TCP headers")                                   \
     X(ipv4_fragments, "IPv4 fragments (not reassembled)")                         \
     X(ipv6_fragments, "IPv6 fragments (not reassembled)")                         \
+    X(vxlan_packets, "VXLAN packets decapsulated (UDP 4789, e.g. Azure vTAP)")    \
+    X(geneve_packets, "GENEVE packets decapsulated (UDP 6081)")                   \
+    X(tunnel_errors, "malformed VXLAN/GENEVE headers or tunnels nested too deep") \
     /* flows and TCP reassembly */                                                \
     X(tcp_flows, "TCP connections tracked")                                       \
     X(tcp_midstream, "connections picked up mid-stream (no SYN)")                 \

@@ -5,7 +5,10 @@
 //     (plus llmtap's own columns),
 //   - optionally a data collection endpoint (for private link),
 //   - a data collection rule (kind Direct) with one stream per table,
-//   - the Monitoring Metrics Publisher role on the rule for the VM's managed identity.
+//   - the Monitoring Metrics Publisher role on the rule for the VM's managed identity,
+//   - workspace functions LlmtapLlmLog and LlmtapGatewayLogs: the tables with each row once,
+//   - optionally (deployWorkbook) the Azure Workbook of workbook.json, its table names
+//     replaced by the ones given here.
 
 @description('Name of the existing Log Analytics workspace.')
 param workspaceName string
@@ -20,6 +23,9 @@ param principalId string
 param createDataCollectionEndpoint bool = false
 param dataCollectionRuleName string = 'dcr-llmtap'
 param retentionInDays int = 30
+@description('Also deploy the llmtap Azure Workbook (workbook.json) on the workspace.')
+param deployWorkbook bool = false
+param workbookDisplayName string = 'llmtap: Azure OpenAI usage'
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2022-10-01' existing = {
   name: workspaceName
@@ -230,6 +236,18 @@ resource fnLlmtapGatewayLogs 'Microsoft.OperationalInsights/workspaces/savedSear
     functionAlias: 'LlmtapGatewayLogs'
     query: replace(replace('ApiManagementGatewayLogs_CL | summarize arg_min(TimeGenerated, *) by RecordId', 'ApiManagementGatewayLlmLog_CL', llmTableName), 'ApiManagementGatewayLogs_CL', gatewayTableName)
     version: 2
+  }
+}
+
+resource workbook 'Microsoft.Insights/workbooks@2022-04-01' = if (deployWorkbook) {
+  name: guid(workspace.id, 'llmtap-workbook')
+  location: location
+  kind: 'shared'
+  properties: {
+    displayName: workbookDisplayName
+    category: 'workbook'
+    sourceId: workspace.id
+    serializedData: replace(replace(loadTextContent('workbook.json'), 'ApiManagementGatewayLlmLog_CL', llmTableName), 'ApiManagementGatewayLogs_CL', gatewayTableName)
   }
 }
 

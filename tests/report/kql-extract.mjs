@@ -16,7 +16,7 @@ const args = process.argv.slice(2);
 const pi = args.indexOf('--params');
 const params = {
   TimeRange: '>= ago(7d)', 'TimeRange:start': 'ago(7d)', 'TimeRange:end': 'now()', Deployment: "'gpt-4o'",
-  Consumer: "'ae9a4bb8b08b'", CorrelationId: "'00000000-0000-0000-0000-000000000000'",
+  Consumer: "'ae9a4bb8b08b'", CorrelationId: '00000000-0000-0000-0000-000000000000',
   ...(pi >= 0 ? JSON.parse(fs.readFileSync(args.splice(pi, 2)[1], 'utf8')) : {}),
 };
 const [outDir, ...files] = args;
