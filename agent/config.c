@@ -8,8 +8,8 @@
  * error). A key given twice in a section: the last one wins, so a local
  * override can be appended to a file (the upload tests do). inih would read
  * an indented line as a continuation of the previous value, which with
- * "last wins" would silently replace it: such lines are refused by a scan
- * before parsing. Keys whose default belongs to another module's defaults
+ * "last wins" would silently replace it: such lines, and lines longer than
+ * inih's line buffer, are refused by a scan before parsing. Keys whose default belongs to another module's defaults
  * function (the parser, record and pipeline limits) have a NULL default
  * here: that function is the one place their default is written, and the
  * template shows its value. */
@@ -170,20 +170,32 @@ typedef struct lt_conf_ctx {
     char reason[256];
 } lt_conf_ctx;
 
-/* Line number of the first indented line that inih would take as the
- * continuation of the previous key's value, or 0. */
-static int lt_conf_continuation(FILE *f)
+/* Lines inih would misread, found before it runs: an indented line after a
+ * key (inih appends it to that key's value) and a line longer than inih's
+ * buffer (INI_MAX_LINE; the rest would be read as another line). Returns the
+ * first such line number with a reason, or 0. */
+static int lt_conf_prescan(FILE *f, char *reason, size_t len)
 {
     char *line = NULL;
     size_t cap = 0;
     int n = 0, after_key = 0, found = 0;
-    while (!found && getline(&line, &cap, f) >= 0) {
+    ssize_t got;
+    while (!found && (got = getline(&line, &cap, f)) >= 0) {
         n++;
         const char *p = line + strspn(line, " \t\r\n");
-        if (!*p || *p == ';' || *p == '#') continue;
-        if (*p == '[') after_key = 0;
-        else if (p > line && after_key) found = n;
-        else after_key = 1;
+        if (strcspn(line, "\r\n") > INI_MAX_LINE - 1) {
+            snprintf(reason, len, "line longer than %d characters", INI_MAX_LINE - 1);
+            found = n;
+        } else if (!*p || *p == ';' || *p == '#') {
+            continue;
+        } else if (*p == '[') {
+            after_key = 0;
+        } else if (p > line && after_key) {
+            snprintf(reason, len, "indented line: continuation lines are not supported");
+            found = n;
+        } else {
+            after_key = 1;
+        }
     }
     free(line);
     rewind(f);
@@ -209,9 +221,8 @@ int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen)
     lt_conf_ctx x = {.cfg = cfg};
     FILE *f = fopen(path, "r");
     if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
-    int line = lt_conf_continuation(f);
-    if (line) snprintf(x.reason, sizeof x.reason, "indented line: continuation lines are not supported");
-    else line = ini_parse_file(f, lt_conf_handler, &x);
+    int line = lt_conf_prescan(f, x.reason, sizeof x.reason);
+    if (!line) line = ini_parse_file(f, lt_conf_handler, &x);
     fclose(f);
     if (line == 0) return 0;
     snprintf(err, errlen, "%s:%d: %s", path, line, x.reason[0] ? x.reason : "syntax error");

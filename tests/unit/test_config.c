@@ -354,6 +354,9 @@ static void test_file_errors(void **st)
                       "3: indented line: continuation lines are not supported");
     expect_load_error("[capture]\nfilter = tcp\n; note\n\n\tport 80\n",
                       "5: indented line: continuation lines are not supported");
+    char long_line[600];
+    snprintf(long_line, sizeof long_line, "[capture]\nfilter = %0190d\n[store]\npath = %0193d\n", 0, 0);
+    expect_load_error(long_line, "4: line longer than 199 characters");
     expect_load_error("[capture]\nworkers = 65\n", "2: workers: '65' out of range (1..64)");
     expect_load_error("[agent]\nshutdown_deadline = 10x\n",
                       "2: shutdown_deadline: invalid duration '10x' (a number with ms, s, m, h or d)");
