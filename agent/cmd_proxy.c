@@ -116,20 +116,24 @@ static int lt_proxy_config(const lt_proxy_opts *o, lt_proxy_cfg *cfg)
     return 0;
 }
 
-static void lt_proxy_summary(lt_proxy *px, lt_tap_stats *ts, lt_writer *w, const lt_counters *ctr)
+/* What the proxy did, printed after everything is flushed. */
+typedef struct lt_proxy_report {
+    json_t *backends;
+    uint64_t local_replies, client_cancels;
+} lt_proxy_report;
+
+static void lt_proxy_summary(const lt_proxy_report *pr, const lt_tap_stats *ts, lt_writer *w, const lt_counters *ctr)
 {
     lt_writer_stats ws = {0};
     if (w) lt_writer_stats_get(w, &ws);
     fprintf(stderr, "llmtap: proxy stopped: %llu records (%llu stored, %llu dropped by a full spool queue), "
                     "%llu log events dropped, %llu local replies, %llu client cancels\n",
             (unsigned long long)ts->records, (unsigned long long)ws.written, (unsigned long long)ws.dropped,
-            (unsigned long long)ts->dropped_events, (unsigned long long)px->local_replies,
-            (unsigned long long)px->client_cancels);
-    json_t *b = lt_proxy_backends_json(px);
-    char *s = json_dumps(b, JSON_COMPACT);
+            (unsigned long long)ts->dropped_events, (unsigned long long)pr->local_replies,
+            (unsigned long long)pr->client_cancels);
+    char *s = json_dumps(pr->backends, JSON_COMPACT);
     fprintf(stderr, "llmtap: backends: %s\n", s ? s : "[]");
     free(s);
-    json_decref(b);
     lt_counters_print(ctr, stderr);
 }
 
@@ -166,13 +170,16 @@ static int lt_proxy_serve(const lt_proxy_opts *o, lt_proxy_cfg *cfg, lt_writer *
     if (!rc) lt_proxy_wait_signal();
     lt_proxy_stop(px);
     lt_proxy_wait(px);
+    lt_proxy_report pr = {lt_proxy_backends_json(px), px->local_replies, px->client_cancels};
+    lt_proxy_destroy(px);   /* closes what the drain left: their last events reach the tap */
     lt_tap_flush(tap);
     lt_tap_stats ts;
     lt_tap_stats_get(tap, &ts);
     lt_counters ctr;
     lt_tap_destroy(tap, &ctr);
     if (writer) lt_writer_flush(writer);
-    if (!o->quiet) lt_proxy_summary(px, &ts, writer, &ctr);
+    if (!o->quiet) lt_proxy_summary(&pr, &ts, writer, &ctr);
+    json_decref(pr.backends);
     if (uploading) {
         pthread_mutex_lock(&up.mu);
         up.stop = 1;
@@ -180,7 +187,6 @@ static int lt_proxy_serve(const lt_proxy_opts *o, lt_proxy_cfg *cfg, lt_writer *
         pthread_mutex_unlock(&up.mu);
         pthread_join(up.th, NULL);
     }
-    lt_proxy_destroy(px);
     return rc;
 }
 

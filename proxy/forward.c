@@ -172,7 +172,7 @@ static void lt_call_free(lt_call *c)
     lt_worker *w = c->w;
     w->inflight--;
     free(c);
-    if (w->draining && !w->inflight) event_base_loopexit(w->base, NULL);
+    if (w->draining && !w->inflight) lt_proxy_drained(w);
 }
 
 static void lt_call_finish(lt_call *c, const char *reason)

@@ -260,6 +260,14 @@ static struct bufferevent *lt_proxy_tls_bev(struct event_base *base, void *arg)
 
 /* ---- workers ---- */
 
+void lt_proxy_drained(lt_worker *w)
+{
+    /* replies already handed to evhttp may still sit in socket buffers: a
+     * short grace lets them reach the clients before the loop ends */
+    struct timeval grace = {0, 200000};
+    event_base_loopexit(w->base, &grace);
+}
+
 static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
 {
     (void)fd; (void)ev;
@@ -273,7 +281,7 @@ static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
     int64_t d = w->px->cfg->drain_timeout_ms;
     struct timeval tv = {d / 1000, (d % 1000) * 1000};
     event_base_loopexit(w->base, &tv);
-    if (!w->inflight) event_base_loopexit(w->base, NULL);
+    if (!w->inflight) lt_proxy_drained(w);
 }
 
 static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
@@ -310,6 +318,7 @@ static void *lt_proxy_worker_main(void *arg)
 static void lt_proxy_worker_free(lt_worker *w)
 {
     if (w->http) evhttp_free(w->http);
+    if (w->base) event_base_loop(w->base, EVLOOP_NONBLOCK);   /* deferred frees of backend connections */
     for (size_t i = 0; i < LT_ARRAY_LEN(w->clients); i++)
         while (w->clients[i]) { lt_client *cl = w->clients[i]; w->clients[i] = cl->next; lt_proxy_client_free(cl); }
     for (int i = 0; w->pools && i < w->px->n; i++)

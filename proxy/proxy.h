@@ -106,6 +106,9 @@ struct evhttp_connection *lt_proxy_backend_connect(lt_worker *w, int idx);
 /* Gives a backend connection back to the worker's pool (or frees it). */
 void lt_proxy_backend_release(lt_worker *w, int idx, struct evhttp_connection *evcon);
 
+/* A draining worker's last call ended: its loop ends after a short grace. */
+void lt_proxy_drained(lt_worker *w);
+
 /* forward.c: the request handler given to evhttp, and the client's end. */
 void lt_forward_request(struct evhttp_request *req, void *worker);
 void lt_forward_client_closed(lt_client *cl);

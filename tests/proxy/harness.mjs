@@ -76,7 +76,12 @@ export async function startProxy(dir, conf, extra = []) {
   const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
   return {
     port: Number(m[1]), proc, lines, stderr: () => err,
-    stop: async () => { process.kill(proc.pid, 'SIGTERM'); const r = await exited; procs.delete(proc); return r; },
+    stop: async () => {
+      process.kill(proc.pid, 'SIGTERM');
+      const r = await exited;
+      procs.delete(proc);
+      return r.code === 0 ? r : { ...r, stderr: err.slice(-4000) };
+    },
   };
 }
 
