@@ -14,13 +14,17 @@
  * annotation chunks without a delta (even after finish_reason), and a final
  * usage chunk with empty choices. A stream that never sent usage is marked
  * "missing", never zero. The Responses API stream is folded the same way,
- * preferring the complete response carried by response.completed. */
+ * preferring the complete response carried by response.completed.
+ * The common chunk shapes of a chat stream take a fast path that walks the
+ * event in place (jscan.h) and applies exactly what the general path would;
+ * everything else builds a jansson tree (see "fast path" below). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "aoai.h"
+#include "jscan.h"
 #include "sse.h"
 
 /* ---- small JSON helpers ------------------------------------------------- */
@@ -111,6 +115,8 @@ typedef struct lt_acc_choice {
     lt_acc_tool *tools;
     size_t ntools;
     json_t *filters;             /* content_filter_results, merged */
+    lt_buf last_filters;         /* the bytes merged last by the fast path */
+    int last_filters_ok;         /* last_filters is what was merged last */
 } lt_acc_choice;
 
 typedef struct lt_acc {
@@ -126,6 +132,7 @@ typedef struct lt_acc {
     lt_buf out_text;
     int have_out_text;
     json_t *rs_items;            /* function_call items assembled from events */
+    lt_buf valid_filters;        /* filter results the fast path has already validated */
 } lt_acc;
 
 static lt_acc_choice *lt_acc_choice_get(lt_acc *a, json_int_t index)
@@ -174,6 +181,7 @@ static void lt_acc_append(lt_buf *b, int *flag, json_t *v)
 static void lt_acc_merge_filters(lt_acc_choice *c, json_t *f)
 {
     if (!json_is_object(f)) return;
+    c->last_filters_ok = 0;
     if (!c->filters) c->filters = json_object();
     json_object_update(c->filters, f);
 }
@@ -259,68 +267,269 @@ static void lt_acc_responses_event(lt_acc *a, const char *type, json_t *j, uint6
     }
 }
 
-/* Fast path for the chunk that makes up almost all of a long stream:
- * {"id":..,"choices":[{"index":N,"delta":{"content":"..."},"finish_reason":null,..}],..}
- * Building a full JSON tree for each of thousands of such chunks dominated
- * replay time, so when a chunk provably has nothing else of interest (no
- * role, tool call, refusal, finish reason, usage, filter hit, prompt filter)
- * only its content string is decoded (by jansson, as a lone JSON string).
- * Anything unusual takes the full parse. Returns 1 when handled. */
-#define LT_KEY_IS(k, left, lit) ((left) >= sizeof(lit) - 1 && !memcmp((k), (lit), sizeof(lit) - 1))
+/* ---- fast path for the common chunk shapes --------------------------------
+ *
+ * Almost every event of a long Azure stream is one of a few shapes:
+ *   {"choices":[{"content_filter_results":{...}|{},"delta":{"content":"..."},
+ *     "finish_reason":null,"index":0,"logprobs":null}],"created":..,"id":"..",
+ *     "model":"..","object":"chat.completion.chunk","system_fingerprint":".."}
+ * or the same with "delta":{"tool_calls":[{"index":0,"function":{"arguments":".."}}]}
+ * (any key order). Building a jansson tree for each of them dominated replay,
+ * so such a chunk is walked in place with the strict scanner of jscan.h: no
+ * allocation, strings decoded straight into the accumulators, filter results
+ * compared by bytes with the ones merged last (re-merging equal results is a
+ * no-op, so only a change is parsed). The walk first checks the whole event
+ * and records what it would do; only then is anything applied, so a chunk it
+ * does not fully understand (a role, a finish reason, usage, a new id, ...) is
+ * left to the general path untouched. LLMTAP_AOAI_FAST=0 turns it off (the
+ * test that both paths give identical records). */
+#define LT_FAST_CHOICES 4
+#define LT_FAST_TOOLS 4
 
-/* Does the key starting at k make a chunk need the full parse? */
-static int lt_key_unusual(const char *k, size_t left)
+typedef struct lt_fast_tool {
+    long index;
+    lt_jstr args, id, type, name;
+    int has_args, has_id, has_type, has_name;
+} lt_fast_tool;
+
+typedef struct lt_fast_choice {
+    long index;
+    lt_jstr content, filters, role, finish;
+    int has_content, has_filters, has_tools, has_role, has_finish, token;
+    lt_fast_tool tools[LT_FAST_TOOLS];
+    int ntools;
+} lt_fast_choice;
+
+typedef struct lt_fast_chunk {
+    lt_fast_choice ch[LT_FAST_CHOICES];
+    int nch;
+    lt_jstr id, model, fingerprint;
+    int has_id, has_model, has_fingerprint;
+} lt_fast_chunk;
+
+/* A value that may be null or a string without escapes (kept by lt_fast_keep).
+ * *has: 0 key absent, LT_FAST_NULL, LT_FAST_STR; a repeated key is left to
+ * the general path (jansson keeps the last value). */
+enum { LT_FAST_NULL = 1, LT_FAST_STR = 2 };
+
+static int lt_fast_opt_str(lt_jscan *j, lt_jstr *v, int *has)
 {
-    switch (*k) {
-    case 't': return LT_KEY_IS(k, left, "tool_calls\"") || LT_KEY_IS(k, left, "text\":") || LT_KEY_IS(k, left, "type\":");
-    case 'f': return LT_KEY_IS(k, left, "finish_reason\":\"") || LT_KEY_IS(k, left, "filtered\":true");
-    case 'u': return LT_KEY_IS(k, left, "usage\":{");
-    case 'r': return LT_KEY_IS(k, left, "refusal\":\"") || LT_KEY_IS(k, left, "role\"");
-    case 'p': return LT_KEY_IS(k, left, "prompt_filter_results\"") || LT_KEY_IS(k, left, "prompt_annotations\"");
-    default: return 0;
+    if (*has) return -1;
+    if (lt_jscan_null(j)) { *has = LT_FAST_NULL; return 0; }
+    if (lt_jscan_string(j, v) < 0 || v->escaped) return -1;
+    *has = LT_FAST_STR;
+    return 0;
+}
+
+/* lt_acc_keep for a scanned string: an empty one does not replace a value. */
+static void lt_fast_keep(json_t **slot, const lt_jstr *v)
+{
+    if (!v->n && *slot) return;
+    if (json_is_string(*slot) && json_string_length(*slot) == v->n && !memcmp(json_string_value(*slot), v->s, v->n)) return;
+    json_t *n = json_stringn(v->s, v->n);
+    if (!n) return;
+    json_decref(*slot);
+    *slot = n;
+}
+
+static int lt_fast_tool_one(lt_jscan *j, lt_fast_tool *t, long pos)
+{
+    lt_jstr k;
+    int first = 1, r, seen = 0;
+    memset(t, 0, sizeof *t);
+    t->index = pos;
+    if (lt_jscan_expect(j, '{') < 0) return -1;
+    while ((r = lt_jscan_member(j, &k, &first)) == 1) {
+        if (lt_jstr_is(&k, "index")) { if (seen & 1 || lt_jscan_int(j, &t->index) < 0) return -1; seen |= 1; }
+        else if (lt_jstr_is(&k, "id")) { if (lt_fast_opt_str(j, &t->id, &t->has_id) < 0) return -1; }
+        else if (lt_jstr_is(&k, "type")) { if (lt_fast_opt_str(j, &t->type, &t->has_type) < 0) return -1; }
+        else if (lt_jstr_is(&k, "function")) {
+            int f1 = 1, r2;
+            lt_jstr fk;
+            if (seen & 2 || lt_jscan_expect(j, '{') < 0) return -1;
+            seen |= 2;
+            while ((r2 = lt_jscan_member(j, &fk, &f1)) == 1) {
+                if (lt_jstr_is(&fk, "arguments")) { if (t->has_args || lt_jscan_string(j, &t->args) < 0) return -1; t->has_args = 1; }
+                else if (lt_jstr_is(&fk, "name")) { if (lt_fast_opt_str(j, &t->name, &t->has_name) < 0) return -1; }
+                else if (lt_jscan_skip(j, NULL) < 0) return -1;
+            }
+            if (r2 < 0) return -1;
+        } else if (lt_jscan_skip(j, NULL) < 0) return -1;
+    }
+    return r;
+}
+
+static int lt_fast_tools(lt_jscan *j, lt_fast_choice *c)
+{
+    int first = 1, r;
+    if (lt_jscan_null(j)) return 0;
+    if (lt_jscan_expect(j, '[') < 0) return -1;
+    c->has_tools = 1;
+    c->token = 1;
+    while ((r = lt_jscan_element(j, &first)) == 1) {
+        if (c->ntools >= LT_FAST_TOOLS) return -1;
+        if (lt_fast_tool_one(j, &c->tools[c->ntools], c->ntools) < 0) return -1;
+        c->ntools++;
+    }
+    return r;
+}
+
+static int lt_fast_delta(lt_jscan *j, lt_fast_choice *c)
+{
+    lt_jstr k;
+    int first = 1, r;
+    if (lt_jscan_null(j)) return 0;
+    if (lt_jscan_expect(j, '{') < 0) return -1;
+    while ((r = lt_jscan_member(j, &k, &first)) == 1) {
+        if (lt_jstr_is(&k, "content")) {
+            if (c->has_content) return -1;
+            if (lt_jscan_null(j)) continue;
+            if (lt_jscan_string(j, &c->content) < 0) return -1;
+            c->has_content = 1;
+            if (c->content.n) c->token = 1;
+        } else if (lt_jstr_is(&k, "tool_calls")) {
+            if (c->has_tools || lt_fast_tools(j, c) < 0) return -1;
+        } else if (lt_jstr_is(&k, "role")) {
+            if (lt_fast_opt_str(j, &c->role, &c->has_role) < 0) return -1;
+        } else if (lt_jstr_is(&k, "refusal")) {
+            if (!lt_jscan_null(j)) return -1;
+        } else if (lt_jscan_skip(j, NULL) < 0) return -1;
+    }
+    return r;
+}
+
+/* A content_filter_results object: the same bytes as the last one validated
+ * (nearly always) are skipped by length; others are validated and kept. */
+static int lt_fast_filter_span(lt_jscan *j, lt_acc *a, lt_jstr *span)
+{
+    if (lt_jscan_peek(j) != '{') return -1;
+    size_t n = a->valid_filters.len;
+    if (n && (size_t)(j->end - j->p) >= n && !memcmp(j->p, a->valid_filters.data, n)) {
+        span->s = j->p;
+        span->n = n;
+        span->escaped = 0;
+        j->p += n;
+        return 0;
+    }
+    if (lt_jscan_skip(j, span) < 0) return -1;
+    lt_buf_reset(&a->valid_filters);
+    if (lt_buf_append(&a->valid_filters, span->s, span->n) < 0) lt_buf_reset(&a->valid_filters);
+    return 0;
+}
+
+static int lt_fast_choice_one(lt_jscan *j, lt_acc *a, lt_fast_choice *c)
+{
+    lt_jstr k;
+    int first = 1, r, seen = 0;
+    memset(c, 0, sizeof *c);
+    if (lt_jscan_expect(j, '{') < 0) return -1;
+    while ((r = lt_jscan_member(j, &k, &first)) == 1) {
+        int bit = lt_jstr_is(&k, "index") ? 1 : lt_jstr_is(&k, "delta") ? 2 : lt_jstr_is(&k, "content_filter_results") ? 4 : 0;
+        if (bit & seen) return -1;
+        seen |= bit;
+        if (bit == 1) { if (lt_jscan_int(j, &c->index) < 0) return -1; }
+        else if (bit == 2) { if (lt_fast_delta(j, c) < 0) return -1; }
+        else if (bit == 4) {
+            if (lt_jscan_null(j)) continue;
+            if (lt_fast_filter_span(j, a, &c->filters) < 0) return -1;
+            c->has_filters = 1;
+        } else if (lt_jstr_is(&k, "finish_reason")) {
+            if (lt_fast_opt_str(j, &c->finish, &c->has_finish) < 0) return -1;
+        } else if (lt_jstr_is(&k, "text")) {
+            if (!lt_jscan_null(j)) return -1;
+        } else if (lt_jscan_skip(j, NULL) < 0) return -1;
+    }
+    return r;
+}
+
+static int lt_fast_choices(lt_jscan *j, lt_acc *a, lt_fast_chunk *fc)
+{
+    int first = 1, r;
+    if (lt_jscan_expect(j, '[') < 0) return -1;
+    while ((r = lt_jscan_element(j, &first)) == 1) {
+        if (fc->nch >= LT_FAST_CHOICES || lt_fast_choice_one(j, a, &fc->ch[fc->nch]) < 0) return -1;
+        fc->nch++;
+    }
+    return r;
+}
+
+/* Walks the whole chunk; 0 when the fast path can apply it exactly. */
+static int lt_fast_scan(lt_acc *a, const char *d, size_t n, lt_fast_chunk *fc)
+{
+    lt_jscan j;
+    lt_jstr k;
+    int first = 1, r, choices = 0;
+    lt_jscan_init(&j, d, n);
+    fc->nch = fc->has_id = fc->has_model = fc->has_fingerprint = 0;
+    if (lt_jscan_expect(&j, '{') < 0) return -1;
+    while ((r = lt_jscan_member(&j, &k, &first)) == 1) {
+        int ok;
+        if (lt_jstr_is(&k, "choices")) { ok = !choices++ && lt_fast_choices(&j, a, fc) == 0; }
+        else if (lt_jstr_is(&k, "id")) ok = lt_fast_opt_str(&j, &fc->id, &fc->has_id) == 0;
+        else if (lt_jstr_is(&k, "model")) ok = lt_fast_opt_str(&j, &fc->model, &fc->has_model) == 0;
+        else if (lt_jstr_is(&k, "system_fingerprint")) ok = lt_fast_opt_str(&j, &fc->fingerprint, &fc->has_fingerprint) == 0;
+        else if (lt_jstr_is(&k, "usage")) ok = lt_jscan_null(&j);
+        else if (lt_jstr_is(&k, "prompt_filter_results") || lt_jstr_is(&k, "prompt_annotations")) ok = 0;
+        else ok = lt_jscan_skip(&j, NULL) == 0;
+        if (!ok) return -1;
+    }
+    return r == 0 && choices && lt_jscan_at_end(&j) ? 0 : -1;
+}
+
+/* Filter results equal to the ones merged last change nothing; others are
+ * parsed (rarely) and merged like the general path does. */
+static void lt_fast_filters(lt_acc_choice *ac, const lt_jstr *f)
+{
+    if (ac->filters && ac->last_filters_ok && ac->last_filters.len == f->n && !memcmp(ac->last_filters.data, f->s, f->n))
+        return;
+    json_t *o = json_loadb(f->s, f->n, 0, NULL);
+    lt_acc_merge_filters(ac, o);
+    json_decref(o);
+    lt_buf_reset(&ac->last_filters);
+    ac->last_filters_ok = lt_buf_append(&ac->last_filters, f->s, f->n) == 0;
+}
+
+static void lt_fast_tool_apply(lt_acc_choice *ac, const lt_fast_tool *t)
+{
+    lt_acc_tool *at = lt_acc_tool_get(ac, t->index);
+    if (!at) return;
+    if (t->has_id == LT_FAST_STR) lt_fast_keep(&at->id, &t->id);
+    if (t->has_type == LT_FAST_STR) lt_fast_keep(&at->type, &t->type);
+    if (t->has_name == LT_FAST_STR) lt_fast_keep(&at->name, &t->name);
+    if (t->has_args) lt_jstr_append(&t->args, &at->args);
+}
+
+static void lt_fast_apply(lt_acc *a, const lt_fast_chunk *fc, uint64_t off)
+{
+    if (fc->has_id == LT_FAST_STR && fc->id.n) lt_fast_keep(&a->id, &fc->id); /* an empty id or model is no news */
+    if (fc->has_model == LT_FAST_STR && fc->model.n) lt_fast_keep(&a->model, &fc->model);
+    if (fc->has_fingerprint == LT_FAST_STR) lt_fast_keep(&a->fingerprint, &fc->fingerprint);
+    for (int i = 0; i < fc->nch; i++) {
+        const lt_fast_choice *c = &fc->ch[i];
+        lt_acc_choice *ac = lt_acc_choice_get(a, c->index);
+        if (!ac) continue;
+        if (c->has_finish == LT_FAST_STR) lt_fast_keep(&ac->finish, &c->finish);
+        if (c->has_role == LT_FAST_STR) lt_fast_keep(&ac->role, &c->role);
+        if (c->has_filters) lt_fast_filters(ac, &c->filters);
+        if (c->has_content && c->content.n) { lt_jstr_append(&c->content, &ac->content); ac->has_content = 1; }
+        for (int t = 0; t < c->ntools; t++) lt_fast_tool_apply(ac, &c->tools[t]);
+        if (c->token && !a->have_first_token) { a->have_first_token = 1; a->first_token_off = off; }
     }
 }
 
 static int lt_acc_fast_chunk(lt_acc *a, const char *d, size_t n, uint64_t off)
 {
-    static const char delta[] = "delta\":{\"content\":\"";
-    if (!a->id || !a->model) return 0; /* let the full parse see the first chunks */
-    const char *lim = d + n, *cs = NULL, *ce = NULL, *ix = NULL;
-    /* one pass over the object keys (a '"' after '{' or ','); the content
-     * string itself is skipped, so its text cannot look like a key */
-    for (const char *q = memchr(d, '"', n); q; q = q + 1 < lim ? memchr(q + 1, '"', (size_t)(lim - q - 1)) : NULL) {
-        if (q == d || (q[-1] != '{' && q[-1] != ',')) continue;
-        const char *k = q + 1;
-        size_t left = (size_t)(lim - k);
-        if (lt_key_unusual(k, left)) return 0;
-        if (LT_KEY_IS(k, left, "index\":")) { if (ix) return 0; ix = k + 7; }
-        else if (LT_KEY_IS(k, left, delta)) {
-            if (cs) return 0;
-            cs = k + sizeof delta - 2; /* the opening quote of the content */
-            ce = cs + 1;
-            while (ce < lim && *ce != '"') ce += *ce == '\\' ? 2 : 1;
-            if (ce + 1 >= lim || ce[1] != '}') return 0;
-            q = ce;
-        }
-    }
-    if (!cs || !ix) return 0;
-    char *e;
-    long index = strtol(ix, &e, 10);
-    if (e == ix) return 0;
-    json_t *str = json_loadb(cs, (size_t)(ce + 1 - cs), JSON_DECODE_ANY, NULL);
-    if (!json_is_string(str)) { json_decref(str); return 0; }
-    lt_acc_choice *ac = lt_acc_choice_get(a, index);
-    if (ac) {
-        lt_acc_append(&ac->content, &ac->has_content, str);
-        if (json_string_length(str) && !a->have_first_token) { a->have_first_token = 1; a->first_token_off = off; }
-    }
-    json_decref(str);
+    lt_fast_chunk fc;
+    if (lt_fast_scan(a, d, n, &fc) < 0) return 0;
+    lt_fast_apply(a, &fc, off);
     return 1;
 }
 
 typedef struct lt_sse_ctx {
     lt_acc *a;
     int responses;
+    int fast;           /* the fast path may be tried */
+    size_t fast_events; /* events it handled */
     lt_counters *ctr;
 } lt_sse_ctx;
 
@@ -328,7 +537,7 @@ static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
 {
     lt_sse_ctx *x = ud;
     if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) { x->a->done = 1; return; }
-    if (!x->responses && !ev->event_len && lt_acc_fast_chunk(x->a, ev->data, ev->data_len, ev->off)) return;
+    if (x->fast && !ev->event_len && lt_acc_fast_chunk(x->a, ev->data, ev->data_len, ev->off)) { x->fast_events++; return; }
     json_error_t err;
     json_t *j = json_loadb(ev->data, ev->data_len, 0, &err);
     if (!j) {
@@ -350,6 +559,7 @@ static void lt_acc_free(lt_acc *a)
         json_decref(c->role);
         json_decref(c->finish);
         json_decref(c->filters);
+        lt_buf_free(&c->last_filters);
         lt_buf_free(&c->content);
         lt_buf_free(&c->refusal);
         lt_buf_free(&c->text);
@@ -370,6 +580,7 @@ static void lt_acc_free(lt_acc *a)
     json_decref(a->final_response);
     json_decref(a->rs_items);
     lt_buf_free(&a->out_text);
+    lt_buf_free(&a->valid_filters);
 }
 
 static int lt_cmp_choice(const void *x, const void *y)
@@ -487,8 +698,11 @@ static void lt_fill_stream(json_t *out, const lt_exchange *ex, int responses, in
     lt_acc a;
     memset(&a, 0, sizeof a);
     a.resp = &ex->resp;
-    lt_sse_ctx x = {&a, responses, ctr};
-    ctr->sse_events += lt_sse_parse_all(ex->resp.body.data, ex->resp.body.len, lt_acc_on_event, &x);
+    const char *fast = getenv("LLMTAP_AOAI_FAST");
+    lt_sse_ctx x = {&a, responses, !responses && !(fast && !strcmp(fast, "0")), 0, ctr};
+    size_t events = lt_sse_parse_all(ex->resp.body.data, ex->resp.body.len, lt_acc_on_event, &x);
+    ctr->sse_events += events;
+    lt_debug("SSE stream: %zu events, %zu by the fast path", events, x.fast_events);
     json_t *usage = a.usage;
     if (responses) {
         json_t *r = a.final_response;

@@ -1,0 +1,293 @@
+/* jscan.c -- strict, allocation-free JSON scanner (see jscan.h).
+ *
+ * Strings are scanned a byte at a time against a class table (plain ASCII,
+ * quote, backslash, control, UTF-8 lead), which keeps the common run of
+ * ASCII text to one load and one compare per byte; UTF-8 sequences and
+ * escapes are checked by the rules jansson applies (utf.c, load.c), so that
+ * whatever is accepted here decodes to the same bytes jansson would give. */
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include "jscan.h"
+
+#define LT_JSCAN_MAX_DEPTH 64
+#define LT_JSCAN_MAX_DIGITS 18
+
+enum { C_PLAIN = 0, C_QUOTE, C_ESC, C_CTRL, C_HIGH };
+
+static const unsigned char lt_jscan_class[256] = {
+    [0 ... 0x1F] = C_CTRL, ['"'] = C_QUOTE, ['\\'] = C_ESC, [0x80 ... 0xFF] = C_HIGH,
+};
+
+void lt_jscan_init(lt_jscan *j, const char *p, size_t n)
+{
+    j->p = p;
+    j->end = p + n;
+    j->depth = 0;
+}
+
+int lt_jscan_peek(lt_jscan *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')) j->p++;
+    return j->p < j->end ? (unsigned char)*j->p : -1;
+}
+
+int lt_jscan_expect(lt_jscan *j, char c)
+{
+    if (lt_jscan_peek(j) != (unsigned char)c) return -1;
+    j->p++;
+    return 0;
+}
+
+int lt_jscan_at_end(lt_jscan *j)
+{
+    return lt_jscan_peek(j) < 0;
+}
+
+/* One UTF-8 sequence starting at p (lead byte >= 0x80): its length, or 0
+ * when jansson would reject it (overlong, surrogate, above U+10FFFF). */
+static size_t lt_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!n || (size_t)(end - p) < n) return 0;
+    uint32_t v = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    return n;
+}
+
+static int lt_hex4(const char *p, uint32_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        *v = *v << 4 | (uint32_t)d;
+    }
+    return 0;
+}
+
+/* An escape at p (p[0] == '\\'): its length in the input, 0 if invalid.
+ * *cp: the code point (for \u, surrogate pairs joined), or the byte. */
+static size_t lt_escape(const char *p, const char *end, uint32_t *cp)
+{
+    if (end - p < 2) return 0;
+    switch (p[1]) {
+    case '"': *cp = '"'; return 2;
+    case '\\': *cp = '\\'; return 2;
+    case '/': *cp = '/'; return 2;
+    case 'b': *cp = '\b'; return 2;
+    case 'f': *cp = '\f'; return 2;
+    case 'n': *cp = '\n'; return 2;
+    case 'r': *cp = '\r'; return 2;
+    case 't': *cp = '\t'; return 2;
+    case 'u': break;
+    default: return 0;
+    }
+    uint32_t v, lo;
+    if (end - p < 6 || lt_hex4(p + 2, &v) < 0 || v == 0) return 0;
+    if (v >= 0xDC00 && v <= 0xDFFF) return 0;
+    if (v < 0xD800 || v > 0xDBFF) { *cp = v; return 6; }
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || lt_hex4(p + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF) return 0;
+    *cp = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+    return 12;
+}
+
+/* The first byte at or after p that is not plain ASCII text (quote,
+ * backslash, control, UTF-8), 16 bytes at a time where SSE2 is there. */
+static const unsigned char *lt_jscan_plain_run(const unsigned char *p, const unsigned char *end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* signed compare: bytes >= 0x80 are negative, so they count as below 0x20 too */
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                       _mm_cmplt_epi8(v, space));
+        int m = _mm_movemask_epi8(special);
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
+    while (p < end && lt_jscan_class[*p] == C_PLAIN) p++;
+    return p;
+}
+
+int lt_jscan_string(lt_jscan *j, lt_jstr *out)
+{
+    if (lt_jscan_expect(j, '"') < 0) return -1;
+    const unsigned char *p = (const unsigned char *)j->p, *end = (const unsigned char *)j->end;
+    out->s = j->p;
+    out->escaped = 0;
+    for (;;) {
+        p = lt_jscan_plain_run(p, end);
+        if (p >= end) return -1;
+        switch (lt_jscan_class[*p]) {
+        case C_QUOTE:
+            out->n = (size_t)(p - (const unsigned char *)out->s);
+            j->p = (const char *)p + 1;
+            return 0;
+        case C_ESC: {
+            uint32_t cp;
+            size_t k = lt_escape((const char *)p, (const char *)end, &cp);
+            if (!k) return -1;
+            out->escaped = 1;
+            p += k;
+            break;
+        }
+        case C_HIGH: {
+            size_t k = lt_utf8_len(p, end);
+            if (!k) return -1;
+            p += k;
+            break;
+        }
+        default: return -1; /* control character */
+        }
+    }
+}
+
+int lt_jscan_null(lt_jscan *j)
+{
+    if (lt_jscan_peek(j) != 'n' || j->end - j->p < 4 || memcmp(j->p, "null", 4)) return 0;
+    j->p += 4;
+    return 1;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? with bounded digit counts. */
+static int lt_jscan_number(lt_jscan *j, int *is_int)
+{
+    const char *p = j->p, *end = j->end;
+    if (p < end && *p == '-') p++;
+    const char *d = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    size_t nd = (size_t)(p - d);
+    if (!nd || nd > LT_JSCAN_MAX_DIGITS || (nd > 1 && *d == '0')) return -1;
+    *is_int = 1;
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == f || (size_t)(p - f) > LT_JSCAN_MAX_DIGITS) return -1;
+        *is_int = 0;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        const char *e = p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == e || p - e > 2) return -1;
+        *is_int = 0;
+    }
+    j->p = p;
+    return 0;
+}
+
+int lt_jscan_int(lt_jscan *j, long *out)
+{
+    if (lt_jscan_peek(j) < 0) return -1;
+    const char *start = j->p;
+    int is_int;
+    if (lt_jscan_number(j, &is_int) < 0 || !is_int) return -1;
+    *out = strtol(start, NULL, 10); /* at most 18 digits: fits */
+    return 0;
+}
+
+static int lt_jscan_literal(lt_jscan *j, const char *lit, size_t n)
+{
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n)) return -1;
+    j->p += n;
+    return 0;
+}
+
+static int lt_jscan_container(lt_jscan *j, int obj)
+{
+    if (++j->depth > LT_JSCAN_MAX_DEPTH) return -1;
+    j->p++;
+    int first = 1, r;
+    lt_jstr key;
+    while ((r = obj ? lt_jscan_member(j, &key, &first) : lt_jscan_element(j, &first)) == 1)
+        if (lt_jscan_skip(j, NULL) < 0) return -1;
+    j->depth--;
+    return r;
+}
+
+int lt_jscan_skip(lt_jscan *j, lt_jstr *span)
+{
+    int c = lt_jscan_peek(j), is_int, r;
+    const char *start = j->p;
+    lt_jstr s;
+    switch (c) {
+    case '"': r = lt_jscan_string(j, &s); break;
+    case '{': r = lt_jscan_container(j, 1); break;
+    case '[': r = lt_jscan_container(j, 0); break;
+    case 't': r = lt_jscan_literal(j, "true", 4); break;
+    case 'f': r = lt_jscan_literal(j, "false", 5); break;
+    case 'n': r = lt_jscan_literal(j, "null", 4); break;
+    default: r = (c == '-' || (c >= '0' && c <= '9')) ? lt_jscan_number(j, &is_int) : -1; break;
+    }
+    if (r < 0) return -1;
+    if (span) { span->s = start; span->n = (size_t)(j->p - start); span->escaped = 0; }
+    return 0;
+}
+
+int lt_jscan_member(lt_jscan *j, lt_jstr *key, int *first)
+{
+    int c = lt_jscan_peek(j);
+    if (c == '}') { j->p++; return 0; }
+    if (!*first) {
+        if (c != ',') return -1;
+        j->p++;
+    }
+    *first = 0;
+    if (lt_jscan_string(j, key) < 0 || lt_jscan_expect(j, ':') < 0) return -1;
+    return 1;
+}
+
+int lt_jscan_element(lt_jscan *j, int *first)
+{
+    int c = lt_jscan_peek(j);
+    if (c == ']') { j->p++; return 0; }
+    if (!*first) {
+        if (c != ',') return -1;
+        j->p++;
+        if (lt_jscan_peek(j) == ']') return -1;
+    }
+    *first = 0;
+    return 1;
+}
+
+static size_t lt_utf8_put(uint32_t cp, char *o)
+{
+    if (cp < 0x80) { o[0] = (char)cp; return 1; }
+    if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+void lt_jstr_append(const lt_jstr *s, lt_buf *b)
+{
+    if (!s->escaped) { if (s->n) lt_buf_append(b, s->s, s->n); return; }
+    const char *p = s->s, *end = s->s + s->n;
+    while (p < end) {
+        const char *bs = memchr(p, '\\', (size_t)(end - p));
+        if (!bs) { lt_buf_append(b, p, (size_t)(end - p)); return; }
+        if (bs > p) lt_buf_append(b, p, (size_t)(bs - p));
+        uint32_t cp = 0;
+        size_t k = lt_escape(bs, end, &cp);
+        if (!k) return; /* not reached: validated by lt_jscan_string */
+        char o[4];
+        lt_buf_append(b, o, lt_utf8_put(cp, o));
+        p = bs + k;
+    }
+}
