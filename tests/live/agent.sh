@@ -1,7 +1,8 @@
 # agent.sh -- start, query and stop `llmtap run` in a test's client namespace.
 # Source after tests/live/netns.sh and tests/standins/lib.sh. Defines:
 #   live_conf FILE [extra lines]  -> an llmtap.conf uploading to the Logs Ingestion
-#                                    stand-in (managed identity via its IMDS), user nobody
+#                                    stand-in (managed identity via its IMDS), user nobody;
+#                                    LIVE_ENDPOINT, LIVE_DEADLINE, LIVE_RETRY_CAP override
 #   agent_start DIR [run args]    -> AGENT_PID; waits for the status socket DIR/run/llmtap.sock
 #   agent_status DIR [--json]     -> `llmtap status` against it
 #   agent_stop                    -> SIGTERM, waits; AGENT_RC, AGENT_STOP_MS
@@ -10,17 +11,17 @@ live_conf() {
     {
         echo "[agent]"
         echo "user = nobody"
-        echo "shutdown_deadline = 10s"
+        echo "shutdown_deadline = ${LIVE_DEADLINE:-10s}"
         echo "[metrics]"
         echo "listen = 127.0.0.1:0"
         echo "[upload]"
-        echo "endpoint = https://127.0.0.1:$HTTPS_PORT"
+        echo "endpoint = ${LIVE_ENDPOINT:-https://127.0.0.1:$HTTPS_PORT}"
         echo "dcr_immutable_id = dcr-test"
         echo "auth = managed_identity"
         echo "imds_endpoint = http://127.0.0.1:$HTTP_PORT"
         echo "ca_bundle = $SDIR/ca.pem"
         echo "flush_interval = 1s"
-        echo "retry_cap = 2s"
+        echo "retry_cap = ${LIVE_RETRY_CAP:-2s}"
         echo "max_retry = 60s"
         for l in "$@"; do echo "$l"; done
     } >"$f"
