@@ -558,7 +558,8 @@ static int lt_kc_is_source(lt_kc *c, const lt_kql_token *t)
     int tbl;
     lt_kcols cols;
     if (t->kind != LT_TK_IDENT) return 0;
-    return lt_kc_let_find(c, t->text, 1) || lt_kql_schema_table(t->text, &tbl, &cols, NULL) == 0;
+    return lt_kc_let_find(c, t->text, 1) || lt_kql_schema_table(t->text, &tbl, &cols, NULL) == 0 ||
+           lt_kql_schema_function(t->text);
 }
 
 static void lt_kc_table(lt_kc *c, const lt_kql_token *t)
@@ -580,6 +581,27 @@ static void lt_kc_table(lt_kc *c, const lt_kql_token *t)
     lt_kc_stage(c, lt_kql_fmt(c, "SELECT %s FROM records WHERE tbl = %d", list, tbl), cols);
 }
 
+/* A workspace function: its body compiled as a tabular expression here. */
+static void lt_kc_function(lt_kc *c, const lt_kql_token *t, const char *body)
+{
+    if (c->nfn == (int)(sizeof c->fn_tokens / sizeof c->fn_tokens[0])) lt_kql_fail(c, t, "too many function calls");
+    char err[256];
+    lt_kql_tokens *tk = &c->fn_tokens[c->nfn];
+    if (lt_kql_lex_run(body, tk, err, sizeof err) < 0) lt_kql_fail(c, t, "function '%s': %s", t->text, err);
+    c->nfn++;
+    lt_kql_tokens saved = c->tk;
+    int pos = c->pos;
+    const char *src = c->src;
+    c->tk = *tk;
+    c->pos = 0;
+    c->src = body;
+    lt_kc_tabular(c);
+    if (lt_kql_tok(c)->kind != LT_TK_END) lt_kql_fail(c, lt_kql_tok(c), "unexpected '%s' in a function body", lt_kql_tok(c)->text);
+    c->tk = saved;
+    c->pos = pos;
+    c->src = src;
+}
+
 static void lt_kc_source(lt_kc *c)
 {
     const lt_kql_token *t = lt_kql_tok(c);
@@ -591,6 +613,8 @@ static void lt_kc_source(lt_kc *c)
     const char *name = lt_kql_ident(c, "a table name");
     const lt_klet *let = lt_kc_let_find(c, name, 1);
     if (let) { c->stage = let->stage; c->cur = let->cols; return; }
+    const char *body = lt_kql_schema_function(name);
+    if (body) { lt_kc_function(c, t, body); return; }
     lt_kc_table(c, t);
 }
 
@@ -665,14 +689,17 @@ lt_kql *lt_kql_compile(const char *src, lt_time_us now_us, char *err, size_t err
     c->err = err;
     c->errlen = errlen;
     lt_kql *q = NULL;
-    if (lt_kql_lex_run(src, &c->tk, err, errlen) == 0) {
+    lt_kql_tokens orig;
+    if (lt_kql_lex_run(src, &orig, err, errlen) == 0) {
+        c->tk = orig;
         if (setjmp(c->jb) == 0) {
             lt_kc_query(c);
             q = lt_kql_result(c);
             if (!q) snprintf(err, errlen, "out of memory");
         }
-        lt_kql_lex_free(&c->tk);
+        lt_kql_lex_free(&orig);
     }
+    for (int i = 0; i < c->nfn; i++) lt_kql_lex_free(&c->fn_tokens[i]);
     for (int i = 0; i < c->nkeep; i++) free(c->keep[i]);
     free(c->keep);
     free(c);

@@ -40,6 +40,8 @@ typedef struct lt_kc {
     lt_klet lets[LT_KC_MAX_LETS];
     int nlets;
     lt_time_us now;
+    lt_kql_tokens fn_tokens[8];   /* bodies of workspace functions compiled in place */
+    int nfn;
     jmp_buf jb;
     char *err;
     size_t errlen;
@@ -75,5 +77,7 @@ void lt_kql_fn_timespan(long long us, char *buf, size_t len);
 
 /* Schema (kql_schema.c): the columns of a table name (with or without _CL). */
 int lt_kql_schema_table(const char *name, int *tbl, lt_kcols *cols, lt_kc *c);
+/* The KQL body of a workspace function declared in schema.json, or NULL. */
+const char *lt_kql_schema_function(const char *name);
 
 #endif

@@ -6,7 +6,9 @@
  * exactly the columns Log Analytics has, with their types, without a
  * second copy of the list and without a data file to install. Local table
  * names are the APIM names with or without the _CL suffix of the custom
- * tables; the spool's `tbl` numbers are records/record.h's. */
+ * tables; the spool's `tbl` numbers are records/record.h's. The workspace
+ * functions schema.json declares (LlmtapLlmLog, ...) are KQL bodies over
+ * those tables, compiled where they are named. */
 #include <jansson.h>
 #include <pthread.h>
 #include <string.h>
@@ -70,4 +72,11 @@ int lt_kql_schema_table(const char *name, int *tbl, lt_kcols *cols, lt_kc *c)
         cols->v[cols->n++].type = lt_kql_schema_type(json_string_value(v) ? json_string_value(v) : "");
     }
     return 0;
+}
+
+const char *lt_kql_schema_function(const char *name)
+{
+    pthread_once(&lt_kql_schema_once, lt_kql_schema_load);
+    json_t *f = json_object_get(json_object_get(lt_kql_schema_root, "functions"), name);
+    return json_string_value(json_object_get(f, "body"));
 }

@@ -242,6 +242,20 @@ static void test_scalar_functions(void **state)
     json_decref(r);
 }
 
+/* Workspace functions of schema.json (LlmtapLlmLog: each row once) compile where they are named. */
+static void test_functions(void **state)
+{
+    (void)state;
+    json_t *r = run("LlmtapLlmLog | summarize Calls = count(), Tokens = sum(tolong(TotalTokens))");
+    expect_cell(r, 0, "Calls", "4");
+    expect_cell(r, 0, "Tokens", "55");
+    json_decref(r);
+    r = run("let G = LlmtapGatewayLogs | where ResponseCode == 429; G | project RecordId, RetryAfter");
+    assert_int_equal(json_array_size(r), 1);
+    expect_cell(r, 0, "RetryAfter", "3");
+    json_decref(r);
+}
+
 static void test_unsupported(void **state)
 {
     (void)state;
@@ -268,7 +282,7 @@ int main(void)
         cmocka_unit_test(test_daily_by_deployment), cmocka_unit_test(test_audit_403_429),
         cmocka_unit_test(test_string_operators), cmocka_unit_test(test_aggregates),
         cmocka_unit_test(test_arg_max_join), cmocka_unit_test(test_scalar_functions),
-        cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_functions), cmocka_unit_test(test_unsupported),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
