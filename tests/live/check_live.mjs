@@ -7,7 +7,8 @@
 //       Logs Ingestion stand-in (LLM: row 0 by CorrelationId; gateway: by
 //       CorrelationId), and nothing arrived that the agent did not produce
 //   node check_live.mjs committed IDS.txt ACCEPTED.jsonl
-//       every record id committed to the spool (one "table id" per line)
+//       every record committed to the spool (lines "table|CorrelationId|RecordId",
+//       as sqlite3 prints them)
 //       arrived (kill -9 test)
 //   node check_live.mjs agree STATUS.json METRICS.txt FINAL_COUNTERS.txt
 //       `llmtap status --json`, the Prometheus page and the counters the
@@ -36,7 +37,7 @@ function uploaded([recFile, accFile]) {
 
 function committed([idsFile, accFile]) {
   const acc = readJsonl(accFile);
-  const ids = fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
+  const ids = fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/[| ]/));
   const got = { 0: keysOf(acc, LLM), 1: keysOf(acc, GW) };
   const byRecordId = new Set(acc.filter((r) => r._stream === LLM).map((r) => r.RecordId));
   let n = 0;
