@@ -40,7 +40,12 @@ struct lt_content {
     int error, truncated;
     int bomb;               /* stopped by the ratio limit */
     int stopped;            /* cap or ratio reached: nothing more is decoded */
+    lt_buf raw;             /* encoded input kept until the first decoded byte */
+    int raw_lost;           /* raw grew past LT_CE_RAW_KEEP before any output */
+    int passthrough;        /* undecodable from the start: the body is the raw bytes */
 };
+
+#define LT_CE_RAW_KEEP (64u << 10)
 
 static int lt_ce_kind(const char *tok, size_t n)
 {
@@ -156,17 +161,37 @@ static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_bu
     if (lt_ce_stage_feed(c, i, in, len, out) < 0) c->error = 1;
 }
 
+/* Until the first decoded byte, the encoded input is kept: a body that
+ * fails before producing anything (labelled gzip but sent plain) becomes its
+ * raw bytes, all of them, wherever TCP cut it. A body that fails later keeps
+ * what was decoded and stops: raw bytes after decoded ones would differ with
+ * the feed boundaries. */
+static void lt_ce_keep_raw(lt_content *c, const uint8_t *in, size_t len)
+{
+    if (c->produced || c->raw_lost) { lt_buf_free(&c->raw); return; }
+    if (c->raw.len + len > LT_CE_RAW_KEEP) { c->raw_lost = 1; lt_buf_free(&c->raw); return; }
+    lt_buf_append(&c->raw, in, len);
+}
+
 uint64_t lt_content_feed(lt_content *c, const uint8_t *in, size_t len, lt_buf *out)
 {
     uint64_t before = c->produced;
     c->consumed += len;
-    if (c->stopped) return 0; /* cap or ratio reached: the rest is not decoded */
-    if (c->error) {
-        lt_ce_emit(c, in, len, out); /* raw pass-through after an error */
+    if (c->stopped) return 0; /* cap or ratio reached, or failed after output */
+    if (c->error && (c->passthrough || !c->nst)) {
+        lt_ce_emit(c, in, len, out); /* raw pass-through: unknown coding, or failed at once */
         return c->produced - before;
     }
+    lt_ce_keep_raw(c, in, len);
     lt_ce_run(c, 0, in, len, out);
-    if (c->error) lt_ce_emit(c, in, len, out);
+    if (!c->error) return c->produced - before;
+    if (c->produced == 0 && !c->raw_lost) {
+        c->passthrough = 1;
+        lt_ce_emit(c, c->raw.data, c->raw.len, out);
+    } else {
+        c->stopped = 1;
+    }
+    lt_buf_free(&c->raw);
     return c->produced - before;
 }
 
@@ -178,5 +203,6 @@ void lt_content_destroy(lt_content *c)
         if (c->st[i].kind == LT_CE_BR) BrotliDecoderDestroyInstance(c->st[i].br);
         else inflateEnd(&c->st[i].z);
     }
+    lt_buf_free(&c->raw);
     free(c);
 }

@@ -327,6 +327,40 @@ static void test_nested_gzip_bomb(void **st)
     free(z2);
 }
 
+/* Found by fuzz_http1: the body of a corrupt encoded stream used to depend
+ * on how TCP cut it (the raw bytes of the failing feed were appended). Now:
+ * failing before any output gives the whole raw body, failing after output
+ * keeps the decoded prefix; the same for every feed size. */
+static void test_corrupt_same_for_every_split(void **st)
+{
+    (void)st;
+    const char plain[] = "{\"id\":\"not compressed at all\"}";
+    uint8_t z[1024];
+    size_t n = zc(TXT, strlen(TXT), z, sizeof z, Z_GZIP);
+    memcpy(z + n - 12, "\xde\xad\xbe\xef\xde\xad\xbe\xef", 8); /* damage the tail of the deflate data */
+    lt_buf first, out;
+    dec_res r0 = decode("gzip", 1 << 20, (const uint8_t *)plain, strlen(plain), 0, &first);
+    assert_int_equal(r0.error, 1);
+    assert_int_equal(first.len, strlen(plain));
+    assert_memory_equal(first.data, plain, strlen(plain));
+    lt_buf_free(&first);
+    dec_res r1 = decode("gzip", 1 << 20, z, n, 0, &first);
+    assert_int_equal(r1.error, 1);
+    for (size_t piece = 1; piece < 40; piece++) {
+        dec_res r = decode("gzip", 1 << 20, (const uint8_t *)plain, strlen(plain), piece, &out);
+        if (out.len != strlen(plain)) fail_msg("plain body fed in %zu-byte pieces: expected %zu raw bytes, got %zu",
+                                               piece, strlen(plain), out.len);
+        assert_int_equal(r.error, 1);
+        lt_buf_free(&out);
+        decode("gzip", 1 << 20, z, n, piece, &out);
+        if (out.len != first.len || memcmp(out.data, first.data, out.len))
+            fail_msg("damaged gzip fed in %zu-byte pieces: expected the %zu-byte decoded prefix, got %zu bytes",
+                     piece, first.len, out.len);
+        lt_buf_free(&out);
+    }
+    lt_buf_free(&first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_nested_gzip_bomb),
         cmocka_unit_test(test_unknown_coding_raw),
         cmocka_unit_test(test_corrupt_data),
+        cmocka_unit_test(test_corrupt_same_for_every_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
