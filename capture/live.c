@@ -55,7 +55,8 @@ static int lt_live_filter(pcap_t *pc, const char *ifname, const char *filter, ch
 /* Joins the interface's fanout group: flow-hashed, defragmenting. */
 static int lt_live_fanout(pcap_t *pc, int group, const char *ifname, char *err, size_t errlen)
 {
-    int arg = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) | (group << 16);
+    /* low 16 bits: the group id; high 16 bits: mode and flags */
+    int arg = group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
     if (setsockopt(pcap_fileno(pc), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0)
         return lt_live_fail(err, errlen, ifname, "PACKET_FANOUT", strerror(errno));
     return 0;

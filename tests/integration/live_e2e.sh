@@ -4,7 +4,8 @@
 # Two network namespaces joined by a veth pair: the Azure OpenAI stand-in
 # (HTTP/1.1 and HTTP/2) serves on one side; on the other, real clients (the
 # openai SDK, curl, a pipelining socket, Node's http2 client) call it, and
-# `llmtap run` captures on that side's veth end and uploads continuously to
+# `llmtap run` (two capture workers: PACKET_FANOUT by flow hash) captures on
+# that side's veth end and uploads continuously to
 # the Logs Ingestion stand-in (in the same namespace, on its loopback).
 # Checks: every call's records match the clients' ground truth field by
 # field (compare.mjs); every record arrived at the stand-in while the agent
@@ -38,7 +39,7 @@ aoai_start "$tmp"; H1_PORT=$AOAI_PORT; H1_PID=$AOAI_PID
 AOAI_PID=; aoai_start "$tmp" --h2; H2_PORT=$AOAI_PORT; AOAI2_PID=$AOAI_PID; AOAI_PID=$H1_PID
 
 a=$tmp/agent
-mkdir -p "$a"; live_conf "$a/llmtap.conf"
+mkdir -p "$a"; LIVE_WORKERS=2 live_conf "$a/llmtap.conf"   # two capture workers joined by PACKET_FANOUT
 agent_start "$a" --interface "$IF_CLI" --json
 grep -E '^(Uid|CapEff|CapPrm|CapAmb)' "/proc/$AGENT_PID/status" | tee "$tmp/proc.txt"
 uid=$(awk '/^Uid/{print $2}' "$tmp/proc.txt"); eff=$(awk '/^CapEff/{print $2}' "$tmp/proc.txt")

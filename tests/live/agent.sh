@@ -2,7 +2,7 @@
 # Source after tests/live/netns.sh and tests/standins/lib.sh. Defines:
 #   live_conf FILE [extra lines]  -> an llmtap.conf uploading to the Logs Ingestion
 #                                    stand-in (managed identity via its IMDS), user nobody;
-#                                    LIVE_ENDPOINT, LIVE_DEADLINE, LIVE_RETRY_CAP override
+#                                    LIVE_ENDPOINT, LIVE_DEADLINE, LIVE_RETRY_CAP, LIVE_WORKERS override
 #   agent_start DIR [run args]    -> AGENT_PID; waits for the status socket DIR/run/llmtap.sock
 #   agent_status DIR [--json]     -> `llmtap status` against it
 #   agent_stop                    -> SIGTERM, waits; AGENT_RC, AGENT_STOP_MS
@@ -12,6 +12,8 @@ live_conf() {
         echo "[agent]"
         echo "user = nobody"
         echo "shutdown_deadline = ${LIVE_DEADLINE:-10s}"
+        echo "[capture]"
+        echo "workers = ${LIVE_WORKERS:-1}"
         echo "[metrics]"
         echo "listen = 127.0.0.1:0"
         echo "[upload]"
