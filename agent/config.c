@@ -64,6 +64,15 @@ static const lt_confmap_entry lt_capture_map[] = {
      .desc = "Largest HTTP/1 message head."},
     {.key = "h2_streams_max", .type = T_INT, AT(pipeline.parser.h2_streams_max), .lo = 1, .hi = 100000,
      .desc = "HTTP/2 streams tracked per connection."},
+    {.key = "h2_header_list_max", .type = T_SIZE, AT(pipeline.parser.h2_header_list_max), .lo = 1024,
+     .hi = 64 << 20,
+     .desc = "HTTP/2: decoded header bytes per message over all its header blocks (name + value + 32 per "
+             "field, as SETTINGS_MAX_HEADER_LIST_SIZE counts). Bounds HPACK amplification and CONTINUATION "
+             "floods; a stream over it is dropped (http2_header_limit_hits, logged)."},
+    {.key = "decode_ratio_max", .type = T_INT, AT(pipeline.parser.decode_ratio_max), .lo = 0, .hi = 1000000,
+     .desc = "Content-Encoding: decoding of a body stops once its decoded size passes this many times its "
+             "encoded size (after the first MiB); the body is kept truncated (http_decode_bombs, logged). "
+             "0 = no ratio limit (body_cap still stops decoding)."},
     {0},
 };
 
