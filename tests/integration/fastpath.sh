@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 : "${LLMTAP:?}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 rc=0 n=0
-for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap; do
+for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap tests/fixtures/h2burst/*.pcap; do
     name=$(basename "$pcap" .pcap)
     "$LLMTAP" replay "$pcap" --no-store --json --config /dev/null -vv >"$tmp/fast.jsonl" 2>"$tmp/fast.log"
     LLMTAP_AOAI_FAST=0 "$LLMTAP" replay "$pcap" --no-store --json --config /dev/null -q >"$tmp/general.jsonl"

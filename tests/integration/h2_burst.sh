@@ -1,0 +1,34 @@
+#!/bin/bash
+# Issue 13's HTTP/2 fidelity report: non-streamed answers (~2.5 KB) to Node's http2 client at
+# 4 connections x 32 concurrent streams, where the server's END_STREAM frames of a whole wave
+# travel together in one late segment (flow control holds the bodies back) and the kernel
+# retransmits that segment (tail loss probe), were said to be recorded "truncated" although whole.
+# tests/fixtures/h2burst/h2burst.pcap (tests/fixtures/gen/capture.sh ... h2burst.mjs 4 32 1 2500)
+# must give every call complete and equal to the client's ground truth; with any one data
+# segment dropped, the damage must show as a hole (never "truncated": the connection did close
+# after every stream ended) and every record marked complete must still equal the truth.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${LLMTAP:?}" "${BUILD:?}"
+S=$BUILD/tests/tools/pcapsynth
+pcap=tests/fixtures/h2burst/h2burst.pcap truth=tests/fixtures/h2burst/h2burst.truth.json
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0
+"$LLMTAP" replay "$pcap" --no-store --json -q --config /dev/null >"$tmp/r.jsonl"
+if ! node tests/tools/compare.mjs "$tmp/r.jsonl" "$truth" --secrets sk-test-key-0123456789 >"$tmp/cmp.out"; then
+    fails=$((fails + 1)); echo "FAIL $pcap: $(tail -3 "$tmp/cmp.out" | tr '\n' ' ')"
+fi
+inc=$(grep -c '"Complete":false' "$tmp/r.jsonl" || true)
+[ "$inc" = 0 ] || { fails=$((fails + 1)); echo "FAIL $pcap: expected 0 incomplete records, got $inc"; }
+n=$("$S" count "$pcap")
+for i in $(seq 1 "$n"); do
+    "$S" drop "$pcap" "$tmp/d.pcap" "$i"
+    "$LLMTAP" replay "$tmp/d.pcap" --no-store --json -q --config /dev/null >"$tmp/d.jsonl"
+    t=$(grep -c '"IncompleteReason":"truncated"' "$tmp/d.jsonl" || true)
+    [ "$t" = 0 ] || { fails=$((fails + 1)); echo "FAIL segment $i dropped: expected no \"truncated\" record, got $t"; }
+    if ! node tests/tools/compare.mjs "$tmp/d.jsonl" "$truth" --damaged maybe >"$tmp/cmp.out"; then
+        fails=$((fails + 1)); echo "FAIL segment $i dropped: $(tail -3 "$tmp/cmp.out" | tr '\n' ' ')"
+    fi
+done
+echo "h2 burst: whole capture + $n single-segment drops, $fails failures"
+[ "$fails" = 0 ]
