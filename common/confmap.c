@@ -246,9 +246,9 @@ static void lt_free_list(char **l, size_t n)
 static int lt_split_list(const char *v, char ***out, size_t *nout)
 {
     char **l = NULL;
-    size_t n = 0;
-    for (const char *p = v; *v;) {
-        size_t len = strcspn(p, ",");
+    size_t n = 0, len;
+    for (const char *p = v; *v; p += len + 1) {   /* an empty value is an empty list */
+        len = strcspn(p, ",");
         const char *s = p, *t = p + len;
         while (s < t && isspace((unsigned char)*s)) s++;
         while (t > s && isspace((unsigned char)t[-1])) t--;
@@ -257,7 +257,6 @@ static int lt_split_list(const char *v, char ***out, size_t *nout)
         l = nl;
         n++;
         if (!p[len]) break;
-        p += len + 1;
     }
     *out = l;
     *nout = n;
@@ -337,11 +336,13 @@ static char *lt_format_size(long long n)
     return lt_format_units(n, mul, name, 4);
 }
 
-static char *lt_format_duration(long long ms)
+/* n seconds, or n milliseconds when ms (no multiplication: cannot overflow). */
+static char *lt_format_duration(long long n, int ms)
 {
-    static const long long mul[] = {86400000, 3600000, 60000, 1000, 1};
+    static const long long mul_ms[] = {86400000, 3600000, 60000, 1000, 1}, mul_s[] = {86400, 3600, 60, 1};
     static const char *const name[] = {"d", "h", "m", "s", "ms"};
-    return lt_format_units(ms, mul, name, ms % 1000 ? 5 : 4);
+    if (!ms) return lt_format_units(n, mul_s, name, 4);
+    return lt_format_units(n, mul_ms, name, n % 1000 ? 5 : 4);
 }
 
 static char *lt_format_ports(const uint16_t *p, size_t cap)
@@ -376,7 +377,7 @@ char *lt_confmap_format(const lt_confmap_entry *e, const void *base)
     case LT_CONFMAP_SIZE: return lt_format_size(lt_get_num(p, e->size, 1));
     case LT_CONFMAP_DURATION: {
         long long n = lt_get_num(p, e->size, 0);
-        return lt_format_duration(e->flags & LT_CONFMAP_MS ? n : n * 1000);
+        return lt_format_duration(n, e->flags & LT_CONFMAP_MS);
     }
     case LT_CONFMAP_ENUM: {
         long long i = lt_get_num(p, e->size, 0), n = 0;

@@ -178,6 +178,9 @@ static void test_bool_int_enum(void **st)
     assert_int_equal(c.norange, INT32_MAX);
     tset(&c, "norange", "2147483648", -1, "norange: '2147483648' out of range (0..2147483647)");
     tset(&c, "norange", "-1", -1, "norange: '-1' out of range (0..2147483647)");
+    tset(&c, "long_secs", "0", 0, NULL);
+    c.long_secs = INT64_MAX;                 /* set by code: formatting must not overflow */
+    expect_fmt(&c, "long_secs", "9223372036854775807s");
     tset(&c, "color", "blue", 0, NULL);
     assert_int_equal(c.color, 2);
     tset(&c, "color", "pink", -1, "color: expected red, green or blue, got 'pink'");
