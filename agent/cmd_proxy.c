@@ -22,17 +22,55 @@
 #include "../store/writer.h"
 #include "../uploader/delivery.h"
 #include "cmd.h"
+#include "config.h"
 
-#define LT_PROXY_DEFAULT_CONF "/etc/llmtap/llmtap.conf"
 
 typedef struct lt_up_thread {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-    lt_proxy_cfg *cfg;
+    lt_config *cfg;
     lt_counters ctr;
 } lt_up_thread;
+
+/* ---- [proxy] and [backend.NAME] in the agent's configuration ---- */
+
+static lt_proxy_cfg *lt_proxy_cfg_of(lt_config *cfg)
+{
+    if (!cfg->proxy && (cfg->proxy = malloc(sizeof(lt_proxy_cfg)))) lt_proxy_cfg_defaults(cfg->proxy);
+    return cfg->proxy;
+}
+
+static int lt_proxy_hook_set(lt_config *cfg, const char *section, const char *key, const char *value, char *err,
+                             size_t errlen)
+{
+    lt_proxy_cfg *pc = lt_proxy_cfg_of(cfg);
+    if (!pc) { snprintf(err, errlen, "out of memory"); return -1; }
+    return lt_proxy_cfg_set(pc, section, key, value, err, errlen);
+}
+
+static void lt_proxy_hook_dump(const lt_config *cfg, FILE *out)
+{
+    if (cfg->proxy) lt_proxy_cfg_dump(cfg->proxy, out);
+}
+
+static void lt_proxy_hook_free(lt_config *cfg)
+{
+    if (cfg->proxy) lt_proxy_cfg_free(cfg->proxy);
+    free(cfg->proxy);
+    cfg->proxy = NULL;
+}
+
+static const lt_config_hook lt_proxy_hook = {
+    .owns = lt_proxy_cfg_owns, .set = lt_proxy_hook_set, .dump = lt_proxy_hook_dump,
+    .free = lt_proxy_hook_free, .template = lt_proxy_cfg_template,
+};
+
+void lt_cmd_proxy_config_hook(void)
+{
+    lt_config_hook_register(&lt_proxy_hook);
+}
 
 static void *lt_proxy_uploader_main(void *arg)
 {
@@ -104,16 +142,22 @@ static int lt_proxy_args(int argc, char **argv, lt_proxy_opts *o)
     return -1;
 }
 
-static int lt_proxy_config(const lt_proxy_opts *o, lt_proxy_cfg *cfg)
+/* The agent's configuration with the proxy's sections; NULL (message printed) on error. */
+static lt_proxy_cfg *lt_proxy_config(const lt_proxy_opts *o, lt_config *cfg)
 {
     char err[512];
-    lt_proxy_cfg_defaults(cfg);
-    const char *path = o->conf ? o->conf : LT_PROXY_DEFAULT_CONF;
-    if (lt_proxy_cfg_load(cfg, path, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s\n", err); return -1; }
+    if (lt_config_load_default(cfg, o->conf, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s\n", err); return NULL; }
+    lt_proxy_cfg *pc = lt_proxy_cfg_of(cfg);
+    if (!pc) return NULL;
     if (o->db) { free(cfg->db_path); cfg->db_path = strdup(o->db); }
-    if (o->listen) { free(cfg->listen); cfg->listen = strdup(o->listen); }
-    if (lt_proxy_cfg_check(cfg, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s: %s\n", path, err); return -1; }
-    return 0;
+    if (o->listen) { free(pc->listen); pc->listen = strdup(o->listen); }
+    pc->parser = cfg->pipeline.parser;
+    pc->record = cfg->pipeline.record;
+    if (lt_proxy_cfg_check(pc, err, sizeof err) < 0) {
+        fprintf(stderr, "llmtap: %s: %s\n", o->conf ? o->conf : LT_CONFIG_DEFAULT_PATH, err);
+        return NULL;
+    }
+    return pc;
 }
 
 /* What the proxy did, printed after everything is flushed. */
@@ -148,7 +192,7 @@ static void lt_proxy_wait_signal(void)
     lt_info("proxy: signal %d, draining", sig);
 }
 
-static int lt_proxy_serve(const lt_proxy_opts *o, lt_proxy_cfg *cfg, lt_writer *writer)
+static int lt_proxy_serve(const lt_proxy_opts *o, lt_config *acfg, lt_proxy_cfg *cfg, lt_writer *writer)
 {
     char err[512];
     lt_tap *tap = lt_tap_create(cfg, writer, o->json);
@@ -158,10 +202,10 @@ static int lt_proxy_serve(const lt_proxy_opts *o, lt_proxy_cfg *cfg, lt_writer *
         lt_tap_destroy(tap, NULL);
         return 2;
     }
-    lt_up_thread up = {.cfg = cfg};
+    lt_up_thread up = {.cfg = acfg};
     pthread_mutex_init(&up.mu, NULL);
     pthread_cond_init(&up.cv, NULL);
-    int uploading = !o->no_upload && cfg->upload.endpoint && cfg->upload.dcr_immutable_id;
+    int uploading = !o->no_upload && acfg->upload.endpoint && acfg->upload.dcr_immutable_id;
     if (!o->no_upload && !uploading) lt_warn("proxy: [upload] endpoint/dcr_immutable_id not set: records are only spooled");
     if (uploading) pthread_create(&up.th, NULL, lt_proxy_uploader_main, &up);
     fprintf(stderr, "llmtap: proxy listening on %s:%d (%d workers, %d backends)\n", px->listen_host,
@@ -195,10 +239,11 @@ int lt_cmd_proxy(int argc, char **argv)
     lt_proxy_opts o = {0};
     int rc = lt_proxy_args(argc, argv, &o);
     if (rc >= 0) return rc;
+    lt_config acfg;
+    lt_proxy_cfg *cfg = lt_proxy_config(&o, &acfg);
+    if (!cfg) { lt_config_free(&acfg); return 2; }
     if (o.quiet) lt_log_level = LT_LOG_ERROR;
     if (o.verbose) lt_log_level = LT_LOG_WARN + o.verbose;
-    lt_proxy_cfg cfg;
-    if (lt_proxy_config(&o, &cfg) < 0) { lt_proxy_cfg_free(&cfg); return 2; }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -207,18 +252,18 @@ int lt_cmd_proxy(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char *e = NULL;
-    lt_spool *spool = lt_spool_open(cfg.db_path, &e);
+    lt_spool *spool = lt_spool_open(acfg.db_path, &e);
     if (!spool) {
-        fprintf(stderr, "llmtap: cannot open spool %s: %s\n", cfg.db_path, e ? e : "?");
+        fprintf(stderr, "llmtap: cannot open spool %s: %s\n", acfg.db_path, e ? e : "?");
         free(e);
-        lt_proxy_cfg_free(&cfg);
+        lt_config_free(&acfg);
         return 1;
     }
-    lt_writer *writer = lt_writer_create(spool, 0);
-    rc = lt_proxy_serve(&o, &cfg, writer);
+    lt_writer *writer = lt_writer_create(spool, (size_t)acfg.agent.queue_max);
+    rc = lt_proxy_serve(&o, &acfg, cfg, writer);
     lt_writer_destroy(writer);
     lt_spool_close(spool);
     curl_global_cleanup();
-    lt_proxy_cfg_free(&cfg);
+    lt_config_free(&acfg);
     return rc;
 }

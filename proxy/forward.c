@@ -25,6 +25,7 @@
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ typedef struct lt_call {
     struct evhttp_request *breq;  /* the attempt in flight */
     struct evhttp_connection *bcon;
     struct event *timer;
-    int bidx, attempts, holding, started, chunked, cancelling, too_large, truncated, err;
+    int bidx, attempts, holding, started, chunked, cancelling, too_large, truncated, err, connecting;
     uint8_t tried[LT_PROXY_MAX_BACKENDS];
     json_t *errors;               /* AttemptErrors */
     lt_held held;
@@ -309,16 +310,39 @@ static void lt_fwd_attempt_failed(lt_call *c, const char *what)
     lt_call_attempt(c);
 }
 
+static void lt_fwd_arm(lt_call *c, int64_t ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+/* Is the backend connection's TCP connect done? */
+static int lt_fwd_connected(lt_call *c)
+{
+    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->bcon));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
+}
+
+/* The attempt's timer: first the connect deadline, then the first byte's. */
 static void lt_fwd_timeout(evutil_socket_t fd, short ev, void *arg)
 {
     (void)fd; (void)ev;
     lt_call *c = arg;
     if (!c->breq) return;
+    const lt_proxy_cfg *cfg = c->w->px->cfg;
+    const char *why = "timeout";
+    if (c->connecting) {
+        c->connecting = 0;
+        if (lt_fwd_connected(c)) { lt_fwd_arm(c, cfg->first_byte_timeout_ms - cfg->connect_timeout_ms); return; }
+        why = "connect timeout";
+    }
     c->cancelling = 1;
     evhttp_cancel_request(c->breq);
     c->cancelling = 0;
     c->breq = NULL;
-    lt_fwd_attempt_failed(c, "timeout");
+    lt_fwd_attempt_failed(c, why);
 }
 
 static void lt_fwd_error_cb(enum evhttp_request_error e, void *arg)
@@ -501,8 +525,8 @@ static void lt_call_attempt(lt_call *c)
         lt_fwd_attempt_failed(c, "connect or I/O error");
         return;
     }
-    struct timeval tv = {px->cfg->first_byte_timeout_ms / 1000, (px->cfg->first_byte_timeout_ms % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
+    c->connecting = px->cfg->connect_timeout_ms < px->cfg->first_byte_timeout_ms;
+    lt_fwd_arm(c, c->connecting ? px->cfg->connect_timeout_ms : px->cfg->first_byte_timeout_ms);
 }
 
 /* ---- entry points ---- */
