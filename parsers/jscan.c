@@ -1,15 +1,13 @@
 /* jscan.c -- strict, allocation-free JSON scanner (see jscan.h).
  *
- * Strings are scanned a byte at a time against a class table (plain ASCII,
- * quote, backslash, control, UTF-8 lead), which keeps the common run of
- * ASCII text to one load and one compare per byte; UTF-8 sequences and
+ * Strings are scanned 16 bytes at a time for the bytes that need a look
+ * (quote, backslash, control, UTF-8 lead: common/jtext.h), then by a class
+ * table; UTF-8 sequences and
  * escapes are checked by the rules jansson applies (utf.c, load.c), so that
  * whatever is accepted here decodes to the same bytes jansson would give. */
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "../common/jtext.h"
 #include "jscan.h"
 
 #define LT_JSCAN_MAX_DEPTH 64
@@ -44,22 +42,6 @@ int lt_jscan_expect(lt_jscan *j, char c)
 int lt_jscan_at_end(lt_jscan *j)
 {
     return lt_jscan_peek(j) < 0;
-}
-
-/* One UTF-8 sequence starting at p (lead byte >= 0x80): its length, or 0
- * when jansson would reject it (overlong, surrogate, above U+10FFFF). */
-static size_t lt_utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!n || (size_t)(end - p) < n) return 0;
-    uint32_t v = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        v = v << 6 | (p[i] & 0x3F);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    return n;
 }
 
 static int lt_hex4(const char *p, uint32_t *v)
@@ -100,26 +82,6 @@ static size_t lt_escape(const char *p, const char *end, uint32_t *cp)
     return 12;
 }
 
-/* The first byte at or after p that is not plain ASCII text (quote,
- * backslash, control, UTF-8), 16 bytes at a time where SSE2 is there. */
-static const unsigned char *lt_jscan_plain_run(const unsigned char *p, const unsigned char *end)
-{
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* signed compare: bytes >= 0x80 are negative, so they count as below 0x20 too */
-        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                       _mm_cmplt_epi8(v, space));
-        int m = _mm_movemask_epi8(special);
-        if (m) return p + __builtin_ctz((unsigned)m);
-        p += 16;
-    }
-#endif
-    while (p < end && lt_jscan_class[*p] == C_PLAIN) p++;
-    return p;
-}
-
 int lt_jscan_string(lt_jscan *j, lt_jstr *out)
 {
     if (lt_jscan_expect(j, '"') < 0) return -1;
@@ -127,7 +89,7 @@ int lt_jscan_string(lt_jscan *j, lt_jstr *out)
     out->s = j->p;
     out->escaped = 0;
     for (;;) {
-        p = lt_jscan_plain_run(p, end);
+        p = lt_jtext_plain_run(p, end);
         if (p >= end) return -1;
         switch (lt_jscan_class[*p]) {
         case C_QUOTE:
@@ -143,7 +105,7 @@ int lt_jscan_string(lt_jscan *j, lt_jstr *out)
             break;
         }
         case C_HIGH: {
-            size_t k = lt_utf8_len(p, end);
+            size_t k = lt_jtext_utf8_len(p, end);
             if (!k) return -1;
             p += k;
             break;

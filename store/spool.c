@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "../common/jtext.h"
 #include "../common/clock.h"
 #include "../common/counters.h"
 #include "../common/log.h"
@@ -271,9 +272,9 @@ int lt_spool_commit(lt_spool *s)
 
 int lt_spool_put(lt_spool *s, const lt_record *rec)
 {
-    char *js = json_dumps(rec->obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n = 0;
+    char *js = lt_jtext_dump(rec->obj, &n); /* json_dumps' bytes, several times faster */
     if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", rec->id); return -1; }
-    size_t n = strlen(js);
     sqlite3_stmt *st = s->st[ST_PUT];
     sqlite3_bind_int(st, 1, rec->table);
     sqlite3_bind_text(st, 2, rec->id, -1, SQLITE_STATIC);

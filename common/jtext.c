@@ -1,0 +1,148 @@
+/* jtext.c -- JSON text helpers (see jtext.h). The escaping rules are
+ * jansson's dump.c: '"' and '\\' escaped, \b \f \n \r \t by name, other
+ * control bytes as \u00XX in upper-case hex, '/' and non-ASCII as they are;
+ * a string that is not valid UTF-8 makes the whole dump fail. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include "jtext.h"
+#include "lt.h"
+
+size_t lt_jtext_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!n || (size_t)(end - p) < n) return 0;
+    uint32_t v = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (p[i] & 0x3F);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    return n;
+}
+
+const unsigned char *lt_jtext_plain_run(const unsigned char *p, const unsigned char *end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* signed compare: bytes >= 0x80 are negative, so they count as below 0x20 too */
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                       _mm_cmplt_epi8(v, space));
+        int m = _mm_movemask_epi8(special);
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+    return p;
+}
+
+/* The output; err remembers a failed allocation, so a dump is whole or NULL. */
+typedef struct lt_jw {
+    lt_buf b;
+    int err;
+} lt_jw;
+
+static void lt_jw_put(lt_jw *w, const void *p, size_t n)
+{
+    if (lt_buf_append(&w->b, p, n) < 0) w->err = 1;
+}
+
+static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    lt_jw_put(b, "\"", 1);
+    while (p < end) {
+        const unsigned char *q = lt_jtext_plain_run(p, end);
+        while (q < end && *q >= 0x80) { /* valid UTF-8 is copied as it is */
+            size_t k = lt_jtext_utf8_len(q, end);
+            if (!k) return -1;
+            q += k;
+            q = lt_jtext_plain_run(q, end);
+        }
+        if (q > p) lt_jw_put(b, p, (size_t)(q - p));
+        if (q >= end) break;
+        char esc[8];
+        const char *e = *q == '"' ? "\\\"" : *q == '\\' ? "\\\\" : *q == '\b' ? "\\b" : *q == '\f' ? "\\f" :
+                        *q == '\n' ? "\\n" : *q == '\r' ? "\\r" : *q == '\t' ? "\\t" : NULL;
+        if (!e) { snprintf(esc, sizeof esc, "\\u%04X", (unsigned)*q); e = esc; }
+        lt_jw_put(b, e, strlen(e));
+        p = q + 1;
+    }
+    lt_jw_put(b, "\"", 1);
+    return 0;
+}
+
+static int lt_jtext_value(lt_jw *b, const json_t *v, int depth);
+
+static int lt_jtext_object(lt_jw *b, const json_t *v, int depth)
+{
+    lt_jw_put(b, "{", 1);
+    int first = 1;
+    for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+        if (!first) lt_jw_put(b, ",", 1);
+        first = 0;
+        if (lt_jtext_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) < 0) return -1;
+        lt_jw_put(b, ":", 1);
+        if (lt_jtext_value(b, json_object_iter_value(it), depth + 1) < 0) return -1;
+    }
+    lt_jw_put(b, "}", 1);
+    return 0;
+}
+
+static int lt_jtext_array(lt_jw *b, const json_t *v, int depth)
+{
+    lt_jw_put(b, "[", 1);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        if (i) lt_jw_put(b, ",", 1);
+        if (lt_jtext_value(b, json_array_get(v, i), depth + 1) < 0) return -1;
+    }
+    lt_jw_put(b, "]", 1);
+    return 0;
+}
+
+/* Reals go through jansson: its shortest-round-trip formatting is the reference. */
+static int lt_jtext_real(lt_jw *b, const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) return -1;
+    lt_jw_put(b, s, strlen(s));
+    free(s);
+    return 0;
+}
+
+static int lt_jtext_value(lt_jw *b, const json_t *v, int depth)
+{
+    char num[32];
+    if (depth > 2048) return -1; /* jansson's own nesting limit */
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return lt_jtext_object(b, v, depth);
+    case JSON_ARRAY: return lt_jtext_array(b, v, depth);
+    case JSON_STRING: return lt_jtext_string(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        lt_jw_put(b, num, strlen(num));
+        return 0;
+    case JSON_REAL: return lt_jtext_real(b, v);
+    case JSON_TRUE: lt_jw_put(b, "true", 4); return 0;
+    case JSON_FALSE: lt_jw_put(b, "false", 5); return 0;
+    case JSON_NULL: lt_jw_put(b, "null", 4); return 0;
+    }
+    return -1;
+}
+
+char *lt_jtext_dump(const json_t *v, size_t *len)
+{
+    lt_jw w = {.err = 0};
+    lt_buf_init(&w.b);
+    if (!json_is_object(v) && !json_is_array(v)) return NULL; /* as json_dumps without JSON_ENCODE_ANY */
+    if (lt_jtext_value(&w, v, 0) < 0 || w.err || !w.b.data) { lt_buf_free(&w.b); return NULL; }
+    *len = w.b.len;
+    return (char *)w.b.data; /* lt_buf keeps a NUL after the data */
+}

@@ -1,0 +1,58 @@
+/* test_jtext.c -- lt_jtext_dump must write exactly json_dumps(v, JSON_COMPACT |
+ * JSON_PRESERVE_ORDER): escapes, UTF-8, key order, numbers, nesting, and failure on
+ * invalid UTF-8 (a string made with json_stringn_nocheck). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/jtext.h"
+
+static void same_as_jansson(json_t *v, const char *what)
+{
+    char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n = 0;
+    char *got = lt_jtext_dump(v, &n);
+    if (!want) { if (got) fail_msg("%s: jansson fails, lt_jtext_dump gave <%s>", what, got); json_decref(v); return; }
+    if (!got || n != strlen(want) || memcmp(got, want, n))
+        fail_msg("%s:\n  expected <%s>\n  got      <%s>", what, want, got ? got : "(NULL)");
+    free(want);
+    free(got);
+    json_decref(v);
+}
+
+static void test_strings(void **st)
+{
+    (void)st;
+    const char ctl[] = "nul\0 \x01\x1f\x7f tab\t nl\n cr\r bs\b ff\f quote\" back\\ slash/ end";
+    same_as_jansson(json_pack("{s:s%}", "ctl", ctl, sizeof ctl - 1), "control characters");
+    same_as_jansson(json_pack("{s:s}", "utf8", "한국어 😊 é € long enough to cross sixteen-byte blocks \" here"), "UTF-8");
+    same_as_jansson(json_pack("[s,s]", "", "0123456789abcdef0123456789abcdef\\"), "empty and block-sized");
+    json_t *bad = json_object();
+    json_object_set_new(bad, "k", json_stringn_nocheck("\xc0\x80", 2));
+    same_as_jansson(bad, "invalid UTF-8");
+}
+
+static void test_structure(void **st)
+{
+    (void)st;
+    same_as_jansson(json_pack("{s:i,s:I,s:f,s:f,s:b,s:b,s:n,s:{},s:[],s:[i,[i,{s:s}]]}", "z", 0, "big", (json_int_t)-9007199254740993LL,
+                              "real", 0.1, "e", 1e300, "t", 1, "f", 0, "null", "eo", "ea", "nest", 1, 2, "x", "y"), "mixed");
+    json_t *o = json_object(); /* insertion order, not key order */
+    json_object_set_new(o, "zeta", json_integer(1));
+    json_object_set_new(o, "alpha", json_integer(2));
+    json_object_set_new(o, "zeta", json_integer(3));
+    same_as_jansson(o, "key order");
+    same_as_jansson(json_pack("[f,f,f]", -0.0, 123456789.125, 3.0), "reals");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_structure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
