@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <zlib.h>
+#include "../common/jtext.h"
 #include "../common/clock.h"
 #include "../common/counters.h"
 #include "../common/log.h"
@@ -260,18 +261,22 @@ static int lt_deliver_range(lt_uploader *u, const char *stream, lt_unit *units, 
     return lt_deliver_range(u, stream, units, m, b);
 }
 
-/* Appends one part (rows [from, to) of a rows array) as a unit. */
-static void lt_unit_add(lt_unit **units, int *nu, int *cap, int64_t rowid, json_t *rows, size_t from, size_t to, int last)
+/* Appends one part (rows [from, to), each already serialized once) as a unit:
+ * the rows joined by commas, which is the array's JSON without its brackets. */
+static void lt_unit_add(lt_unit **units, int *nu, int *cap, int64_t rowid, char **rs, const size_t *rl, size_t from, size_t to,
+                        int last)
 {
     if (*nu == *cap) { *cap = *cap ? *cap * 2 : 64; *units = realloc(*units, sizeof **units * (size_t)*cap); }
-    json_t *part = json_array();
-    for (size_t i = from; i < to; i++) json_array_append(part, json_array_get(rows, i));
-    char *s = json_dumps(part, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(part);
-    size_t n = strlen(s);
-    memmove(s, s + 1, n - 2); /* drop the brackets */
-    s[n - 2] = 0;
-    (*units)[(*nu)++] = (lt_unit){.rowid = rowid, .last_part = last, .rows_json = s, .len = n - 2, .nrows = (int)(to - from)};
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) n += rl[i] + 1;
+    char *s = malloc(n + 1), *o = s;
+    for (size_t i = from; i < to; i++) {
+        if (i > from) *o++ = ',';
+        memcpy(o, rs[i], rl[i]);
+        o += rl[i];
+    }
+    *o = 0;
+    (*units)[(*nu)++] = (lt_unit){.rowid = rowid, .last_part = last, .rows_json = s, .len = (size_t)(o - s), .nrows = (int)(to - from)};
 }
 
 /* Expands a spooled record into its rows, in parts that each fit one POST. */
@@ -283,18 +288,23 @@ static int lt_unit_make(lt_uploader *u, const lt_spool_row *row, lt_unit **units
     json_decref(rec);
     int first = *nu;
     size_t n = json_array_size(rows), from = 0, bytes = 2;
-    for (size_t i = 0; i < n; i++) {
-        char *r = json_dumps(json_array_get(rows, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
-        size_t l = r ? strlen(r) + 1 : 0;
-        free(r);
+    char **rs = calloc(n ? n : 1, sizeof *rs);
+    size_t *rl = calloc(n ? n : 1, sizeof *rl);
+    for (size_t i = 0; rs && rl && i < n; i++) {
+        rs[i] = lt_jtext_dump(json_array_get(rows, i), &rl[i]); /* each row serialized once */
+        size_t l = rs[i] ? rl[i] + 1 : 0;
+        if (!rs[i]) { rs[i] = strdup("null"); rl[i] = 4; } /* as json_dumps' failure would have left it */
         if (i > from && bytes + l > u->cfg->batch_max_bytes) {
-            lt_unit_add(units, nu, cap, row->rowid, rows, from, i, 0);
+            lt_unit_add(units, nu, cap, row->rowid, rs, rl, from, i, 0);
             from = i;
             bytes = 2;
         }
         bytes += l;
     }
-    lt_unit_add(units, nu, cap, row->rowid, rows, from, n, 1);
+    if (rs && rl) lt_unit_add(units, nu, cap, row->rowid, rs, rl, from, n, 1);
+    for (size_t i = 0; rs && i < n; i++) free(rs[i]);
+    free(rs);
+    free(rl);
     json_decref(rows);
     /* Log Analytics replaces a TimeGenerated more than 2 days old by the
      * time it received the row; CallTime keeps the call's own time. */
