@@ -64,7 +64,7 @@ static int lt_query_exec(const char *db_path, const char *src, lt_time_us now, l
     int rc = 0;
     if (!db) { fprintf(stderr, "llmtap: %s\n", err); rc = 1; }
     else if (lt_kql_out_run(db, q, fmt, stdout, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s\n", err); rc = 1; }
-    sqlite3_close(db);
+    lt_kql_out_close(db);
     lt_kql_destroy(q);
     return rc;
 }

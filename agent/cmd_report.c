@@ -66,7 +66,7 @@ static int lt_report_emit(const char *db_path, const char *outpath, lt_time_us n
     if (tmp && rc != 0) remove(tmp);
     free(tmp);
     lt_report_destroy(r);
-    sqlite3_close(db);
+    lt_kql_out_close(db);
     return rc;
 }
 

@@ -396,27 +396,31 @@ static const char *lt_kc_argmax_sql(lt_kc *c, lt_kargmax *am, const char *keys, 
                      am->by.sql, dir, c->stage);
 }
 
-static void lt_kc_summarize(lt_kc *c)
+/* The aggregates before `by`; an arg_max/arg_min goes to am instead. */
+static int lt_kc_summarize_aggs(lt_kc *c, lt_kitem *aggs, lt_kargmax *am)
 {
-    lt_kitem aggs[64], keys[64];
-    int na = 0, nk = 0, ncol = 0;
-    lt_kargmax am = {0};
-    const lt_kql_token *start = lt_kql_tok(c);
+    int na = 0;
     while (!lt_kql_is(c, "by") && !lt_kc_at_pipe_end(c)) {
         if (na >= 63) lt_kql_fail(c, lt_kql_tok(c), "too many aggregates");
         const char *name = lt_kc_item_name(c);
         const lt_kql_token *t = lt_kql_tok(c);
         int call = t->kind == LT_TK_IDENT && lt_kql_peek(c, 1)->kind == LT_TK_PUNCT && !strcmp(lt_kql_peek(c, 1)->text, "(");
         if (call && (!strcmp(t->text, "arg_max") || !strcmp(t->text, "arg_min"))) {
-            if (am.tok || name) lt_kql_fail(c, t, "one unnamed arg_max/arg_min per summarize is supported");
-            lt_kc_argmax_parse(c, &am);
+            if (am->tok || name) lt_kql_fail(c, t, "one unnamed arg_max/arg_min per summarize is supported");
+            lt_kc_argmax_parse(c, am);
         } else if (call && !strcmp(t->text, "percentiles")) {
             if (name) lt_kql_fail(c, t, "named percentiles() is not supported; use percentile()");
             na = lt_kc_percentiles(c, aggs, na);
         } else aggs[na++] = lt_kc_agg_item(c, name);
         if (!lt_kql_accept(c, ",")) break;
     }
-    if (am.tok && na) lt_kql_fail(c, am.tok, "arg_max/arg_min together with other aggregates is not supported");
+    if (am->tok && na) lt_kql_fail(c, am->tok, "arg_max/arg_min together with other aggregates is not supported");
+    return na;
+}
+
+static int lt_kc_summarize_keys(lt_kc *c, lt_kitem *keys)
+{
+    int nk = 0, ncol = 0;
     if (lt_kql_accept(c, "by")) do {
         if (nk >= 63) lt_kql_fail(c, lt_kql_tok(c), "too many keys");
         const char *name = lt_kc_item_name(c);
@@ -425,24 +429,34 @@ static void lt_kc_summarize(lt_kc *c)
         keys[nk].sql = e.sql;
         keys[nk++].type = e.type;
     } while (lt_kql_accept(c, ","));
-    if (!na && !nk && !am.tok) lt_kql_fail(c, start, "summarize needs aggregates or by keys");
-    lt_kcols out = lt_kc_cols_new(c, na + nk + c->cur.n + 1);
-    const char *klist = NULL, *group = NULL;
-    for (int i = 0; i < nk; i++) {
-        if (lt_kql_find(&out, keys[i].name)) lt_kql_fail(c, start, "duplicate result column '%s'", keys[i].name);
-        lt_kc_cols_add(&out, keys[i].name, keys[i].type);
-        const char *item = lt_kql_fmt(c, "%s AS %s", keys[i].sql, lt_kql_quote(c, keys[i].name));
-        klist = klist ? lt_kql_fmt(c, "%s, %s", klist, item) : item;
-        group = group ? lt_kql_fmt(c, "%s, %s", group, keys[i].sql) : keys[i].sql;
-    }
-    if (am.tok) { lt_kc_stage(c, lt_kc_argmax_sql(c, &am, klist, group, &out), out); return; }
-    const char *list = klist;
-    for (int i = 0; i < na; i++) {
-        if (lt_kql_find(&out, aggs[i].name)) lt_kql_fail(c, start, "duplicate result column '%s'", aggs[i].name);
-        lt_kc_cols_add(&out, aggs[i].name, aggs[i].type);
-        const char *item = lt_kql_fmt(c, "%s AS %s", aggs[i].sql, lt_kql_quote(c, aggs[i].name));
+    return nk;
+}
+
+/* Adds items to the result columns and to an SQL select list. */
+static const char *lt_kc_select_items(lt_kc *c, const lt_kql_token *at, const lt_kitem *it, int n, lt_kcols *out,
+                                      const char *list)
+{
+    for (int i = 0; i < n; i++) {
+        if (lt_kql_find(out, it[i].name)) lt_kql_fail(c, at, "duplicate result column '%s'", it[i].name);
+        lt_kc_cols_add(out, it[i].name, it[i].type);
+        const char *item = lt_kql_fmt(c, "%s AS %s", it[i].sql, lt_kql_quote(c, it[i].name));
         list = list ? lt_kql_fmt(c, "%s, %s", list, item) : item;
     }
+    return list;
+}
+
+static void lt_kc_summarize(lt_kc *c)
+{
+    lt_kitem aggs[64] = {{0}}, keys[64] = {{0}};
+    lt_kargmax am = {0};
+    const lt_kql_token *start = lt_kql_tok(c);
+    int na = lt_kc_summarize_aggs(c, aggs, &am), nk = lt_kc_summarize_keys(c, keys);
+    if (!na && !nk && !am.tok) lt_kql_fail(c, start, "summarize needs aggregates or by keys");
+    lt_kcols out = lt_kc_cols_new(c, na + nk + c->cur.n + 1);
+    const char *klist = lt_kc_select_items(c, start, keys, nk, &out, NULL), *group = NULL;
+    for (int i = 0; i < nk; i++) group = group ? lt_kql_fmt(c, "%s, %s", group, keys[i].sql) : keys[i].sql;
+    if (am.tok) { lt_kc_stage(c, lt_kc_argmax_sql(c, &am, klist, group, &out), out); return; }
+    const char *list = lt_kc_select_items(c, start, aggs, na, &out, klist);
     lt_kc_stage(c, lt_kql_fmt(c, "SELECT %s FROM %s%s%s", list, c->stage, group ? " GROUP BY " : "", group ? group : ""),
                 out);
 }

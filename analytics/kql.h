@@ -44,6 +44,7 @@ int lt_kql_fn_register(sqlite3 *db);
 
 /* Opens a spool read-only for querying (functions registered). NULL + err. */
 sqlite3 *lt_kql_out_open(const char *path, char *err, size_t errlen);
+void lt_kql_out_close(sqlite3 *db);
 
 /* The text of result cell i of a row of q's statement as KQL shows it
  * (datetimes ISO, bools true/false, dynamic as JSON); malloc'd. */

@@ -34,6 +34,11 @@ sqlite3 *lt_kql_out_open(const char *path, char *err, size_t errlen)
     return db;
 }
 
+void lt_kql_out_close(sqlite3 *db)
+{
+    sqlite3_close(db);
+}
+
 char *lt_kql_out_cell(sqlite3_stmt *st, int i, lt_kql_type type)
 {
     int t = sqlite3_column_type(st, i);
