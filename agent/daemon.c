@@ -130,6 +130,9 @@ static void lt_daemon_sum(lt_daemon *d, lt_counters *sum)
     for (int i = 0; i < d->nw; i++) lt_counters_add(sum, lt_pipeline_counters(d->w[i].pl));
     lt_counters_add(sum, &d->store_ctr);
     lt_counters_add(sum, &d->upload_ctr);
+    lt_writer_stats ws = {0};
+    if (d->writer) lt_writer_stats_get(d->writer, &ws);
+    sum->store_queue_full += ws.dropped;   /* counted by the writer, under its lock */
 }
 
 static json_t *lt_daemon_st_agent(void *ud)
