@@ -46,7 +46,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOL_BIN := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all test check asan bench clean fixtures deps
+.PHONY: all test check asan verify bench clean fixtures deps
 all: $(BUILD)/llmtap $(TEST_BIN) $(TOOL_BIN)
 
 $(BUILD)/liblt.a: $(LIB_OBJ)
@@ -92,6 +92,14 @@ check:
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 OPT="-O1 -g" all
 	OUTAGE_S=$${OUTAGE_S:-30} $(MAKE) BUILD=build-asan check
+
+# Everything CI runs, the README's test command: the suite today and a year
+# ahead, the same suite built by clang under ASan + UBSan (clang's UBSan
+# checks null arguments too), and each fuzz target for FUZZ_SECONDS.
+verify:
+	$(MAKE) test
+	$(MAKE) asan CC=clang
+	$(MAKE) fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 bench: all
 	bench/run.sh $(BUILD)
