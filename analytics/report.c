@@ -12,6 +12,7 @@
 #include <string.h>
 #include <math.h>
 #include "kql.h"
+#include "kql_lex.h"
 #include "report.h"
 #include "report_svg.h"
 
@@ -214,6 +215,23 @@ static int lt_report_index(char *const *v, int n, const char *s)
     return -1;
 }
 
+/* Every day from the first to the last day with calls, so quiet days show as gaps. */
+static int lt_report_days(const lt_rtab *t, char **days, int max)
+{
+    long long first = 0, last = 0, us;
+    for (long i = 0; i < t->nrows; i++) {
+        if (lt_kql_lex_datetime(lt_rtab_get(t, i, "Day"), &us) < 0) continue;
+        if (!first || us < first) first = us;
+        if (us > last) last = us;
+    }
+    int n = 0;
+    for (long long d = first; first && d <= last && n < max; d += 86400000000LL) {
+        char iso[40];
+        days[n++] = strdup(lt_time_iso(d, iso, sizeof iso));
+    }
+    return n;
+}
+
 static void lt_report_daily(lt_report *r, FILE *out)
 {
     lt_rtab *t = lt_report_run(r,
@@ -223,16 +241,16 @@ static void lt_report_daily(lt_report *r, FILE *out)
     if (!t) return;
     enum { MAXC = 400, MAXS = 40 };
     char *days[MAXC], *deps[MAXS], *labels[MAXC];
-    int nd = lt_report_distinct(t, "Day", days, MAXC), ns = lt_report_distinct(t, "DeploymentName", deps, MAXS);
+    int nd = lt_report_days(t, days, MAXC), ns = lt_report_distinct(t, "DeploymentName", deps, MAXS);
     double *v = calloc((size_t)(nd * ns + 1), sizeof *v);
     for (long i = 0; v && i < t->nrows; i++) {
         int d = lt_report_index(days, nd, lt_rtab_get(t, i, "Day")), s = lt_report_index(deps, ns, lt_rtab_get(t, i, "DeploymentName"));
         if (d >= 0 && s >= 0) v[d * ns + s] += lt_rtab_num(t, i, "TotalTokens");
     }
-    for (int d = 0; d < nd; d++) labels[d] = strndup(days[d], 10);
+    for (int d = 0; d < nd; d++) labels[d] = days[d] ? strndup(days[d], 10) : NULL;
     fputs("<h2>Tokens per day and deployment</h2>\n", out);
     if (v) lt_report_svg_stacked(out, "daily-tokens", nd, labels, ns, deps, v, "total tokens");
-    for (int d = 0; d < nd; d++) free(labels[d]);
+    for (int d = 0; d < nd; d++) { free(labels[d]); free(days[d]); }
     free(v);
     lt_report_table(out, t, "daily-tokens");
     lt_rtab_free(t);
