@@ -105,6 +105,7 @@ static void lt_fwd_tap(lt_call *c, int dir, const void *p, size_t n)
 
 static void lt_fwd_tap_request(lt_call *c, struct evhttp_request *req, struct evbuffer *body)
 {
+    if (!c->cl->tap.id) return;   /* log_calls = false */
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "%s %s HTTP/%d.%d\r\n", lt_fwd_method(evhttp_request_get_command(req)),
                         evhttp_request_get_uri(req), 1, 1);
@@ -124,6 +125,7 @@ static void lt_fwd_tap_request(lt_call *c, struct evhttp_request *req, struct ev
 
 static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
 {
+    if (!c->cl->tap.id) return;   /* log_calls = false */
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "HTTP/1.1 %d %s\r\n", status, reason ? reason : "");
     struct evkeyval *h;
@@ -135,6 +137,7 @@ static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct e
 
 static void lt_fwd_tap_chunk(lt_call *c, struct evbuffer *data)
 {
+    if (!c->cl->tap.id) return;   /* log_calls = false */
     size_t n = evbuffer_get_length(data);
     if (!c->chunked) { lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(data, -1), n); return; }
     struct evbuffer *b = evbuffer_new();
@@ -178,7 +181,7 @@ static void lt_call_free(lt_call *c)
 
 static void lt_call_finish(lt_call *c, const char *reason)
 {
-    if (c->cl) lt_tap_extras(c->w->px->tap, &c->cl->tap, lt_fwd_extras(c, reason));
+    if (c->cl && c->cl->tap.id) lt_tap_extras(c->w->px->tap, &c->cl->tap, lt_fwd_extras(c, reason));
     lt_call_free(c);
 }
 

@@ -165,7 +165,7 @@ lt_client *lt_proxy_client(lt_worker *w, struct evhttp_connection *evcon)
     evhttp_connection_get_peer(evcon, &addr, &port);
     lt_conn_info info = {.server = w->px->listen_ep, .start_ts = lt_clock_now_us()};
     lt_proxy_endpoint(&info.client, addr ? addr : "", port);
-    lt_tap_open(w->px->tap, &cl->tap, &info);
+    if (w->px->cfg->log_calls) lt_tap_open(w->px->tap, &cl->tap, &info);
     int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), one = 1;
     if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     evhttp_connection_set_closecb(evcon, lt_proxy_client_close_cb, cl);

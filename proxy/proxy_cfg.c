@@ -52,6 +52,8 @@ static const lt_confmap_entry lt_proxy_map[] = {
      .desc = "On SIGTERM: calls in flight get this long to finish before their connections are closed."},
     {.key = "log_queue_size", .type = LT_CONFMAP_SIZE, .def = "64M", PAT(log_queue_bytes), .lo = 65536, .hi = 1LL << 40,
      .desc = "Bytes of traffic waiting for the parsers; beyond it bytes are not logged (counted, the call marked incomplete), never delayed."},
+    {.key = "log_calls", .type = LT_CONFMAP_BOOL, .def = "true", PAT(log_calls),
+     .desc = "Log every call through the parsers into records (the point of the proxy); false forwards only (for measuring the logging's cost)."},
     {0},
 };
 

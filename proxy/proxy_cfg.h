@@ -43,6 +43,7 @@ typedef struct lt_proxy_cfg {
     int64_t breaker_window_ms, breaker_open_ms;
     int64_t drain_timeout_ms;
     size_t log_queue_bytes;
+    int log_calls;              /* 0: forward only, no records */
     lt_proxy_backend_cfg backends[LT_PROXY_MAX_BACKENDS];
     int n_backends;
     /* derived by lt_proxy_cfg_check() */
