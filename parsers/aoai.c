@@ -133,6 +133,13 @@ typedef struct lt_acc {
     int have_out_text;
     json_t *rs_items;            /* function_call items assembled from events */
     lt_buf valid_filters;        /* filter results the fast path has already validated */
+    struct lt_member_cache {     /* top-level members the fast path applied last, by key */
+        char key[24];
+        size_t klen;
+        lt_buf val;
+    } mc[8];
+    int nmc;
+    lt_buf tail;                 /* everything after a leading "choices" in the last chunk applied */
 } lt_acc;
 
 static lt_acc_choice *lt_acc_choice_get(lt_acc *a, json_int_t index)
@@ -310,7 +317,7 @@ typedef struct lt_fast_chunk {
 /* A value that may be null or a string without escapes (kept by lt_fast_keep).
  * *has: 0 key absent, LT_FAST_NULL, LT_FAST_STR; a repeated key is left to
  * the general path (jansson keeps the last value). */
-enum { LT_FAST_NULL = 1, LT_FAST_STR = 2 };
+enum { LT_FAST_NULL = 1, LT_FAST_STR = 2, LT_FAST_SEEN = 3 };
 
 static int lt_fast_opt_str(lt_jscan *j, lt_jstr *v, int *has)
 {
@@ -454,6 +461,77 @@ static int lt_fast_choices(lt_jscan *j, lt_acc *a, lt_fast_chunk *fc)
 }
 
 /* Walks the whole chunk; 0 when the fast path can apply it exactly. */
+/* The cache slot of a top-level key (created if there is room), or NULL. */
+static struct lt_member_cache *lt_fast_mc_slot(lt_acc *a, const lt_jstr *k)
+{
+    if (k->escaped || k->n >= sizeof a->mc[0].key) return NULL;
+    for (int i = 0; i < a->nmc; i++)
+        if (a->mc[i].klen == k->n && !memcmp(a->mc[i].key, k->s, k->n)) return &a->mc[i];
+    if (a->nmc >= (int)(sizeof a->mc / sizeof a->mc[0])) return NULL;
+    struct lt_member_cache *m = &a->mc[a->nmc++];
+    memcpy(m->key, k->s, k->n);
+    m->klen = k->n;
+    lt_buf_init(&m->val);
+    return m;
+}
+
+/* Most top-level members of a stream's chunks repeat byte for byte ("id",
+ * "model", "created", "object", "system_fingerprint"): a value equal to the
+ * one this key had in the last chunk the fast path applied was validated and
+ * applied then, so it is skipped by length. Returns 1 when skipped. The
+ * general path invalidates the cache (lt_fast_forget), so "applied last"
+ * stays true. */
+static int lt_fast_mc_hit(lt_jscan *j, const struct lt_member_cache *m)
+{
+    size_t n = m ? m->val.len : 0;
+    if (!n || lt_jscan_peek(j) < 0 || (size_t)(j->end - j->p) < n || memcmp(j->p, m->val.data, n)) return 0;
+    const char *save = j->p;
+    j->p += n;
+    int c = lt_jscan_peek(j);
+    if (c == ',' || c == '}') return 1;
+    j->p = save;
+    return 0;
+}
+
+static void lt_fast_mc_keep(struct lt_member_cache *m, const char *start, const char *end)
+{
+    if (!m) return;
+    lt_buf_reset(&m->val);
+    if (lt_buf_append(&m->val, start, (size_t)(end - start)) < 0) lt_buf_reset(&m->val);
+}
+
+/* The general path handled a chunk: cached members may no longer be what was applied last. */
+static void lt_fast_forget(lt_acc *a)
+{
+    for (int i = 0; i < a->nmc; i++) lt_buf_reset(&a->mc[i].val);
+    lt_buf_reset(&a->tail);
+}
+
+/* One top-level member other than "choices"; 0 ok, -1 not for the fast path. */
+static int lt_fast_member(lt_jscan *j, lt_acc *a, const lt_jstr *k, lt_fast_chunk *fc)
+{
+    struct lt_member_cache *m = lt_fast_mc_slot(a, k);
+    int *seen = lt_jstr_is(k, "id") ? &fc->has_id : lt_jstr_is(k, "model") ? &fc->has_model :
+                lt_jstr_is(k, "system_fingerprint") ? &fc->has_fingerprint : NULL;
+    if (lt_fast_mc_hit(j, m)) {
+        if (seen && *seen) return -1; /* a repeated key: jansson keeps the last */
+        if (seen) *seen = LT_FAST_SEEN;
+        return 0;
+    }
+    lt_jscan_peek(j);
+    const char *start = j->p;
+    int ok;
+    if (lt_jstr_is(k, "id")) ok = lt_fast_opt_str(j, &fc->id, &fc->has_id) == 0;
+    else if (lt_jstr_is(k, "model")) ok = lt_fast_opt_str(j, &fc->model, &fc->has_model) == 0;
+    else if (lt_jstr_is(k, "system_fingerprint")) ok = lt_fast_opt_str(j, &fc->fingerprint, &fc->has_fingerprint) == 0;
+    else if (lt_jstr_is(k, "usage")) ok = lt_jscan_null(j);
+    else if (lt_jstr_is(k, "prompt_filter_results") || lt_jstr_is(k, "prompt_annotations")) ok = 0;
+    else ok = lt_jscan_skip(j, NULL) == 0;
+    if (!ok) return -1;
+    lt_fast_mc_keep(m, start, j->p);
+    return 0;
+}
+
 static int lt_fast_scan(lt_acc *a, const char *d, size_t n, lt_fast_chunk *fc)
 {
     lt_jscan j;
@@ -462,18 +540,26 @@ static int lt_fast_scan(lt_acc *a, const char *d, size_t n, lt_fast_chunk *fc)
     lt_jscan_init(&j, d, n);
     fc->nch = fc->has_id = fc->has_model = fc->has_fingerprint = 0;
     if (lt_jscan_expect(&j, '{') < 0) return -1;
+    const char *tail = NULL;
+    int members = 0;
     while ((r = lt_jscan_member(&j, &k, &first)) == 1) {
         int ok;
-        if (lt_jstr_is(&k, "choices")) { ok = !choices++ && lt_fast_choices(&j, a, fc) == 0; }
-        else if (lt_jstr_is(&k, "id")) ok = lt_fast_opt_str(&j, &fc->id, &fc->has_id) == 0;
-        else if (lt_jstr_is(&k, "model")) ok = lt_fast_opt_str(&j, &fc->model, &fc->has_model) == 0;
-        else if (lt_jstr_is(&k, "system_fingerprint")) ok = lt_fast_opt_str(&j, &fc->fingerprint, &fc->has_fingerprint) == 0;
-        else if (lt_jstr_is(&k, "usage")) ok = lt_jscan_null(&j);
-        else if (lt_jstr_is(&k, "prompt_filter_results") || lt_jstr_is(&k, "prompt_annotations")) ok = 0;
-        else ok = lt_jscan_skip(&j, NULL) == 0;
+        if (lt_jstr_is(&k, "choices")) {
+            ok = !choices++ && lt_fast_choices(&j, a, fc) == 0;
+            if (ok && !members) {
+                tail = j.p;
+                /* the members after a leading "choices" repeat byte for byte within a stream:
+                 * equal to the last applied ones, they were validated and applied then */
+                if (a->tail.len && (size_t)(j.end - j.p) == a->tail.len && !memcmp(j.p, a->tail.data, a->tail.len)) return 0;
+            }
+        } else ok = lt_fast_member(&j, a, &k, fc) == 0;
         if (!ok) return -1;
+        members++;
     }
-    return r == 0 && choices && lt_jscan_at_end(&j) ? 0 : -1;
+    if (r != 0 || !choices || !lt_jscan_at_end(&j)) return -1;
+    lt_buf_reset(&a->tail);
+    if (tail && lt_buf_append(&a->tail, tail, (size_t)(j.end - tail)) < 0) lt_buf_reset(&a->tail);
+    return 0;
 }
 
 /* Filter results equal to the ones merged last change nothing; others are
@@ -538,6 +624,7 @@ static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
     lt_sse_ctx *x = ud;
     if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) { x->a->done = 1; return; }
     if (x->fast && !ev->event_len && lt_acc_fast_chunk(x->a, ev->data, ev->data_len, ev->off)) { x->fast_events++; return; }
+    lt_fast_forget(x->a);
     json_error_t err;
     json_t *j = json_loadb(ev->data, ev->data_len, 0, &err);
     if (!j) {
@@ -581,6 +668,8 @@ static void lt_acc_free(lt_acc *a)
     json_decref(a->rs_items);
     lt_buf_free(&a->out_text);
     lt_buf_free(&a->valid_filters);
+    for (int i = 0; i < a->nmc; i++) lt_buf_free(&a->mc[i].val);
+    lt_buf_free(&a->tail);
 }
 
 static int lt_cmp_choice(const void *x, const void *y)
