@@ -346,7 +346,7 @@ static void lt_report_audit(lt_report *r, FILE *out)
         "| order by Calls desc");
     lt_rtab *t = lt_report_run(r,
         "ApiManagementGatewayLogs | where TimeGenerated between (Since .. now()) | where ResponseCode in (403, 429)\n"
-        "| project TimeGenerated, CallerIpAddress, Url, ResponseCode, Reason = LastErrorReason, RetryAfter, KeyFingerprint\n"
+        "| project TimeGenerated, CallerIpAddress, Url, ResponseCode, Reason = LastErrorReason, RetryAfter, KeyFingerprint, BackendId\n"
         "| order by TimeGenerated desc | take 500");
     fputs("<h2>Blocked (403) and throttled (429) calls</h2>\n", out);
     if (s) lt_report_counts(out, s, "Reason", "Calls", "audit", "calls");
