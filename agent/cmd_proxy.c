@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../proxy/proxy.h"
@@ -22,6 +23,7 @@
 #include "../store/writer.h"
 #include "../uploader/delivery.h"
 #include "cmd.h"
+#include "status.h"
 #include "config.h"
 
 
@@ -192,6 +194,44 @@ static void lt_proxy_wait_signal(void)
     lt_info("proxy: signal %d, draining", sig);
 }
 
+/* ---- `llmtap status` and /metrics: per-backend state ---- */
+
+typedef struct lt_proxy_st { lt_proxy *px; lt_tap *tap; lt_writer *writer; } lt_proxy_st;
+
+static json_t *lt_proxy_st_backends(void *ud)
+{
+    return lt_proxy_backends_json(((lt_proxy_st *)ud)->px);
+}
+
+static json_t *lt_proxy_st_proxy(void *ud)
+{
+    lt_proxy_st *st = ud;
+    lt_tap_stats ts;
+    lt_tap_stats_get(st->tap, &ts);
+    lt_writer_stats ws = {0};
+    if (st->writer) lt_writer_stats_get(st->writer, &ws);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "records", (json_int_t)ts.records,
+                     "log_events_dropped", (json_int_t)ts.dropped_events, "log_bytes_dropped",
+                     (json_int_t)ts.dropped_bytes, "log_queued_bytes", (json_int_t)ts.queued_bytes,
+                     "records_stored", (json_int_t)ws.written, "records_dropped_spool_full", (json_int_t)ws.dropped,
+                     "local_replies", (json_int_t)__atomic_load_n(&st->px->local_replies, __ATOMIC_RELAXED),
+                     "client_cancels", (json_int_t)__atomic_load_n(&st->px->client_cancels, __ATOMIC_RELAXED));
+}
+
+/* The status socket and metrics page; the proxy runs on without them (warned). */
+static lt_status *lt_proxy_status(lt_config *acfg, lt_proxy_st *st)
+{
+    char err[300];
+    lt_status *s = lt_status_create(acfg->agent.socket, acfg->metrics.listen, (unsigned)getuid(), (unsigned)getgid(),
+                                    err, sizeof err);
+    if (!s) { lt_warn("proxy: no status socket / metrics: %s", err); return NULL; }
+    lt_status_add(s, "backends", lt_proxy_st_backends, st);
+    lt_status_add(s, "proxy", lt_proxy_st_proxy, st);
+    if (lt_status_start(s) < 0) { lt_status_destroy(s); return NULL; }
+    if (lt_status_metrics_port(s)) fprintf(stderr, "llmtap: proxy metrics on port %d\n", lt_status_metrics_port(s));
+    return s;
+}
+
 static int lt_proxy_serve(const lt_proxy_opts *o, lt_config *acfg, lt_proxy_cfg *cfg, lt_writer *writer)
 {
     char err[512];
@@ -210,10 +250,13 @@ static int lt_proxy_serve(const lt_proxy_opts *o, lt_config *acfg, lt_proxy_cfg 
     if (uploading) pthread_create(&up.th, NULL, lt_proxy_uploader_main, &up);
     fprintf(stderr, "llmtap: proxy listening on %s:%d (%d workers, %d backends)\n", px->listen_host,
             px->listen_port, cfg->workers, cfg->n_backends);
+    lt_proxy_st st = {px, tap, writer};
+    lt_status *status = lt_proxy_status(acfg, &st);
     int rc = lt_proxy_start(px) < 0 ? 1 : 0;
     if (!rc) lt_proxy_wait_signal();
     lt_proxy_stop(px);
     lt_proxy_wait(px);
+    lt_status_destroy(status);
     lt_proxy_report pr = {lt_proxy_backends_json(px), px->local_replies, px->client_cancels};
     lt_proxy_destroy(px);   /* closes what the drain left: their last events reach the tap */
     lt_tap_flush(tap);

@@ -89,8 +89,8 @@ HAP
 
 start_llmtap() {
     local port=$1 log=$2
-    printf '[proxy]\nlisten = 127.0.0.1:%s\nworkers = 1\nlog_calls = %s\n[store]\npath = %s/spool-%s.db\n[backend.b]\nurl = http://127.0.0.1:%s\n' \
-        "$port" "$log" "$tmp" "$log" "$BP" >"$tmp/llmtap-$log.conf"
+    printf '[proxy]\nlisten = 127.0.0.1:%s\nworkers = 1\nlog_calls = %s\n[store]\npath = %s/spool-%s.db\n[agent]\nsocket = %s/status-%s.sock\n[backend.b]\nurl = http://127.0.0.1:%s\n' \
+        "$port" "$log" "$tmp" "$log" "$tmp" "$log" "$BP" >"$tmp/llmtap-$log.conf"
     taskset -c 0 "$BUILD/llmtap" proxy --config "$tmp/llmtap-$log.conf" --no-upload -q & pids+=($!)
     waitport "$port"
     procs=("$!")

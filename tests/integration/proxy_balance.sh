@@ -4,7 +4,7 @@
 # retry-after-ms, x-ms-retry-after-ms and Retry-After (seconds, HTTP date),
 # capped by max_cooldown; the circuit breaker opening and half-opening;
 # 503 NO_BACKEND_AVAILABLE + Retry-After when every backend is cooling, and
-# pass_429. Backends are Node stand-ins (tests/proxy/backend.mjs) on
+# pass_429; per-backend state in `llmtap status` and on /metrics. Backends are Node stand-ins (tests/proxy/backend.mjs) on
 # loopback, port 0; every process is stopped by its PID.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

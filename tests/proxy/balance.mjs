@@ -6,6 +6,7 @@
 // failing over, and 503 NO_BACKEND_AVAILABLE with Retry-After when every
 // backend is cooling (or the 429 itself with when_all_cooling = pass_429).
 //   node balance.mjs DIR        (LLMTAP set; exit 1 on any failure)
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { check, chat, proxyConf, request, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
 
@@ -129,7 +130,32 @@ async function breaker() {
   a.stop(); b.stop();
 }
 
-const all = { weights, cooldown, breaker };
+async function status() {
+  const a = await startBackend('a'), b = await startBackend('b');
+  const conf = proxyConf([a, { ...b, priority: 2 }]) + '\n[metrics]\nlisten = 127.0.0.1:0\n';
+  const px = await startProxy(dir, conf, []);
+  await chat(px.port, 'one');
+  await a.control({ kind: '429', count: 1, retryAfterMs: 30000 });
+  await chat(px.port, 'two');
+  const cfgFile = px.proc.spawnargs[px.proc.spawnargs.indexOf('--config') + 1];
+  let doc = null;
+  try { doc = JSON.parse(execFileSync(process.env.LLMTAP, ['status', '--config', cfgFile, '--json'], { encoding: 'utf8' })); } catch (e) { doc = { error: String(e) }; }
+  const ba = (doc.backends || []).find((x) => x.name === 'a'), bb = (doc.backends || []).find((x) => x.name === 'b');
+  check('status: backend a has 2 requests, one 429, cooling until a time', ba && ba.requests === 2 && ba.responses_429 === 1 && typeof ba.cooling_until === 'string',
+    { requests: 2, responses_429: 1, cooling_until: 'ISO time' }, ba || doc);
+  check('status: backend b answered once, breaker closed, latency figures', bb && bb.requests === 1 && bb.breaker === 'closed' && Number.isInteger(bb.latency_p50_ms) && Number.isInteger(bb.latency_p99_ms),
+    { requests: 1, breaker: 'closed', latency_p50_ms: 'int' }, bb || doc);
+  check('status: proxy section counts records', doc.proxy && doc.proxy.records >= 2, '>= 2', doc.proxy);
+  const m = px.stderr().match(/metrics on port (\d+)/);
+  let text = '';
+  if (m) text = (await request({ port: Number(m[1]), path: '/metrics' })).body;
+  check('metrics: per-backend 429 counter with the backend as a label', /responses_429\{[^}]*"a"[^}]*\} 1\b/.test(text), 'llmtap_backends_responses_429{...="a"} 1',
+    text.split('\n').filter((l) => l.includes('429')).join(' | ') || text.slice(0, 300));
+  await px.stop();
+  a.stop(); b.stop();
+}
+
+const all = { weights, cooldown, breaker, status };
 try {
   for (const n of process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(all)) await all[n]();
 } catch (e) {

@@ -114,7 +114,8 @@ export function chat(port, text, opts = {}) {
 }
 
 export function proxyConf(backends, extra = '') {
-  let s = `[proxy]\nlisten = 127.0.0.1:0\n${extra}\n[store]\npath = ${process.env.LT_TEST_DB}\n`;
+  const sock = `${path.dirname(process.env.LT_TEST_DB)}/status-${process.pid}-${Math.random().toString(16).slice(2, 8)}.sock`;
+  let s = `[proxy]\nlisten = 127.0.0.1:0\n${extra}\n[store]\npath = ${process.env.LT_TEST_DB}\n[agent]\nsocket = ${sock}\n`;
   for (const b of backends) {
     s += `\n[backend.${b.name}]\nurl = ${b.url}\npriority = ${b.priority ?? 1}\nweight = ${b.weight ?? 1}\n`;
     if (b.ca) s += `ca_bundle = ${b.ca}\n`;
