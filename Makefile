@@ -38,7 +38,7 @@ endif
 # copy of the flags computed here.
 unexport CFLAGS CPPFLAGS LDFLAGS LDLIBS
 
-MODULES  := common capture agent parsers records store uploader proxy analytics proxy
+MODULES  := common capture agent parsers records store uploader analytics proxy
 LIB_SRC  := $(filter-out agent/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
