@@ -56,7 +56,7 @@ static int lt_live_filter(pcap_t *pc, const char *ifname, const char *filter, ch
 static int lt_live_fanout(pcap_t *pc, int group, const char *ifname, char *err, size_t errlen)
 {
     /* low 16 bits: the group id; high 16 bits: mode and flags */
-    int arg = group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    uint32_t arg = (uint32_t)group | (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
     if (setsockopt(pcap_fileno(pc), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0)
         return lt_live_fail(err, errlen, ifname, "PACKET_FANOUT", strerror(errno));
     return 0;
