@@ -1,0 +1,41 @@
+#!/bin/bash
+# Replay on captures shaped like real Azure OpenAI traffic (issue 13): the openai SDK over
+# HTTP/1.1 (tests/fixtures/gen/azstream.mjs) and Node's http2 client (h2burst.mjs, 4 connections
+# x 32 streams in flight) against the stand-in, every answer streamed as ~90 chunks in Azure's
+# shape (sorted keys, content_filter_results, logprobs, finish_reason, index on every chunk), a
+# usage chunk, every 5th HTTP/1.1 call a streamed tool call. Generated at bench time into
+# bench/out/ (needs root for tcpdump; not committed). Prints Markdown: one table, the ratios.
+#   bench/azure.sh BUILD [CALLS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}; CALLS=${2:-2000}
+out=bench/out; mkdir -p "$out"
+gen=tests/fixtures/gen/capture.sh
+[ -f "$out/azure-h1.pcap" ] || "$gen" "$out" azure-h1 --h1 azstream.mjs "$CALLS" 64 330 5 >&2
+[ -f "$out/azure-h2.pcap" ] || "$gen" "$out" azure-h2 --h2 h2burst.mjs 4 32 $((CALLS / 128)) 330 1 1 >&2
+run() { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -1; }
+measure() { local rows=() i; for i in 1 2 3; do rows+=("$(run "$@")"); done; printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+echo "| Capture | Run | Wall | Capture MB/s | Calls/s | SSE events/s | Peak RSS | Ratio to bare read |"
+echo "|---|---|---|---|---|---|---|---|"
+for p in h1 h2; do
+    f=$out/azure-$p.pcap
+    cat "$f" >/dev/null
+    mb=$(calc "$(stat -c %s "$f") / 1048576")
+    stats=$("$BUILD/llmtap" replay "$f" --no-store --config /dev/null 2>&1 >/dev/null)
+    calls=$(awk '$1 == "http_exchanges" {print $2}' <<<"$stats"); events=$(awk '$1 == "sse_events" {print $2}' <<<"$stats")
+    read -r bw _ _ brss <<<"$(measure "$BUILD/bench/pcap_loop" "$f")"
+    read -r tw _ _ trss <<<"$(measure "$BUILD/llmtap" replay "$f" --no-store --config /dev/null -q)"
+    db=$(mktemp -d /dev/shm/llmtap-azure.XXXXXX)
+    read -r sw _ _ srss <<<"$(run "$BUILD/llmtap" replay "$f" --db "$db/spool.db" --config /dev/null -q)"; rm -rf "$db"
+    name="azure-$p ($mb MB, $calls calls, $events events)"
+    for r in "bare libpcap loop|$bw|$brss" "replay --no-store|$tw|$trss" "replay --db (tmpfs)|$sw|$srss"; do
+        IFS='|' read -r label w rss <<<"$r"
+        echo "| $name | $label | $w s | $(calc "$mb / $w") | $(calc "$calls / $w" 0) | $(calc "$events / $w" 0) | $(calc "$rss / 1024") MiB | $(calc "$bw / $w" 2) |"
+    done
+    eval "tw_$p=$tw; sw_$p=$sw; bw_$p=$bw; calls_$p=$calls"
+done
+echo
+echo "- HTTP/1.1 replay / bare read: **$(calc "$bw_h1 / $tw_h1" 2)** on the Azure-shaped HTTP/1.1 capture (goal >= 0.5)."
+echo "- HTTP/2 replay speed relative to HTTP/1.1 (calls/s, same answer shapes): **$(calc "($calls_h2 / $tw_h2) / ($calls_h1 / $tw_h1)" 2)** (goal >= 0.8)."
+echo "- Storing: --db on tmpfs costs **+$(calc "($sw_h1 / $tw_h1 - 1) * 100" 0)%** (HTTP/1.1) over --no-store (goal <= 15%)."
