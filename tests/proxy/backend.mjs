@@ -9,7 +9,8 @@
 //                   "retryAfterMs":..,"xMsRetryAfterMs":..,"retryAfter":..,"retryAfterDate":SECONDS_FROM_NOW,
 //                   "sseGapMs":..}
 //     kind applies to the next N calls (all calls when count is absent), then "ok" again;
-//   GET /_stats -> {requests, served, aborted, kinds:{...}, sends:[[t_ms,...] per stream]}
+//   GET /_stats -> {requests, served, aborted, kinds:{...}, sends:[[t_ms,...] per stream],
+//                   xff/hop/cid: X-Forwarded-For, x-hop, x-ms-client-request-id per request}
 // "now" honours LLMTAP_CLOCK_OFFSET (seconds) like llmtap, for Retry-After dates.
 import http from 'node:http';
 import https from 'node:https';
@@ -22,7 +23,7 @@ const offsetMs = Number(process.env.LLMTAP_CLOCK_OFFSET || 0) * 1000;
 const now = () => Date.now() + offsetMs;
 let mode = { kind: 'ok' };
 let seq = 0;
-const stats = { requests: 0, served: 0, aborted: 0, kinds: {}, sends: [], xff: [] };
+const stats = { requests: 0, served: 0, aborted: 0, kinds: {}, sends: [], xff: [], hop: [], cid: [] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function take() {
@@ -80,6 +81,8 @@ async function serve(req, res) {
   if (req.url.startsWith('/_stats')) { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(stats)); return; }
   stats.requests++;
   stats.xff.push(req.headers['x-forwarded-for'] || '');
+  stats.hop.push(req.headers['x-hop'] || '');
+  stats.cid.push(req.headers['x-ms-client-request-id'] || '');
   const m = take();
   stats.kinds[m.kind] = (stats.kinds[m.kind] || 0) + 1;
   let finished = false;

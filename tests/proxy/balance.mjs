@@ -15,7 +15,8 @@ process.env.LT_TEST_DB = `${dir}/spool.db`;
 
 async function weights() {
   const a = await startBackend('a'), b = await startBackend('b'), c = await startBackend('c');
-  const px = await startProxy(dir, proxyConf([{ ...a, weight: 3 }, { ...b, weight: 1 }, { ...c, priority: 2 }]), ['-q']);
+  // two event loops (SO_REUSEPORT): the shares are kept across them
+  const px = await startProxy(dir, proxyConf([{ ...a, weight: 3 }, { ...b, weight: 1 }, { ...c, priority: 2 }], 'workers = 2'), ['-q']);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const count = {};
   const N = 10000;
@@ -155,7 +156,21 @@ async function status() {
   a.stop(); b.stop();
 }
 
-const all = { weights, cooldown, breaker, status };
+async function headers() {
+  const a = await startBackend('a');
+  const px = await startProxy(dir, proxyConf([a]), ['-q']);
+  await chat(px.port, 'plain');
+  await chat(px.port, 'forwarded', { headers: { 'content-type': 'application/json', 'api-key': 'sk-test-key-0123456789', 'x-forwarded-for': '203.0.113.7', 'x-ms-client-request-id': 'cid-42', connection: 'keep-alive, x-hop', 'x-hop': 'secret-hop' } });
+  const st = await a.stats();
+  check('X-Forwarded-For: the client address appended', st.xff[0] === '127.0.0.1', '127.0.0.1', st.xff[0]);
+  check('X-Forwarded-For: appended to the one the client sent', st.xff[1] === '203.0.113.7, 127.0.0.1', '203.0.113.7, 127.0.0.1', st.xff[1]);
+  check('hop-by-hop: a header named in Connection is not forwarded', !st.hop[1], 'absent', st.hop[1]);
+  check('x-ms-client-request-id passed through', st.cid[1] === 'cid-42', 'cid-42', st.cid[1]);
+  await px.stop();
+  a.stop();
+}
+
+const all = { weights, cooldown, breaker, status, headers };
 try {
   for (const n of process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(all)) await all[n]();
 } catch (e) {
