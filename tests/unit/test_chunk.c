@@ -32,7 +32,9 @@ static void test_small_stays_in_row0(void **st)
 {
     (void)st;
     lt_upload_cfg c = cfg(32768, 2u << 20);
-    json_t *rows = lt_chunk_rows(&c, llm("hello"));
+    json_t *rec = llm("hello");
+    json_t *rows = lt_chunk_rows(&c, rec);
+    json_decref(rec);
     assert_int_equal(json_array_size(rows), 1);
     json_t *r0 = json_array_get(rows, 0);
     assert_int_equal(json_integer_value(json_object_get(r0, "TotalTokens")), 42);
@@ -53,6 +55,7 @@ static void test_large_is_cut_and_reassembles(void **st)
     json_t *rec = llm(text);
     char *whole = json_dumps(json_object_get(rec, "RequestMessages"), JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_t *rows = lt_chunk_rows(&c, rec);
+    json_decref(rec);
     size_t nrows = json_array_size(rows);
     assert_true(nrows > 2);
     json_t *r0 = json_array_get(rows, 0);
@@ -91,7 +94,9 @@ static void test_cap_truncates_and_flags(void **st)
     memset(text, 'a', 20000);
     text[20000] = 0;
     lt_upload_cfg c = cfg(1024, 4096);
-    json_t *rows = lt_chunk_rows(&c, llm(text));
+    json_t *rec = llm(text);
+    json_t *rows = lt_chunk_rows(&c, rec);
+    json_decref(rec);
     json_t *r0 = json_array_get(rows, 0);
     assert_true(json_is_true(json_object_get(r0, "RequestMessagesTruncated")));
     size_t total = 0;
