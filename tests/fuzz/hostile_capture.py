@@ -2,6 +2,13 @@
 """hostile_capture.py PCAP SECRETS [SEED] -- writes a capture of hostile HTTP/1.1
 calls to an Azure OpenAI endpoint, and the secret values they carry (one per
 line) to SECRETS.
+hostile_capture.py --attack KIND PCAP -- writes a resource-exhaustion capture
+for measuring peak RSS and CPU of `llmtap replay` (tests/fuzz/bench_attacks.sh):
+  hpack   HTTP/2: a 4000-byte header-table entry referenced by 1-byte indexes
+          in HEADERS + CONTINUATION frames, 20 streams (about 270 KB)
+  gzip    HTTP/1.1: 20 requests and responses with "Content-Encoding: gzip,
+          gzip" bodies that inflate to 1 GiB each (about 2 KB each)
+  resync  HTTP/1.1: 64 KB segments (loopback MTU) of malformed messages, 50 connections
 
 Used by tests/integration/hostile_records.sh: every call is what a client
 behind the gateway could send, and none of it may break a record or leak a
@@ -19,9 +26,12 @@ handshake and FINs, segments of at most 1400 bytes."""
 import random
 import struct
 import sys
+import zlib
 
-out, secrets_path = sys.argv[1], sys.argv[2]
-rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 11)
+ATTACK = sys.argv[2] if sys.argv[1] == "--attack" else None
+out = sys.argv[3] if ATTACK else sys.argv[1]
+secrets_path = None if ATTACK else sys.argv[2]
+rng = random.Random(int(sys.argv[3]) if not ATTACK and len(sys.argv) > 3 else 11)
 T0 = 1795350000  # 2026-11-22, a fixed capture time
 
 KEY_QUERY = "qk-" + "7f3a9c1e5b2d4f6a8c0e" * 2
@@ -54,7 +64,7 @@ def packet(src, dst, sport, dport, seq, ack, flags, payload=b""):
     packets.append((clock[0], eth + ip + tcp + payload))
 
 
-def connection(port, request, response):
+def connection(port, request, response, mss=1400):
     c, s = [10, 0, 0, 1], [10, 0, 0, 2]
     cseq, sseq = 1000, 5000
     packet(c, s, port, 8080, cseq, 0, 0x02)
@@ -63,8 +73,8 @@ def connection(port, request, response):
     sseq += 1
     packet(c, s, port, 8080, cseq, sseq, 0x10)
     for data, fwd in ((request, True), (response, False)):
-        for i in range(0, len(data), 1400):
-            seg = data[i:i + 1400]
+        for i in range(0, len(data), mss):
+            seg = data[i:i + mss]
             if fwd:
                 packet(c, s, port, 8080, cseq, sseq, 0x18, seg)
                 cseq += len(seg)
@@ -87,7 +97,54 @@ def resp(status, body, ctype="application/json"):
     return ("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (status, ctype, len(body))).encode() + body
 
 
+def write_pcap(path):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for t, p in packets:
+            f.write(struct.pack("<IIII", T0 + t // 1000000, t % 1000000, len(p), len(p)) + p)
+
+
+def h2frame(t, fl, sid, pl):
+    return len(pl).to_bytes(3, "big") + bytes([t, fl]) + sid.to_bytes(4, "big") + pl
+
+
+def attack_hpack():
+    c = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + h2frame(4, 0, 0, b"") + h2frame(4, 1, 0, b"")
+    s = h2frame(4, 0, 0, b"") + h2frame(4, 1, 0, b"")
+    for sid in range(1, 41, 2):
+        blk = b"\x83\x86\x84" + (b"\x40\x03x-a\x7f\xa1\x1e" + b"v" * 4000 if sid == 1 else b"")
+        c += h2frame(1, 0, sid, blk)
+        for i in range(3):
+            c += h2frame(9, 4 if i == 2 else 0, sid, b"\xbe" * 4096)
+        c += h2frame(0, 1, sid, b"{}")
+        s += h2frame(1, 5, sid, b"\x88")
+    connection(41000, c, s)
+
+
+def gz(b):
+    z = zlib.compressobj(9, zlib.DEFLATED, 31, 9)
+    return z.compress(b) + z.flush()
+
+
+def attack_gzip():
+    z1 = gz(b"\0" * (1 << 30))
+    bomb = gz(z1)
+    for i in range(20):
+        connection(42000 + i, post(CHAT, bomb, [("Content-Encoding", "gzip, gzip")]),
+                   resp("200 OK", bomb).replace(b"Content-Type", b"Content-Encoding: gzip, gzip\r\nContent-Type"))
+
+
+def attack_resync():
+    bad = b"HTTP/1.1 200 \r\nContent-Length: x\r\n\r\n"
+    for i in range(50):
+        connection(43000 + i, b"GET /a HTTP/1.1\r\n\r\n" * 4, bad * (65000 // len(bad)), 65000)
+
+
 CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+if ATTACK:
+    {"hpack": attack_hpack, "gzip": attack_gzip, "resync": attack_resync}[ATTACK]()
+    write_pcap(out)
+    sys.exit(0)
 OK = b'{"id":"c1","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},' \
      b'"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}'
 port = 40000
@@ -121,9 +178,6 @@ for i in range(24):
     connection(port, post(paths[i % 4] + ("&api-key=" + KEY_QUERY if i % 5 == 0 and "?" in paths[i % 4] else ""), b1),
                resp("200 OK", b2, "text/plain" if i % 2 else "application/json"))
 
-with open(out, "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    for t, p in packets:
-        f.write(struct.pack("<IIII", T0 + t // 1000000, t % 1000000, len(p), len(p)) + p)
+write_pcap(out)
 with open(secrets_path, "w") as f:
     f.write("\n".join(SECRETS) + "\n")
