@@ -65,7 +65,7 @@
     X(store_errors, "records that could not be stored")                           \
     X(store_evicted, "records evicted from the spool (size/age bound)")           \
     X(store_corrupt_moved, "corrupt spool files moved aside for a fresh one")           \
-    X(store_queue_full, "records dropped: the spool writer's queue was full")    \
+    X(store_queue_full, "records dropped: the spool writer's queue was full")     \
     /* uploader */                                                                \
     X(upload_rows, "rows accepted by Log Analytics")                              \
     X(upload_batches, "batches accepted by Log Analytics")                        \
