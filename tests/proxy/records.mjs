@@ -6,7 +6,7 @@
 // proxy's records against it, as it does for the tap's captures. Also: the
 // proxy's own columns on every gateway record, the spool holding the same
 // records (0600, no secret), and records for answers the proxy makes itself
-// (503 NO_BACKEND_AVAILABLE, 413 REQUEST_TOO_LARGE).
+// (503 NO_BACKEND_AVAILABLE, 413 REQUEST_TOO_LARGE, 502 RESPONSE_TOO_LARGE).
 //   node records.mjs DIR [SCENARIO...]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -65,7 +65,6 @@ async function ownAnswers() {
   const r1 = await chat(px.port, 'all cooling');
   const r2 = await chat(px.port, 'x'.repeat(4000));
   await px.stop();
-  a.stop();
   check('own 503: status', r1.status === 503, 503, r1.status);
   check('own 413: status', r2.status === 413, 413, r2.status);
   const gw = px.lines.filter((l) => l.Table === GW);
@@ -76,6 +75,18 @@ async function ownAnswers() {
   check('own 503: BackendId empty (no backend answered)', g503 && g503.BackendId === null, null, g503?.BackendId);
   check('own 413: gateway record with LastErrorReason REQUEST_TOO_LARGE', g413?.LastErrorReason === 'REQUEST_TOO_LARGE', 'REQUEST_TOO_LARGE', g413?.LastErrorReason);
   check('own 413: no backend attempt', g413?.Attempts === 0, 0, g413?.Attempts);
+  // a backend answer larger than max_response_size: 502 RESPONSE_TOO_LARGE
+  await a.control({ kind: 'ok' });
+  const px2 = await startProxy(dir, proxyConf([a], 'max_response_size = 200'), ['-q']);
+  const r3 = await chat(px2.port, 'a normal answer is longer than 200 bytes');
+  await px2.stop();
+  let code = null;
+  try { code = JSON.parse(r3.body).error.code; } catch { /* not JSON */ }
+  check('own 502: response over max_response_size', r3.status === 502 && code === 'RESPONSE_TOO_LARGE', '502 RESPONSE_TOO_LARGE', `${r3.status} ${code}`);
+  const g502 = px2.lines.find((l) => l.Table === GW);
+  check('own 502: gateway record with LastErrorReason RESPONSE_TOO_LARGE', g502?.LastErrorReason === 'RESPONSE_TOO_LARGE' && g502?.ResponseCode === 502,
+    { ResponseCode: 502, LastErrorReason: 'RESPONSE_TOO_LARGE' }, { ResponseCode: g502?.ResponseCode, LastErrorReason: g502?.LastErrorReason });
+  a.stop();
 }
 
 const names = process.argv.slice(3).length ? process.argv.slice(3) : ['chat', 'choices', 'tools', 'ops', 'curl', 'errors', 'own'];
