@@ -24,7 +24,7 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "aoai.h"
-#include "jscan.h"
+#include "../common/jscan.h"
 #include "sse.h"
 
 /* ---- small JSON helpers ------------------------------------------------- */

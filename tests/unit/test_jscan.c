@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "parsers/jscan.h"
+#include "common/jscan.h"
 
 static int scan_all(const char *in, size_t n)
 {

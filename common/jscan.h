@@ -1,6 +1,7 @@
 /* jscan.h -- a strict, allocation-free JSON scanner over a byte span.
  *
- * For the hot path of streamed answers (parsers/aoai.c): thousands of small
+ * For the hot path of streamed answers (parsers/aoai.c), and for the uploader
+ * to tell a stored record it can send as it is (uploader/delivery.c): thousands of small
  * SSE chunks of a few known shapes, where building a jansson tree per chunk
  * cost more than everything else together. The scanner walks objects and
  * arrays in place, hands out strings as spans of the input (decoded only
@@ -17,7 +18,7 @@
 
 #include <stddef.h>
 #include <string.h>
-#include "../common/lt.h"
+#include "lt.h"
 
 typedef struct lt_jscan {
     const char *p, *end;

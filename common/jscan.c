@@ -7,7 +7,7 @@
  * whatever is accepted here decodes to the same bytes jansson would give. */
 #include <stdlib.h>
 #include <string.h>
-#include "../common/jtext.h"
+#include "jtext.h"
 #include "jscan.h"
 
 #define LT_JSCAN_MAX_DEPTH 64
