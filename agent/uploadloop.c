@@ -43,16 +43,13 @@ lt_uploadloop *lt_uploadloop_create(const char *db, lt_upload_cfg *cfg, const lt
     return l;
 }
 
-/* One run: bound the spool, drain it. */
-static void lt_uploadloop_run_once(lt_uploadloop *l, lt_spool *s, const int *cancel, int64_t deadline)
+/* One run: bound the spool, drain it with u (which keeps its token between
+ * runs: a new uploader per run would fetch a new token every flush interval). */
+static void lt_uploadloop_run_once(lt_uploadloop *l, lt_spool *s, lt_uploader *u)
 {
     lt_spool_enforce(s, &l->lim, lt_clock_now_us());
-    lt_uploader *u = lt_uploader_create(&l->cfg, s);
-    lt_uploader_set_counters(u, l->ctr);
-    lt_uploader_set_limits(u, cancel, deadline);
     long delivered = 0;
     int rc = lt_uploader_drain(u, &delivered);
-    lt_uploader_destroy(u);
     lt_spool_stats st;
     lt_spool_stats_get(s, &st);
     pthread_mutex_lock(&l->mu);
@@ -66,6 +63,15 @@ static void lt_uploadloop_run_once(lt_uploadloop *l, lt_spool *s, const int *can
     pthread_mutex_unlock(&l->mu);
 }
 
+static lt_uploader *lt_uploadloop_uploader(lt_uploadloop *l, lt_spool *s, const int *cancel, int64_t deadline)
+{
+    lt_uploader *u = lt_uploader_create(&l->cfg, s);
+    if (!u) return NULL;
+    lt_uploader_set_counters(u, l->ctr);
+    lt_uploader_set_limits(u, cancel, deadline);
+    return u;
+}
+
 static lt_spool *lt_uploadloop_spool(lt_uploadloop *l)
 {
     char *err = NULL;
@@ -75,8 +81,9 @@ static lt_spool *lt_uploadloop_spool(lt_uploadloop *l)
     return s;
 }
 
-/* Waits for the next run; takes a reloaded [upload]. 0 = run, -1 = stop. */
-static int lt_uploadloop_wait(lt_uploadloop *l)
+/* Waits for the next run; takes a reloaded [upload] (*reloaded = 1).
+ * 0 = run, -1 = stop. */
+static int lt_uploadloop_wait(lt_uploadloop *l, int *reloaded)
 {
     pthread_mutex_lock(&l->mu);
     struct timespec ts;
@@ -84,10 +91,12 @@ static int lt_uploadloop_wait(lt_uploadloop *l)
     ts.tv_sec += l->cfg.flush_interval_s > 0 ? l->cfg.flush_interval_s : 5;
     while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED) && !l->has_next)
         if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) != 0) break;
+    *reloaded = 0;
     if (l->has_next) {
         lt_upload_cfg_free(&l->cfg);
         l->cfg = l->next;
         l->has_next = 0;
+        *reloaded = 1;
         lt_info("upload: new [upload] settings applied (endpoint %s)", l->cfg.endpoint ? l->cfg.endpoint : "unset");
     }
     int stop = __atomic_load_n(&l->stop, __ATOMIC_RELAXED);
@@ -99,7 +108,17 @@ static void *lt_uploadloop_main(void *arg)
 {
     lt_uploadloop *l = arg;
     lt_spool *s = lt_uploadloop_spool(l);
-    while (s && lt_uploadloop_wait(l) == 0) lt_uploadloop_run_once(l, s, &l->stop, 0);
+    lt_uploader *u = s ? lt_uploadloop_uploader(l, s, &l->stop, 0) : NULL;
+    int reloaded;
+    while (u && lt_uploadloop_wait(l, &reloaded) == 0) {
+        if (reloaded) {   /* the uploader points into the old settings */
+            lt_uploader_destroy(u);
+            u = lt_uploadloop_uploader(l, s, &l->stop, 0);
+            if (!u) break;
+        }
+        lt_uploadloop_run_once(l, s, u);
+    }
+    lt_uploader_destroy(u);
     lt_spool_close(s);
     return NULL;
 }
@@ -136,7 +155,9 @@ void lt_uploadloop_finish(lt_uploadloop *l, int deadline_ms)
     lt_spool *s = lt_uploadloop_spool(l);
     if (!s) return;
     lt_info("upload: last attempt before exit (at most %d ms)", deadline_ms);
-    lt_uploadloop_run_once(l, s, NULL, lt_clock_mono_us() + (int64_t)deadline_ms * 1000);
+    lt_uploader *u = lt_uploadloop_uploader(l, s, NULL, lt_clock_mono_us() + (int64_t)deadline_ms * 1000);
+    if (u) lt_uploadloop_run_once(l, s, u);
+    lt_uploader_destroy(u);
     lt_spool_close(s);
 }
 
