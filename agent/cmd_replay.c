@@ -6,10 +6,12 @@
  * account for every packet, stream and exchange that did not become a
  * complete record. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../common/jtext.h"
+#include "../capture/workers.h"
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../store/spool.h"
@@ -21,6 +23,8 @@ typedef struct lt_replay {
     lt_spool *spool;
     int json;
     unsigned long since_commit;
+    pthread_mutex_t mu;      /* --workers: records come from several threads */
+    int locked;
 } lt_replay;
 
 static void lt_replay_print(const lt_record *rec)
@@ -34,9 +38,19 @@ static void lt_replay_print(const lt_record *rec)
     json_decref(o);
 }
 
+static void lt_replay_record_one(lt_replay *r, lt_record *rec);
+
+/* Records of several workers meet here, one at a time (a record, not a packet, per lock). */
 static void lt_replay_record(void *ud, lt_record *rec)
 {
     lt_replay *r = ud;
+    if (r->locked) pthread_mutex_lock(&r->mu);
+    lt_replay_record_one(r, rec);
+    if (r->locked) pthread_mutex_unlock(&r->mu);
+}
+
+static void lt_replay_record_one(lt_replay *r, lt_record *rec)
+{
     if (r->json) lt_replay_print(rec);
     if (!r->spool) return;
     if (!r->since_commit) lt_spool_begin(r->spool);
@@ -47,14 +61,58 @@ static void lt_replay_record(void *ud, lt_record *rec)
 static void lt_replay_usage(FILE *out)
 {
     fprintf(out,
-            "usage: llmtap replay FILE [--db PATH] [--json] [--no-store] [--config PATH] [-q] [-v]\n"
+            "usage: llmtap replay FILE [--db PATH] [--json] [--no-store] [--workers N] [--config PATH] [-q] [-v]\n"
             "  FILE        a pcap or pcapng capture\n"
             "  --db PATH   SQLite spool to store records in (default: [store] path of the config)\n"
             "  --json      print one JSON object per record on stdout, tagged with its \"Table\"\n"
             "  --no-store  do not store records\n"
+            "  --workers N N pipelines on N threads, flows hashed to them (default 1; records then come\n"
+            "              in the order they complete, not the order of a single pipeline)\n"
             "  --config    configuration file (default /etc/llmtap/llmtap.conf if it exists)\n"
             "  -q / -v     quieter / more verbose logging\n"
             "exit status: 0 done (damaged input is counted, not fatal), 1 input or store error, 2 usage\n");
+}
+
+/* Commits, closes, prints the counters; returns rc (1 if the last commit failed). */
+static int lt_replay_end(lt_replay *r, lt_config *cfg, const char *file, int quiet, lt_counters *ctr, int rc)
+{
+    fflush(stdout);
+    if (r->spool) {
+        if (lt_spool_commit(r->spool) < 0) rc = 1;
+        lt_spool_close(r->spool);
+    }
+    if (!quiet) {
+        fprintf(stderr, "llmtap: replay of %s: %llu records stored, %llu already stored\n", file,
+                (unsigned long long)ctr->store_inserted, (unsigned long long)ctr->store_duplicates);
+        lt_counters_print(ctr, stderr);
+    }
+    lt_config_free(cfg);
+    return rc;
+}
+
+/* --workers N: capture/workers.c runs N pipelines; the spool counts into its own counters. */
+static int lt_replay_workers(lt_replay *r, lt_config *cfg, const char *file, int n, lt_counters *ctr)
+{
+    lt_counters store_ctr;
+    lt_counters_reset(&store_ctr);
+    pthread_mutex_init(&r->mu, NULL);
+    r->locked = 1;
+    if (r->spool) lt_spool_set_counters(r->spool, &store_ctr);
+    lt_workers *w = lt_workers_create(n, &cfg->pipeline, lt_replay_record, r);
+    char *e = NULL;
+    int rc = 0;
+    if (!w || lt_workers_file(w, file, &e) < 0) {
+        fprintf(stderr, "llmtap: %s\n", e ? e : "cannot start the workers");
+        free(e);
+        rc = 1;
+    }
+    if (w) lt_workers_counters(w, ctr);
+    lt_workers_destroy(w);
+    if (r->spool && lt_spool_commit(r->spool) < 0) rc = 1;
+    lt_counters_add(ctr, &store_ctr);
+    if (r->spool) lt_spool_set_counters(r->spool, NULL);
+    pthread_mutex_destroy(&r->mu);
+    return rc;
 }
 
 int lt_cmd_replay(int argc, char **argv)
@@ -62,10 +120,10 @@ int lt_cmd_replay(int argc, char **argv)
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
         {"no-store", no_argument, NULL, 'n'}, {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, {"workers", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *conf = NULL;
-    int json = 0, nostore = 0, quiet = 0, verbose = 0, c;
+    int json = 0, nostore = 0, quiet = 0, verbose = 0, workers = 1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
         switch (c) {
@@ -73,6 +131,13 @@ int lt_cmd_replay(int argc, char **argv)
         case 'j': json = 1; break;
         case 'n': nostore = 1; break;
         case 'c': conf = optarg; break;
+        case 'w':
+            workers = atoi(optarg);
+            if (workers < 1 || workers > LT_WORKERS_MAX) {
+                fprintf(stderr, "llmtap: --workers must be 1..%d\n", LT_WORKERS_MAX);
+                return 2;
+            }
+            break;
         case 'q': quiet = 1; break;
         case 'v': verbose++; break;
         case 'h': lt_replay_usage(stdout); return 0;
@@ -101,9 +166,13 @@ int lt_cmd_replay(int argc, char **argv)
             return 1;
         }
     }
-    lt_pipeline *p = lt_pipeline_create(&cfg.pipeline, lt_replay_record, &r);
     lt_counters ctr;
     lt_counters_reset(&ctr);
+    if (workers > 1) {
+        rc = lt_replay_workers(&r, &cfg, file, workers, &ctr);
+        return lt_replay_end(&r, &cfg, file, quiet, &ctr, rc);
+    }
+    lt_pipeline *p = lt_pipeline_create(&cfg.pipeline, lt_replay_record, &r);
     if (p && r.spool) lt_spool_set_counters(r.spool, lt_pipeline_counters(p));
     char *e = NULL;
     if (!p || lt_capture_file(p, file, &e) < 0) {
@@ -117,16 +186,5 @@ int lt_cmd_replay(int argc, char **argv)
         ctr = *lt_pipeline_counters(p);
         lt_pipeline_destroy(p);
     }
-    fflush(stdout);
-    if (r.spool) {
-        if (lt_spool_commit(r.spool) < 0) rc = 1;
-        lt_spool_close(r.spool);
-    }
-    if (!quiet) {
-        fprintf(stderr, "llmtap: replay of %s: %llu records stored, %llu already stored\n", file,
-                (unsigned long long)ctr.store_inserted, (unsigned long long)ctr.store_duplicates);
-        lt_counters_print(&ctr, stderr);
-    }
-    lt_config_free(&cfg);
-    return rc;
+    return lt_replay_end(&r, &cfg, file, quiet, &ctr, rc);
 }

@@ -1,0 +1,31 @@
+/* workers.h -- one packet source, N pipelines on N threads (replay --workers N).
+ *
+ * A pipeline is single-threaded by design (its flow table, parsers and
+ * counters are its own), so cores are used by running several: each packet's
+ * flow is hashed on its two endpoints (both directions land in the same
+ * pipeline, as PACKET_FANOUT_HASH does for `llmtap run`) and the packet is
+ * copied into that worker's current batch. Full batches go through a small
+ * bounded queue per worker, so the only lock is taken once per batch of
+ * packets, never per packet, and memory stays bounded when the reader is
+ * faster than the workers. Records are emitted from the worker threads: the
+ * record callback must be thread-safe. */
+#ifndef LT_WORKERS_H
+#define LT_WORKERS_H
+
+#include "pipeline.h"
+
+#define LT_WORKERS_MAX 64
+
+typedef struct lt_workers lt_workers;
+
+/* Starts n threads (2..LT_WORKERS_MAX), each with its own pipeline. */
+lt_workers *lt_workers_create(int n, const lt_pipeline_cfg *cfg, lt_record_cb cb, void *ud);
+/* Reads a capture file into the workers, then finishes them (end of input at the file's
+ * last timestamp). 0 ok, -1 error (*err set, malloc'd). */
+int lt_workers_file(lt_workers *w, const char *path, char **err);
+/* Adds every pipeline's counters to sum (after lt_workers_file). */
+void lt_workers_counters(lt_workers *w, lt_counters *sum);
+/* Stops and joins the threads, destroys the pipelines. */
+void lt_workers_destroy(lt_workers *w);
+
+#endif
