@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
@@ -108,7 +109,7 @@ static void lt_fwd_tap_request(lt_call *c, struct evhttp_request *req, struct ev
     if (!c->cl->tap.id) return;   /* log_calls = false */
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_printf(b, "%s %s HTTP/%d.%d\r\n", lt_fwd_method(evhttp_request_get_command(req)),
-                        evhttp_request_get_uri(req), 1, 1);
+                        evhttp_request_get_uri(req), req->major, req->minor);
     struct evkeyval *h;
     TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
         if (!strcasecmp(h->key, "transfer-encoding") || !strcasecmp(h->key, "content-length")) continue;
@@ -127,7 +128,8 @@ static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct e
 {
     if (!c->cl->tap.id) return;   /* log_calls = false */
     struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "HTTP/1.1 %d %s\r\n", status, reason ? reason : "");
+    int minor = c->creq ? c->creq->minor : 1;   /* evhttp answers in the client's version */
+    evbuffer_add_printf(b, "HTTP/1.%d %d %s\r\n", minor, status, reason ? reason : "");
     struct evkeyval *h;
     TAILQ_FOREACH(h, hdrs, next) evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
     evbuffer_add(b, "\r\n", 2);
@@ -208,9 +210,9 @@ static void lt_fwd_local(lt_call *c, int status, const char *reason, const char 
     evbuffer_add(b, body, strlen(body));
     free(body);
     c->creq = NULL;
+    lt_call_finish(c, code);   /* first: sending may close the client's connection at once */
     evhttp_send_reply(req, status, reason, b);
     evbuffer_free(b);
-    lt_call_finish(c, code);
 }
 
 /* Copies the backend's response head to the client's reply, minus hop-by-hop fields. */
@@ -235,12 +237,14 @@ static void lt_fwd_start_reply(lt_call *c, int status, const char *reason, struc
 
 static void lt_fwd_end_reply(lt_call *c)
 {
-    if (c->creq) {
-        if (c->chunked) lt_fwd_tap(c, LT_DIR_TO_CLIENT, "0\r\n\r\n", 5);
-        evhttp_send_reply_end(c->creq);
-        c->creq = NULL;
-    }
+    struct evhttp_request *req = c->creq;
+    c->creq = NULL;
+    if (req && c->chunked) lt_fwd_tap(c, LT_DIR_TO_CLIENT, "0\r\n\r\n", 5);
+    /* the call ends before the reply does: ending the reply may close the
+     * client's connection (HTTP/1.0, Connection: close) and run its close
+     * callback right here */
     lt_call_finish(c, NULL);
+    if (req) evhttp_send_reply_end(req);
 }
 
 /* Passes the held (last retryable) answer through as the final response. */
@@ -258,8 +262,12 @@ static void lt_fwd_pass_held(lt_call *c)
     lt_fwd_tap_chunk(c, c->held.body);
     struct evhttp_request *req = c->creq;
     c->creq = NULL;
-    evhttp_send_reply(req, c->held.status, NULL, c->held.body);
-    lt_call_finish(c, NULL);
+    int status = c->held.status;
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_buffer(b, c->held.body);
+    lt_call_finish(c, NULL);   /* first: sending may close the client's connection at once */
+    evhttp_send_reply(req, status, NULL, b);
+    evbuffer_free(b);
 }
 
 /* No (further) backend: pass the last answer, or answer 503/502 ourselves. */

@@ -5,6 +5,7 @@
 // other backend is never called), and a client that disconnects cancels the
 // backend request.
 //   node stream.mjs DIR [spacing|noretry|cancel]
+import { execFileSync } from 'node:child_process';
 import { KEY, chat, check, proxyConf, request, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
 
 const dir = process.argv[2];
@@ -89,7 +90,32 @@ async function cancel() {
   void KEY; void request;
 }
 
-const all = { spacing, noretry, cancel };
+// HTTP/1.0 and "Connection: close" clients: the reply ends by closing the
+// connection, which must not disturb the call's end (regression: a
+// use-after-free when the close ran inside the reply's end)
+async function close() {
+  const a = await startBackend('a');
+  const px = await startProxy(dir, proxyConf([a]), ['-q']);
+  const url = `http://127.0.0.1:${px.port}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21`;
+  const outs = [];
+  for (const flags of [['--http1.0'], ['-H', 'Connection: close']]) {
+    for (const stream of [true, false]) {
+      const body = JSON.stringify({ messages: [{ role: 'user', content: `close ${flags[0]} ${stream}` }], ...(stream ? { stream: true } : {}) });
+      outs.push(execFileSync('curl', ['-s', ...flags, '-H', `api-key: ${KEY}`, '-H', 'content-type: application/json', '-d', body, url], { encoding: 'utf8' }));
+    }
+  }
+  check('HTTP/1.0 and Connection: close: every answer complete', outs.every((o, i) => (i % 2 === 0 ? o.includes('[DONE]') : o.includes('"usage"'))), 'complete answers', outs.map((o) => o.slice(-40)));
+  const r = await chat(px.port, 'still alive');
+  check('proxy still serving afterwards', r.status === 200, 200, r.status);
+  const st = await px.stop();
+  check('exit 0', st.code === 0, 0, st);
+  const gw = px.lines.filter((l) => l.Table === 'ApiManagementGatewayLogs');
+  check('records: 5 gateway records, 2 of them HTTP/1.0, all complete', gw.length === 5 && gw.filter((g) => g.ClientProtocol === 'HTTP/1.0').length === 2 && gw.every((g) => g.Complete === true),
+    { n: 5, http10: 2, complete: true }, gw.map((g) => [g.ClientProtocol, g.Complete]));
+  a.stop();
+}
+
+const all = { spacing, noretry, cancel, close };
 try {
   for (const n of process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(all)) await all[n]();
 } catch (e) {
