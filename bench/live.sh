@@ -30,7 +30,7 @@ exchanges=$(awk '{print $2}' "$cap.info")
 frames=$(tcpdump -r "$cap" -nn 2>/dev/null | wc -l)
 tmp=$(mktemp -d /dev/shm/llmtap-live.XXXXXX); chmod 755 "$tmp"
 APID= SPID=
-cleanup() { [ -n "$APID" ] && kill -9 "$APID" 2>/dev/null; [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; netns_teardown; rm -rf "$tmp"; }
+cleanup() { set +e; [ -n "$APID" ] && kill -9 "$APID" 2>/dev/null; [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; netns_teardown; rm -rf "$tmp"; }
 trap cleanup EXIT
 netns_setup
 ip -n "$NS_SRV" link set "$IF_SRV" mtu 9000; ip -n "$NS_CLI" link set "$IF_CLI" mtu 9000

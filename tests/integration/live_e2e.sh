@@ -21,6 +21,7 @@ source tests/live/agent.sh
 tmp=$(mktemp -d); chmod 755 "$tmp"
 AGENT_PID= AOAI2_PID=
 cleanup() {
+    set +e   # a failing kill must not end the cleanup early
     [ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null
     [ -n "$AOAI2_PID" ] && kill "$AOAI2_PID" 2>/dev/null
     aoai_stop; standin_stop; netns_teardown; rm -rf "$tmp"

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 source tests/live/netns.sh
 tmp=$(mktemp -d); chmod 755 "$tmp"
 APID=
-cleanup() { [ -n "$APID" ] && kill -9 "$APID" 2>/dev/null; aoai_stop; netns_teardown; rm -rf "$tmp"; }
+cleanup() { set +e; [ -n "$APID" ] && kill -9 "$APID" 2>/dev/null; aoai_stop; netns_teardown; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 netns_setup

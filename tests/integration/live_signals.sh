@@ -17,7 +17,7 @@ source tests/standins/lib.sh
 source tests/live/agent.sh
 tmp=$(mktemp -d); chmod 755 "$tmp"
 AGENT_PID=
-cleanup() { [ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null; aoai_stop; standin_stop; netns_teardown; rm -rf "$tmp"; }
+cleanup() { set +e; [ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null; aoai_stop; standin_stop; netns_teardown; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 netns_setup
