@@ -19,11 +19,7 @@
 #include <string.h>
 #include "common/log.h"
 #include "parsers/sse.h"
-#if __has_include("records/records.h") /* lt_records_from_exchange moves there */
 #include "records/records.h"
-#else
-#include "records/record.h"
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -30,11 +30,7 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "parsers/app.h"
-#if __has_include("records/records.h") /* lt_records_from_exchange moves there */
 #include "records/records.h"
-#else
-#include "records/record.h"
-#endif
 
 typedef struct fz_run {
     lt_buf log;          /* transcript of the exchanges, for the split check */
