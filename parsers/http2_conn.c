@@ -205,9 +205,15 @@ static int h2_missing_request_reason(const lt_h2 *h)
     return h->d[LT_DIR_TO_SERVER].holes ? LT_INC_HOLE : LT_INC_NO_REQUEST;
 }
 
+static void h2_drop(lt_h2 *h, h2_stream *s, uint32_t id, const char *why);
+
 static void h2_emit(lt_h2 *h, h2_stream *s)
 {
     lt_exchange *ex = &s->ex;
+    if (!ex->req.present && !ex->resp.present) { /* only DATA or a reset: nothing to report */
+        h2_drop(h, s, s->id, "no header block from either side");
+        return;
+    }
     h2_finish_body(h, s, 0);
     h2_finish_body(h, s, 1);
     if (!ex->incomplete) ex->incomplete = ex->req.incomplete ? ex->req.incomplete : ex->resp.incomplete;
