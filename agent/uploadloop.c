@@ -24,6 +24,7 @@ struct lt_uploadloop {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, started;
+    int interrupt;          /* a stop or a reload: the run under way ends its waits at once */
     /* status */
     int64_t runs, delivered, last_success_s, last_attempt_s, pending_after;
     char last_error[256];
@@ -97,6 +98,7 @@ static int lt_uploadloop_wait(lt_uploadloop *l, int *reloaded)
         l->cfg = l->next;
         l->has_next = 0;
         *reloaded = 1;
+        if (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) __atomic_store_n(&l->interrupt, 0, __ATOMIC_RELAXED);
         lt_info("upload: new [upload] settings applied (endpoint %s)", l->cfg.endpoint ? l->cfg.endpoint : "unset");
     }
     int stop = __atomic_load_n(&l->stop, __ATOMIC_RELAXED);
@@ -108,12 +110,12 @@ static void *lt_uploadloop_main(void *arg)
 {
     lt_uploadloop *l = arg;
     lt_spool *s = lt_uploadloop_spool(l);
-    lt_uploader *u = s ? lt_uploadloop_uploader(l, s, &l->stop, 0) : NULL;
+    lt_uploader *u = s ? lt_uploadloop_uploader(l, s, &l->interrupt, 0) : NULL;
     int reloaded;
     while (u && lt_uploadloop_wait(l, &reloaded) == 0) {
         if (reloaded) {   /* the uploader points into the old settings */
             lt_uploader_destroy(u);
-            u = lt_uploadloop_uploader(l, s, &l->stop, 0);
+            u = lt_uploadloop_uploader(l, s, &l->interrupt, 0);
             if (!u) break;
         }
         lt_uploadloop_run_once(l, s, u);
@@ -137,6 +139,7 @@ void lt_uploadloop_reload(lt_uploadloop *l, lt_upload_cfg *cfg)
     l->next = *cfg;
     memset(cfg, 0, sizeof *cfg);
     l->has_next = 1;
+    __atomic_store_n(&l->interrupt, 1, __ATOMIC_RELAXED); /* a run retrying the old endpoint ends now */
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
@@ -146,6 +149,7 @@ void lt_uploadloop_finish(lt_uploadloop *l, int deadline_ms)
     if (l->started) {
         pthread_mutex_lock(&l->mu);
         __atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&l->interrupt, 1, __ATOMIC_RELAXED);
         pthread_cond_signal(&l->cv);
         pthread_mutex_unlock(&l->mu);
         pthread_join(l->thread, NULL);
