@@ -696,13 +696,13 @@ static lt_kql *lt_kql_result(lt_kc *c)
 
 lt_kql *lt_kql_compile(const char *src, lt_time_us now_us, char *err, size_t errlen)
 {
-    lt_kc *c = calloc(1, sizeof *c);
+    lt_kc *volatile c = calloc(1, sizeof *c);
     if (!c) { snprintf(err, errlen, "out of memory"); return NULL; }
     c->src = src;
     c->now = now_us;
     c->err = err;
     c->errlen = errlen;
-    lt_kql *q = NULL;
+    lt_kql *volatile q = NULL;   /* set between setjmp and a possible longjmp */
     lt_kql_tokens orig;
     if (lt_kql_lex_run(src, &orig, err, errlen) == 0) {
         c->tk = orig;
