@@ -55,15 +55,16 @@ static void lt_status_summary(json_t *doc)
     json_t *v;
     json_object_foreach(json_object_get(json_object_get(doc, "records"), "incomplete"), k, v)
         printf("  incomplete %s: %lld\n", k, (long long)json_integer_value(v));
-    printf("spool: %lld pending (%lld bytes), %lld delivered, %lld quarantined, %lld queued in memory\n",
-           lt_jint(doc, "spool", "pending"), lt_jint(doc, "spool", "pending_bytes"), lt_jint(doc, "spool", "delivered"),
+    printf("spool: %lld pending (%lld bytes, oldest %lld s), %lld delivered, %lld quarantined, %lld queued in memory\n",
+           lt_jint(doc, "spool", "pending"), lt_jint(doc, "spool", "pending_bytes"),
+           lt_jint(doc, "spool", "oldest_pending_age_s"), lt_jint(doc, "spool", "delivered"),
            lt_jint(doc, "spool", "quarantined"), lt_jint(doc, "spool", "writer_queued"));
     json_t *up = json_object_get(doc, "upload");
     if (!json_is_true(json_object_get(up, "enabled"))) { printf("upload: off\n"); return; }
     const char *e = json_string_value(json_object_get(up, "last_error"));
-    printf("upload: %lld delivered in %lld runs, last success at %lld (unix s), last error: %s\n",
+    printf("upload: %lld delivered in %lld runs, last success at %lld (unix s), token expires at %lld, last error: %s\n",
            lt_jint(doc, "upload", "delivered"), lt_jint(doc, "upload", "runs"), lt_jint(doc, "upload", "last_success"),
-           e ? e : "none");
+           lt_jint(doc, "upload", "token_expires"), e ? e : "none");
 }
 
 int lt_cmd_status(int argc, char **argv)

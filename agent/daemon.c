@@ -183,7 +183,9 @@ static json_t *lt_daemon_st_spool(void *ud)
     if (d->writer) lt_writer_stats_get(d->writer, &ws);
     lt_spool_stats st = {0};
     if (d->status_spool) lt_spool_stats_get(d->status_spool, &st);
-    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "path", d->db, "pending", (json_int_t)st.pending,
+    int64_t oldest_age = st.oldest_pending ? (lt_clock_now_us() - st.oldest_pending) / 1000000 : 0;
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "path", d->db, "pending", (json_int_t)st.pending,
+                     "oldest_pending_age_s", (json_int_t)oldest_age,
                      "pending_bytes", (json_int_t)st.pending_bytes, "delivered", (json_int_t)st.delivered,
                      "quarantined", (json_int_t)st.quarantined, "writer_queued", (json_int_t)ws.queued,
                      "writer_dropped", (json_int_t)ws.dropped, "writer_batches", (json_int_t)ws.batches);

@@ -26,7 +26,7 @@ struct lt_uploadloop {
     int stop, started;
     int interrupt;          /* a stop or a reload: the run under way ends its waits at once */
     /* status */
-    int64_t runs, delivered, last_success_s, last_attempt_s, pending_after;
+    int64_t runs, delivered, last_success_s, last_attempt_s, pending_after, token_expires_s;
     char last_error[256];
 };
 
@@ -58,6 +58,7 @@ static void lt_uploadloop_run_once(lt_uploadloop *l, lt_spool *s, lt_uploader *u
     l->delivered += delivered;
     l->last_attempt_s = lt_clock_now_s();
     l->pending_after = st.pending;
+    if (lt_uploader_token_expiry(u)) l->token_expires_s = lt_uploader_token_expiry(u);
     if (rc == 0) l->last_success_s = l->last_attempt_s;
     else snprintf(l->last_error, sizeof l->last_error, "%lld records still pending after a run (see the log for the cause)",
                   (long long)st.pending);
@@ -168,10 +169,10 @@ void lt_uploadloop_finish(lt_uploadloop *l, int deadline_ms)
 json_t *lt_uploadloop_status(lt_uploadloop *l)
 {
     pthread_mutex_lock(&l->mu);
-    json_t *o = json_pack("{s:s?,s:I,s:I,s:I,s:I,s:I,s:s?}", "endpoint", l->cfg.endpoint, "runs", (json_int_t)l->runs,
+    json_t *o = json_pack("{s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "endpoint", l->cfg.endpoint, "runs", (json_int_t)l->runs,
                           "delivered", (json_int_t)l->delivered, "last_attempt", (json_int_t)l->last_attempt_s,
                           "last_success", (json_int_t)l->last_success_s, "pending_after_last_run",
-                          (json_int_t)l->pending_after, "last_error", l->last_error[0] ? l->last_error : NULL);
+                          (json_int_t)l->pending_after, "token_expires", (json_int_t)l->token_expires_s, "last_error", l->last_error[0] ? l->last_error : NULL);
     pthread_mutex_unlock(&l->mu);
     return o;
 }

@@ -414,13 +414,17 @@ int lt_spool_stats_get(lt_spool *s, lt_spool_stats *out)
 {
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(s->db, "SELECT state, count(*), coalesce(sum(bytes),0) FROM records GROUP BY state",
+    if (sqlite3_prepare_v2(s->db, "SELECT state, count(*), coalesce(sum(bytes),0), min(created) FROM records GROUP BY state",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int state = sqlite3_column_int(st, 0);
         int64_t n = sqlite3_column_int64(st, 1);
-        if (state == LT_SPOOL_PENDING) { out->pending = n; out->pending_bytes = sqlite3_column_int64(st, 2); }
+        if (state == LT_SPOOL_PENDING) {
+            out->pending = n;
+            out->pending_bytes = sqlite3_column_int64(st, 2);
+            out->oldest_pending = sqlite3_column_int64(st, 3);
+        }
         else if (state == LT_SPOOL_DELIVERED) out->delivered = n;
         else if (state == LT_SPOOL_QUARANTINED) out->quarantined = n;
     }

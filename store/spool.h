@@ -66,6 +66,7 @@ int64_t lt_spool_enforce(lt_spool *s, const lt_spool_limits *lim, lt_time_us now
 typedef struct lt_spool_stats {
     int64_t pending, delivered, quarantined;
     int64_t pending_bytes;
+    lt_time_us oldest_pending;  /* when the oldest pending record entered the spool; 0 = none */
 } lt_spool_stats;
 int lt_spool_stats_get(lt_spool *s, lt_spool_stats *st);
 

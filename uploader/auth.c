@@ -41,6 +41,11 @@ lt_auth *lt_auth_create(const lt_upload_cfg *cfg)
     return a;
 }
 
+int64_t lt_auth_expiry(const lt_auth *a)
+{
+    return a && a->token ? (int64_t)a->expires : 0;
+}
+
 void lt_auth_destroy(lt_auth *a)
 {
     if (!a) return;

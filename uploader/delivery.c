@@ -83,6 +83,11 @@ lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool)
     return u;
 }
 
+int64_t lt_uploader_token_expiry(const lt_uploader *u)
+{
+    return lt_auth_expiry(u->auth);
+}
+
 void lt_uploader_set_counters(lt_uploader *u, lt_counters *ctr)
 {
     u->ctr = ctr ? ctr : &u->own_ctr;

@@ -31,6 +31,8 @@ void lt_uploader_set_counters(lt_uploader *u, lt_counters *ctr);
  * pending) once *cancel is non-zero (read atomically; may be NULL) or when a
  * back-off wait would pass deadline_mono_us (lt_clock_mono_us(); 0 = none). */
 void lt_uploader_set_limits(lt_uploader *u, const int *cancel, int64_t deadline_mono_us);
+/* Expiry of the uploader's cached token (Unix seconds); 0 = none yet. */
+int64_t lt_uploader_token_expiry(const lt_uploader *u);
 void lt_uploader_destroy(lt_uploader *u);
 
 #endif

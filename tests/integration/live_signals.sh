@@ -46,7 +46,9 @@ n1=$(jq length "$tmp/chat.truth.json"); wait_records "$n1"
 pending=$(sqlite3 "$a/spool/spool.db" "select count(*) from records where state = 0")
 [ "$pending" = $((2 * n1)) ] || fail "dead endpoint: expected $((2 * n1)) records pending in the spool, got $pending"
 [ ! -s "$ACCEPTED" ] || fail "dead endpoint: nothing should have been accepted, got $(wc -l <"$ACCEPTED") rows"
-echo "1. dead endpoint: $pending records committed and pending"
+age=$(jq '.spool.oldest_pending_age_s' "$tmp/status.json")
+[ "$age" -ge 0 ] 2>/dev/null || fail "dead endpoint: expected the status to give the oldest pending record's age, got '$age'"
+echo "1. dead endpoint: $pending records committed and pending, the oldest for ${age} s"
 
 conf "$good"; kill -HUP "$AGENT_PID"
 for _ in $(seq 150); do
@@ -56,7 +58,9 @@ done
 [ "$(jq -r '.upload.endpoint' "$tmp/status.json")" = "$good" ] || fail "after SIGHUP: expected upload endpoint $good, got $(jq -r .upload.endpoint "$tmp/status.json")"
 [ "$(jq '.spool.pending' "$tmp/status.json")" = 0 ] || fail "after SIGHUP: expected 0 pending, got $(jq .spool.pending "$tmp/status.json")"
 node tests/live/check_live.mjs uploaded "$a/records.jsonl" "$ACCEPTED"
-echo "2. SIGHUP applied the new endpoint; every record delivered"
+exp=$(jq '.upload.token_expires' "$tmp/status.json"); now=$(( $(date +%s) + ${LLMTAP_CLOCK_OFFSET:-0} ))
+[ "$exp" -gt "$now" ] 2>/dev/null || fail "after delivery: expected the status to give a token expiry after $now, got '$exp'"
+echo "2. SIGHUP applied the new endpoint; every record delivered; token valid for $((exp - now)) s"
 
 conf "$dead"; kill -HUP "$AGENT_PID"
 for _ in $(seq 50); do agent_status "$a" --json >"$tmp/status.json"; [ "$(jq -r .upload.endpoint "$tmp/status.json")" = "$dead" ] && break; sleep 0.1; done
