@@ -21,7 +21,7 @@
 #include "../proxy/proxy.h"
 #include "../store/spool.h"
 #include "../store/writer.h"
-#include "../uploader/delivery.h"
+#include "../uploader/uploader.h"
 #include "cmd.h"
 #include "status.h"
 #include "config.h"

@@ -9,7 +9,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../store/spool.h"
-#include "../uploader/delivery.h"
+#include "../uploader/uploader.h"
 #include "cmd.h"
 #include "config.h"
 

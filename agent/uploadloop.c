@@ -11,7 +11,7 @@
 #include <time.h>
 #include "../common/clock.h"
 #include "../common/log.h"
-#include "../uploader/delivery.h"
+#include "../uploader/uploader.h"
 #include "uploadloop.h"
 
 struct lt_uploadloop {

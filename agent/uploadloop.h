@@ -3,7 +3,7 @@
  *
  * The thread opens its own connection to the spool (the writer thread has
  * another), applies the spool's size/age bound, then drains pending records
- * with uploader/delivery.c (back-off, 413 split, 400 quarantine). A new
+ * with uploader/uploader.c (back-off, 413 split, 400 quarantine). A new
  * [upload] section (SIGHUP) is taken between runs. Stopping interrupts a
  * back-off wait within 100 ms; the records stay pending in the spool. */
 #ifndef LT_UPLOADLOOP_H

@@ -1,7 +1,7 @@
 /* jscan.h -- a strict, allocation-free JSON scanner over a byte span.
  *
  * For the hot path of streamed answers (parsers/aoai.c), and for the uploader
- * to tell a stored record it can send as it is (uploader/delivery.c): thousands of small
+ * to tell a stored record it can send as it is (uploader/uploader.c): thousands of small
  * SSE chunks of a few known shapes, where building a jansson tree per chunk
  * cost more than everything else together. The scanner walks objects and
  * arrays in place, hands out strings as spans of the input (decoded only

@@ -1,6 +1,6 @@
-/* delivery.h -- the uploader: spool → Logs Ingestion API, at least once. */
-#ifndef LT_DELIVERY_H
-#define LT_DELIVERY_H
+/* uploader.h -- the uploader: spool → Logs Ingestion API, at least once. */
+#ifndef LT_UPLOADER_H
+#define LT_UPLOADER_H
 
 #include "../common/counters.h"
 #include <stdint.h>

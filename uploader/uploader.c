@@ -1,4 +1,4 @@
-/* delivery.c -- at-least-once delivery from the SQLite spool to the Logs
+/* uploader.c -- at-least-once delivery from the SQLite spool to the Logs
  * Ingestion API.
  *
  * A record leaves "pending" only after every row it produced was answered
@@ -27,7 +27,7 @@
 #include "../common/log.h"
 #include "auth.h"
 #include "chunk.h"
-#include "delivery.h"
+#include "uploader.h"
 #include "http.h"
 
 struct lt_uploader {

@@ -1,11 +1,11 @@
-/* test_delivery.c -- the uploader's verdict on one POST (a pure function):
+/* test_uploader.c -- the uploader's verdict on one POST (a pure function):
  * which answers of the Logs Ingestion API mean delivered, split, quarantine,
  * back off, or refresh the token and send again. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include "uploader/delivery.h"
+#include "uploader/uploader.h"
 
 static void test_success(void **st)
 {
