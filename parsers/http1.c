@@ -117,9 +117,7 @@ static void lt_h1_dequeue(lt_h1 *h, lt_exchange *ex)
 static void lt_h1_emit(lt_h1 *h, lt_exchange *ex)
 {
     lt_h1_dequeue(h, ex);
-    if (!ex->incomplete) ex->incomplete = ex->req.incomplete ? ex->req.incomplete : ex->resp.incomplete;
-    if (!ex->incomplete && !ex->req.present) ex->incomplete = LT_INC_NO_REQUEST;
-    if (!ex->incomplete && !ex->resp.present) ex->incomplete = LT_INC_NO_RESPONSE;
+    lt_exchange_settle(ex, LT_INC_NO_REQUEST);
     if (h->sink.on_exchange) h->sink.on_exchange(h->sink.ud, ex);
     lt_exchange_free(ex);
     free(ex);
@@ -129,17 +127,9 @@ static void lt_h1_emit(lt_h1 *h, lt_exchange *ex)
 
 static void lt_h1_finish_body(lt_h1 *h, lt_h1_dir *d)
 {
-    if (d->dec) {
-        if (lt_content_error(d->dec)) { d->msg->decode_error = 1; h->sink.ctr->http_decode_errors++; }
-        if (lt_content_bomb(d->dec)) {
-            h->sink.ctr->http_decode_bombs++;
-            lt_warn("http1: conn %llu: compressed body expands over %ux; decoding stopped",
-                    (unsigned long long)(h->conn ? h->conn->conn_id : 0), h->cfg.decode_ratio_max);
-        }
-        lt_content_destroy(d->dec);
-        d->dec = NULL;
-    }
-    if (d->msg->body_truncated) h->sink.ctr->http_bodies_over_cap++;
+    if (lt_http_msg_body_done(d->msg, &d->dec, h->sink.ctr))
+        lt_warn("http1: conn %llu: compressed body expands over %ux; decoding stopped",
+                (unsigned long long)(h->conn ? h->conn->conn_id : 0), h->cfg.decode_ratio_max);
 }
 
 /* The message of direction dir ended (completely or not). */

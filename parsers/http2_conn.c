@@ -185,18 +185,9 @@ static void h2_forget_stream(lt_h2 *h, h2_stream *s)
 
 static void h2_finish_body(lt_h2 *h, h2_stream *s, int dir)
 {
-    lt_http_msg *m = h2_msg(s, dir);
-    if (s->dec[dir]) {
-        if (lt_content_error(s->dec[dir])) { m->decode_error = 1; h->sink.ctr->http_decode_errors++; }
-        if (lt_content_bomb(s->dec[dir])) {
-            h->sink.ctr->http_decode_bombs++;
-            lt_warn("http2: conn %llu: stream %u: compressed body expands over %ux; decoding stopped",
-                    (unsigned long long)(h->conn ? h->conn->conn_id : 0), s->id, h->cfg.decode_ratio_max);
-        }
-        lt_content_destroy(s->dec[dir]);
-        s->dec[dir] = NULL;
-    }
-    if (m->body_truncated) h->sink.ctr->http_bodies_over_cap++;
+    if (lt_http_msg_body_done(h2_msg(s, dir), &s->dec[dir], h->sink.ctr))
+        lt_warn("http2: conn %llu: stream %u: compressed body expands over %ux; decoding stopped",
+                (unsigned long long)(h->conn ? h->conn->conn_id : 0), s->id, h->cfg.decode_ratio_max);
 }
 
 static int h2_missing_request_reason(const lt_h2 *h)
@@ -216,9 +207,7 @@ static void h2_emit(lt_h2 *h, h2_stream *s)
     }
     h2_finish_body(h, s, 0);
     h2_finish_body(h, s, 1);
-    if (!ex->incomplete) ex->incomplete = ex->req.incomplete ? ex->req.incomplete : ex->resp.incomplete;
-    if (!ex->incomplete && !ex->req.present) ex->incomplete = h2_missing_request_reason(h);
-    if (!ex->incomplete && !ex->resp.present) ex->incomplete = LT_INC_NO_RESPONSE;
+    lt_exchange_settle(ex, h2_missing_request_reason(h));
     if (h->sink.on_exchange) h->sink.on_exchange(h->sink.ud, ex);
     h2_forget_stream(h, s);
 }

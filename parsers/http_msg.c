@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "content.h"
 #include "http_msg.h"
 
 const char *lt_incomplete_str(int reason)
@@ -109,4 +110,24 @@ void lt_exchange_free(lt_exchange *ex)
 {
     lt_http_msg_free(&ex->req);
     lt_http_msg_free(&ex->resp);
+}
+
+int lt_http_msg_body_done(lt_http_msg *m, lt_content **dec, lt_counters *ctr)
+{
+    int bomb = 0;
+    if (*dec) {
+        if (lt_content_error(*dec)) { m->decode_error = 1; ctr->http_decode_errors++; }
+        if (lt_content_bomb(*dec)) { ctr->http_decode_bombs++; bomb = 1; }
+        lt_content_destroy(*dec);
+        *dec = NULL;
+    }
+    if (m->body_truncated) ctr->http_bodies_over_cap++;
+    return bomb;
+}
+
+void lt_exchange_settle(lt_exchange *ex, int no_request)
+{
+    if (!ex->incomplete) ex->incomplete = ex->req.incomplete ? ex->req.incomplete : ex->resp.incomplete;
+    if (!ex->incomplete && !ex->req.present) ex->incomplete = no_request;
+    if (!ex->incomplete && !ex->resp.present) ex->incomplete = LT_INC_NO_RESPONSE;
 }

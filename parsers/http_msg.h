@@ -13,6 +13,7 @@
 #define LT_HTTP_MSG_H
 
 #include <stdint.h>
+#include "../common/counters.h"
 #include "../common/lt.h"
 
 /* Why an exchange is not complete. LT_INC_NONE means complete. */
@@ -95,5 +96,16 @@ lt_time_us lt_http_msg_time_at(const lt_http_msg *m, uint64_t off);
 
 void lt_exchange_init(lt_exchange *ex, const lt_conn_info *conn);
 void lt_exchange_free(lt_exchange *ex);
+
+/* The end of a message's body, the same for HTTP/1 and HTTP/2: a decode
+ * error flags the message, a decompression bomb is counted, a body over the
+ * cap is counted, the decoder (*dec, may be NULL) is freed. Returns 1 when
+ * decoding stopped at the expansion limit (the caller logs it with its
+ * connection and stream). */
+struct lt_content;
+int lt_http_msg_body_done(lt_http_msg *m, struct lt_content **dec, lt_counters *ctr);
+/* Before an exchange is handed out: its reason to be incomplete, from its
+ * halves (no_request: the reason when the request is missing). */
+void lt_exchange_settle(lt_exchange *ex, int no_request);
 
 #endif
