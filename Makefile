@@ -25,6 +25,9 @@ override CPPFLAGS := $(CPPFLAGS) -D_GNU_SOURCE -I.
 override CFLAGS   := $(OPT) $(CFLAGS) $(CPPFLAGS) -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
                      $(shell pkg-config --cflags $(PKGS)) -MMD -MP
 override LDLIBS   := $(LDLIBS) $(shell pkg-config --libs $(PKGS)) -lm
+# Each binary records only the shared libraries it uses (the test of one
+# parser does not pull in libevent or libcurl).
+override LDFLAGS  += -Wl,--as-needed
 ifeq ($(SAN),1)
 override CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS  += -fsanitize=address,undefined
