@@ -29,10 +29,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 netns_setup
-mkdir -p "$tmp/bin"
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_CLI" "$(command -v node)" >"$tmp/bin/node"
-chmod +x "$tmp/bin/node"
-PATH=$tmp/bin:$PATH standin_start "$tmp/s"
+standin_start_in_client_ns "$tmp"
 aoai_start "$tmp"
 a=$tmp/agent; mkdir -p "$a"; live_conf "$a/llmtap.conf"
 db=$a/spool/spool.db

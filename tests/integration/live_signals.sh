@@ -21,10 +21,7 @@ cleanup() { set +e; [ -n "$AGENT_PID" ] && kill -9 "$AGENT_PID" 2>/dev/null; aoa
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 netns_setup
-mkdir -p "$tmp/bin"
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_CLI" "$(command -v node)" >"$tmp/bin/node"
-chmod +x "$tmp/bin/node"
-PATH=$tmp/bin:$PATH standin_start "$tmp/s"
+standin_start_in_client_ns "$tmp"
 aoai_start "$tmp"
 a=$tmp/agent; mkdir -p "$a"
 good=https://127.0.0.1:$HTTPS_PORT dead=https://127.0.0.1:9   # port 9 (discard): nothing listens in the namespace

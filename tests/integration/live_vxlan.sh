@@ -28,11 +28,7 @@ trap cleanup EXIT
 netns_setup
 vxlan_setup
 
-mkdir -p "$tmp/bin"
-printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_CLI" "$(command -v node)" >"$tmp/bin/node"
-chmod +x "$tmp/bin/node"
-PATH=$tmp/bin:$PATH standin_start "$tmp/s"
-[ -n "$HTTPS_PORT" ] || { echo "FAIL: Logs Ingestion stand-in did not start"; cat "$tmp/s/standin.err"; exit 1; }
+standin_start_in_client_ns "$tmp"
 
 AOAI_HOST=$OV_SRV
 aoai_start "$tmp"; H1_PORT=$AOAI_PORT; H1_PID=$AOAI_PID

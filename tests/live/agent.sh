@@ -3,6 +3,8 @@
 #   live_conf FILE [extra lines]  -> an llmtap.conf uploading to the Logs Ingestion
 #                                    stand-in (managed identity via its IMDS), user nobody;
 #                                    LIVE_ENDPOINT, LIVE_DEADLINE, LIVE_RETRY_CAP, LIVE_WORKERS override
+#   standin_start_in_client_ns TMP -> the Logs Ingestion stand-in (tests/standins/lib.sh) run inside
+#                                    $NS_CLI, where the agent uploads from; fails clearly if it did not start
 #   agent_start DIR [run args]    -> AGENT_PID; waits for the status socket DIR/run/llmtap.sock
 #   agent_status DIR [--json]     -> `llmtap status` against it
 #   agent_stop                    -> SIGTERM, waits; AGENT_RC, AGENT_STOP_MS
@@ -49,4 +51,13 @@ agent_stop() {
     AGENT_RC=0; wait "$AGENT_PID" || AGENT_RC=$?
     AGENT_STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
     AGENT_PID=
+}
+
+standin_start_in_client_ns() {
+    local tmp=$1
+    mkdir -p "$tmp/bin"
+    printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS_CLI" "$(command -v node)" >"$tmp/bin/node"
+    chmod +x "$tmp/bin/node"
+    PATH=$tmp/bin:$PATH standin_start "$tmp/s"
+    [ -n "$HTTPS_PORT" ] || { echo "FAIL: Logs Ingestion stand-in did not start"; cat "$tmp/s/standin.err"; exit 1; }
 }
