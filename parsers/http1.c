@@ -209,7 +209,8 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
     m->version = lt_h1_version(p, (size_t)(sp1 - p));
     const char *code = sp1 + 1;
     if (m->version < 0 || p + n - code < 3) return -1;
-    if (!isdigit((unsigned char)code[0]) || !isdigit((unsigned char)code[1]) ||
+    /* status-code = 3DIGIT, and a real one is 100..999: "HTTP/1.1 042" is not a status line */
+    if (code[0] < '1' || code[0] > '9' || !isdigit((unsigned char)code[1]) ||
         !isdigit((unsigned char)code[2]) || (p + n - code > 3 && code[3] != ' '))
         return -1;
     m->status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
