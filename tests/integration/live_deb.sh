@@ -12,8 +12,8 @@ cd "$(dirname "$0")/../.."
 : "${BUILD:=build}"
 fail() { echo "FAIL: $*"; exit 1; }
 # as a user builds it: not with the settings of an enclosing make (make asan CC=clang passes CC
-# down through MAKEFLAGS, and dh_dwz cannot read clang's DWARF 5)
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s BUILD="$BUILD" deb >"$BUILD/deb.log" 2>&1 || { tail -30 "$BUILD/deb.log"; fail "make deb failed"; }
+# down through MAKEFLAGS and the environment)
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CC -u SAN -u OPT make -s BUILD="$BUILD" deb >"$BUILD/deb.log" 2>&1 || { tail -30 "$BUILD/deb.log"; fail "make deb failed"; }
 deb=$(ls "$BUILD"/llmtap_*_*.deb | head -1)
 [ -f "$deb" ] || fail "no llmtap_<version>_<arch>.deb in $BUILD"
 echo "built $deb"
