@@ -85,6 +85,30 @@ static const lt_confmap_entry lt_records_map[] = {
      .desc = "Keep embedding vectors in records. false: only their count and dimension."},
     {.key = "raw_body_cap", .type = T_SIZE, AT(pipeline.record.raw_body_cap), .lo = 0, .hi = 1024 * G,
      .desc = "Bytes of raw body kept for /openai calls llmtap does not model."},
+    {.key = "redact_headers", .type = LT_CONFMAP_STRLIST, .def = "", AT(pipeline.record.redact.extra_headers),
+     .aux_off = offsetof(lt_config, pipeline.record.redact.n_extra_headers), .flags = LT_CONFMAP_NAMES,
+     .desc = "More request header names whose values are secrets, comma-separated, case-insensitive (letters, "
+             "digits, '-', '_', '.'). They add to the built-in ones, which always apply: api-key, "
+             "authorization, proxy-authorization, ocp-apim-subscription-key, x-api-key, x-functions-key, "
+             "cookie, set-cookie. The value becomes fp:<12 hex> (the first 12 hex of its SHA-256) in "
+             "RequestHeaders, and so does every copy of it (8 bytes or longer) anywhere in the records, e.g. "
+             "echoed in an error body."},
+    {.key = "redact_query_params", .type = LT_CONFMAP_STRLIST, .def = "",
+     AT(pipeline.record.redact.extra_params), .aux_off = offsetof(lt_config, pipeline.record.redact.n_extra_params),
+     .flags = LT_CONFMAP_NAMES,
+     .desc = "More query-string and form-encoded parameter names whose values are secrets (name=value in Url, "
+             "bodies and any text of a record), comma-separated, case-insensitive. They add to the built-in "
+             "ones, which always apply: api-key, api_key, apikey, subscription-key, subscription_key, key, "
+             "x-api-key, sig, code, token, access_token, id_token, refresh_token, client_secret, "
+             "client_assertion, password, secret. Values become fp:<12 hex>, and so does every copy of them."},
+    {.key = "redact_body_fields", .type = LT_CONFMAP_STRLIST, .def = "",
+     AT(pipeline.record.redact.extra_fields), .aux_off = offsetof(lt_config, pipeline.record.redact.n_extra_fields),
+     .flags = LT_CONFMAP_NAMES,
+     .desc = "More JSON body field names whose string values are secrets (at any depth of a request body, and "
+             "\"name\": \"value\" in any text of a record), comma-separated, case-insensitive. They add to "
+             "the built-in ones, which always apply: api-key, api_key, apikey, subscription-key, "
+             "subscription_key, x-api-key, token, access_token, id_token, refresh_token, client_secret, "
+             "client_assertion, password, secret. Values become fp:<12 hex>, and so does every copy of them."},
     {0},
 };
 

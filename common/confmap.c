@@ -263,11 +263,28 @@ static int lt_split_list(const char *v, char ***out, size_t *nout)
     return 0;
 }
 
+/* LT_CONFMAP_NAMES: the first item that is not a name, or NULL. */
+static const char *lt_bad_name(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(l[i]);
+        if (len > 64 || strspn(l[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len)
+            return l[i];
+    }
+    return NULL;
+}
+
 static int lt_set_list(const lt_confmap_entry *e, void *base, const char *v, char *err, size_t errlen)
 {
     char **l;
     size_t n;
     if (lt_split_list(v, &l, &n) < 0) return lt_fail(err, errlen, "%s: empty item in list '%s'", e->key, v);
+    const char *bad = (e->flags & LT_CONFMAP_NAMES) ? lt_bad_name(l, n) : NULL;
+    if (bad) {
+        lt_fail(err, errlen, "%s: invalid name '%.64s' (1..64 letters, digits, '-', '_' or '.')", e->key, bad);
+        lt_free_list(l, n);
+        return -1;
+    }
     char ***slot = lt_field(e, base);
     size_t *count = (size_t *)((char *)base + e->aux_off);
     lt_free_list(*slot, *count);

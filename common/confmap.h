@@ -20,6 +20,8 @@
  *   ENUM     int: index of the value in values[]
  *   PORTS    uint16_t[N], 0-terminated, N = field size / 2 (one slot for the 0)
  *   STRLIST  char ** at off, size_t count at aux_off; comma-separated, trimmed
+ *            (with LT_CONFMAP_NAMES each item is a name: 1..64 letters, digits,
+ *            '-', '_' or '.')
  * Numbers are checked for overflow before any multiplication. A default of
  * NULL means the owning module's own defaults function sets the field (the
  * engine leaves it alone), so there is still one default per key. */
@@ -46,6 +48,7 @@ enum lt_confmap_flag {
     LT_CONFMAP_HTTP_OK = 1 << 1,  /* URL: http:// accepted too */
     LT_CONFMAP_MS = 1 << 2,       /* DURATION stored in milliseconds */
     LT_CONFMAP_REQUIRED = 1 << 3, /* lt_confmap_check() fails while unset */
+    LT_CONFMAP_NAMES = 1 << 4,    /* STRLIST: items are names ([A-Za-z0-9._-], at most 64) */
 };
 
 typedef struct lt_confmap_entry {

@@ -46,6 +46,7 @@ void lt_record_cfg_defaults(lt_record_cfg *cfg)
     cfg->xff_trusted_hops = -1;
     cfg->store_embeddings = 0;
     cfg->raw_body_cap = 64u << 10;
+    lt_redact_cfg_defaults(&cfg->redact);
 }
 
 void lt_record_clear(lt_record *rec)
@@ -303,10 +304,10 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
 
 /* sec: the exchange's secrets, redacted from every string of the record
  * (query strings, headers, bodies, echoes), which also makes it loadable. */
-static void lt_emit(int table, const char *id, lt_time_us t, json_t *obj, const lt_redact_set *sec,
-                    lt_record_cb cb, void *ud)
+static void lt_emit(const lt_redact_cfg *rcfg, int table, const char *id, lt_time_us t, json_t *obj,
+                    const lt_redact_set *sec, lt_record_cb cb, void *ud)
 {
-    lt_redact_record(NULL, sec, obj);
+    lt_redact_record(rcfg, sec, obj);
     lt_record rec = {.table = table, .time = t, .obj = obj};
     memcpy(rec.id, id, 33);
     cb(ud, &rec);
@@ -325,12 +326,12 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     lt_aoai_call call;
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
     lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
-    lt_redact_set *sec = lt_redact_collect(NULL, &ex->req);
-    lt_emit(LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), sec,
+    lt_redact_set *sec = lt_redact_collect(&cfg->redact, &ex->req);
+    lt_emit(&cfg->redact, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), sec,
             cb, ud);
     ctr->gateway_records++;
     if (!llm) { ctr->non_llm_exchanges++; lt_redact_set_destroy(sec); return 1; }
-    lt_emit(LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call, ctr), sec, cb, ud);
+    lt_emit(&cfg->redact, LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call, ctr), sec, cb, ud);
     ctr->llm_records++;
     lt_redact_set_destroy(sec);
     return 2;

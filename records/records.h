@@ -10,11 +10,13 @@
 #include "../common/counters.h"
 #include "../parsers/http_msg.h"
 #include "record.h"
+#include "redact.h"
 
 typedef struct lt_record_cfg {
     int xff_trusted_hops;   /* X-Forwarded-For hops to trust; -1 = take the first (client) hop */
     int store_embeddings;   /* keep embedding vectors (default 0: count and dimension only) */
     size_t raw_body_cap;    /* bytes of raw body kept for unknown /openai calls (default 64 KiB) */
+    lt_redact_cfg redact;   /* secret names: the built-in lists plus the configured ones */
 } lt_record_cfg;
 
 void lt_record_cfg_defaults(lt_record_cfg *cfg);

@@ -54,6 +54,7 @@ struct lt_redact_set {
 
 void lt_redact_cfg_defaults(lt_redact_cfg *cfg)
 {
+    memset(cfg, 0, sizeof *cfg);
     cfg->headers = lt_redact_default_headers;
     cfg->params = lt_redact_default_params;
     cfg->fields = lt_redact_default_fields;
@@ -67,11 +68,42 @@ static const lt_redact_cfg *lt_rd_cfg(const lt_redact_cfg *cfg, lt_redact_cfg *t
     return tmp;
 }
 
+/* The first bytes are compared before anything else: two bytes that differ
+ * in more than the 0x20 bit are different letters for strncasecmp too, and
+ * most names asked about (record columns, headers) differ from every listed
+ * one there. */
 static int lt_rd_listed(const char *const *list, const char *name, size_t n)
 {
     for (; list && *list; list++)
-        if (strlen(*list) == n && !strncasecmp(*list, name, n)) return 1;
+        if ((!n || ((**list ^ *name) & ~0x20) == 0) && strlen(*list) == n && !strncasecmp(*list, name, n)) return 1;
     return 0;
+}
+
+static int lt_rd_in(char *const *extra, size_t n_extra, const char *name, size_t n)
+{
+    for (size_t i = 0; i < n_extra; i++)
+        if (strlen(extra[i]) == n && !strncasecmp(extra[i], name, n)) return 1;
+    return 0;
+}
+
+/* A name of the list (NULL: the built-in one) or of the configured names,
+ * which only add to it. */
+static int lt_rd_header(const lt_redact_cfg *c, const char *name, size_t n)
+{
+    return lt_rd_listed(c->headers ? c->headers : lt_redact_default_headers, name, n) ||
+           lt_rd_in(c->extra_headers, c->n_extra_headers, name, n);
+}
+
+static int lt_rd_param(const lt_redact_cfg *c, const char *name, size_t n)
+{
+    return lt_rd_listed(c->params ? c->params : lt_redact_default_params, name, n) ||
+           lt_rd_in(c->extra_params, c->n_extra_params, name, n);
+}
+
+static int lt_rd_field(const lt_redact_cfg *c, const char *name, size_t n)
+{
+    return lt_rd_listed(c->fields ? c->fields : lt_redact_default_fields, name, n) ||
+           lt_rd_in(c->extra_fields, c->n_extra_fields, name, n);
 }
 
 /* "fp:" + the fingerprint of n bytes at v. */
@@ -113,13 +145,19 @@ static int lt_rd_value_end(char c)
  * starts the string or follows ? & ; whitespace or a quote. */
 typedef void (*lt_rd_param_fn)(void *ud, const char *name, size_t nlen, size_t voff, size_t vlen);
 
-static void lt_rd_params(const char *const *list, const char *s, size_t n, lt_rd_param_fn fn, void *ud)
+static int lt_rd_param_start(unsigned char c)
+{
+    return c == '?' || c == '&' || c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' ||
+           c == '\'' || c == 0;
+}
+
+static void lt_rd_params(const lt_redact_cfg *cfg, const char *s, size_t n, lt_rd_param_fn fn, void *ud)
 {
     for (size_t i = 0; i < n; i++) {
-        if (i && !strchr("?&; \t\r\n\"'", s[i - 1])) continue;
+        if (i && !lt_rd_param_start((unsigned char)s[i - 1])) continue;
         size_t k = i;
         while (k < n && lt_rd_name_char(s[k])) k++;
-        if (k == i || k >= n || s[k] != '=' || !lt_rd_listed(list, s + i, k - i)) continue;
+        if (k == i || k >= n || s[k] != '=' || !lt_rd_param(cfg, s + i, k - i)) continue;
         size_t v = k + 1, e = v;
         while (e < n && !lt_rd_value_end(s[e])) e++;
         if (e > v && !lt_rd_is_fp(s + v, e - v)) fn(ud, s + i, k - i, v, e - v);
@@ -145,7 +183,7 @@ static void lt_rd_collect_json(const lt_redact_cfg *cfg, lt_redact_set *s, json_
     if (depth > 32) return;
     if (json_is_object(v)) {
         json_object_foreach(v, k, m) {
-            if (json_is_string(m) && lt_rd_listed(cfg->fields, k, strlen(k)))
+            if (json_is_string(m) && lt_rd_field(cfg, k, strlen(k)))
                 lt_rd_add(s, json_string_value(m), json_string_length(m));
             else lt_rd_collect_json(cfg, s, m, depth + 1);
         }
@@ -158,7 +196,7 @@ static void lt_rd_collect_headers(const lt_redact_cfg *cfg, lt_redact_set *s, co
 {
     for (size_t i = 0; i < req->nhdrs; i++) {
         const lt_header *h = &req->hdrs[i];
-        if (!lt_rd_listed(cfg->headers, h->name, strlen(h->name))) continue;
+        if (!lt_rd_header(cfg, h->name, strlen(h->name))) continue;
         lt_rd_add(s, h->value, strlen(h->value));
         const char *sp = strchr(h->value, ' '); /* "Bearer <token>", "Basic <creds>" */
         if (sp) lt_rd_add(s, sp + 1, strlen(sp + 1));
@@ -172,7 +210,7 @@ static void lt_rd_collect_body(const lt_redact_cfg *cfg, lt_redact_set *s, const
     json_t *j = json_loadb(b, req->body.len, JSON_ALLOW_NUL, NULL);
     if (j) { lt_rd_collect_json(cfg, s, j, 0); json_decref(j); return; }
     lt_rd_collect c = {s, b};
-    lt_rd_params(cfg->params, b, req->body.len, lt_rd_collect_param, &c); /* form-encoded */
+    lt_rd_params(cfg, b, req->body.len, lt_rd_collect_param, &c); /* form-encoded */
 }
 
 lt_redact_set *lt_redact_collect(const lt_redact_cfg *cfg, const lt_http_msg *req)
@@ -184,7 +222,7 @@ lt_redact_set *lt_redact_collect(const lt_redact_cfg *cfg, const lt_http_msg *re
     lt_rd_collect_headers(cfg, s, req);
     const char *q = req->target ? strchr(req->target, '?') : NULL;
     lt_rd_collect c = {s, q};
-    if (q) lt_rd_params(cfg->params, q, strlen(q), lt_rd_collect_param, &c);
+    if (q) lt_rd_params(cfg, q, strlen(q), lt_rd_collect_param, &c);
     lt_rd_collect_body(cfg, s, req);
     return s;
 }
@@ -223,7 +261,7 @@ static void lt_rd_param_edit(void *ud, const char *name, size_t nlen, size_t vof
 }
 
 /* Rule 3 on s[0, n): "field" : "value" with a listed field name. */
-static void lt_rd_json_text(const char *const *fields, const char *s, size_t n, lt_rd_edit *e)
+static void lt_rd_json_text(const lt_redact_cfg *cfg, const char *s, size_t n, lt_rd_edit *e)
 {
     for (const char *p = s; (p = memchr(p, '"', (size_t)(s + n - p)));) {
         const char *name = ++p, *q = name;
@@ -235,7 +273,7 @@ static void lt_rd_json_text(const char *const *fields, const char *s, size_t n, 
         if (v >= s + n || *v != ':') continue;
         v++;
         while (v < s + n && (*v == ' ' || *v == '\t')) v++;
-        if (v >= s + n || *v != '"' || !lt_rd_listed(fields, name, nlen)) continue;
+        if (v >= s + n || *v != '"' || !lt_rd_field(cfg, name, nlen)) continue;
         const char *ve = ++v;
         while (ve < s + n && *ve != '"') ve += *ve == '\\' ? 2 : 1;
         if (ve > s + n) ve = s + n;
@@ -274,11 +312,11 @@ static size_t lt_rd_by_name(const lt_redact_cfg *cfg, char **str, size_t *len)
 {
     lt_rd_edit e = {.src = *str};
     lt_buf_init(&e.out);
-    lt_rd_params(cfg->params, *str, *len, lt_rd_param_edit, &e);
+    lt_rd_params(cfg, *str, *len, lt_rd_param_edit, &e);
     size_t n = lt_rd_finish(&e, str, len);
     lt_rd_edit f = {.src = *str};
     lt_buf_init(&f.out);
-    lt_rd_json_text(cfg->fields, *str, *len, &f);
+    lt_rd_json_text(cfg, *str, *len, &f);
     return n + lt_rd_finish(&f, str, len);
 }
 
@@ -312,16 +350,31 @@ char *lt_redact_url(const lt_redact_cfg *cfg, const char *url)
     if (!q) return s;
     lt_rd_edit e = {.src = s};
     lt_buf_init(&e.out);
-    lt_rd_params(cfg->params, s, len, lt_rd_param_edit, &e);
+    lt_rd_params(cfg, s, len, lt_rd_param_edit, &e);
     lt_rd_finish(&e, &s, &len);
     return s;
 }
 
 /* ---- the record pass ------------------------------------------------------- */
 
+/* Whether one of the rules could change str[0, len): a secret value in it
+ * (rule 1), an '=' (rule 2), a '"' (rule 3) or a NUL. Most strings of a
+ * record (times, ids, addresses, header values, message text) have none and
+ * are left without being copied and scanned rule by rule. */
+static int lt_rd_may_change(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *str, size_t len)
+{
+    if (memchr(str, '=', len) || memchr(str, '"', len) || memchr(str, 0, len)) return 1;
+    for (size_t i = 0; s && i < s->n; i++) {
+        size_t vl = strlen(s->val[i]);
+        if (vl >= cfg->min_echo && vl <= len && memmem(str, len, s->val[i], vl)) return 1;
+    }
+    return 0;
+}
+
 static size_t lt_rd_string(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v)
 {
     size_t len = json_string_length(v);
+    if (!lt_rd_may_change(cfg, s, json_string_value(v), len)) return 0;
     char *str = malloc(len + 1);
     if (!str) return 0;
     memcpy(str, json_string_value(v), len + 1);
@@ -338,7 +391,7 @@ static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json
 static size_t lt_rd_member(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *k, json_t *m, int depth)
 {
     size_t kl = strlen(k);
-    int named = lt_rd_listed(cfg->headers, k, kl) || lt_rd_listed(cfg->fields, k, kl);
+    int named = lt_rd_header(cfg, k, kl) || lt_rd_field(cfg, k, kl);
     if (named && json_is_string(m) && !lt_rd_is_fp(json_string_value(m), json_string_length(m))) {
         char fp[16];
         lt_rd_fp(json_string_value(m), json_string_length(m), fp);

@@ -23,11 +23,21 @@
 #include "../parsers/http_msg.h"
 
 /* NULL-terminated lists of names, compared case-insensitively. NULL = the
- * built-in default list (lt_redact_default_*); extra_* are added to it. */
+ * built-in default list (lt_redact_default_*); extra_* are added to it: the
+ * names the operator configured ([records] redact_headers,
+ * redact_query_params, redact_body_fields), which can add names but never
+ * remove a built-in one. The extra lists are borrowed (the configuration
+ * owns them). */
 typedef struct lt_redact_cfg {
     const char *const *headers;       /* header names whose value is a secret */
     const char *const *params;        /* query-string / form parameter names */
     const char *const *fields;        /* JSON body field names */
+    char **extra_headers;             /* n_extra_headers more header names */
+    size_t n_extra_headers;
+    char **extra_params;              /* n_extra_params more parameter names */
+    size_t n_extra_params;
+    char **extra_fields;              /* n_extra_fields more field names */
+    size_t n_extra_fields;
     size_t min_echo;                  /* shortest value redacted wherever it occurs (default 8) */
 } lt_redact_cfg;
 

@@ -9,6 +9,11 @@ for measuring peak RSS and CPU of `llmtap replay` (tests/fuzz/bench_attacks.sh):
   gzip    HTTP/1.1: 20 requests and responses with "Content-Encoding: gzip,
           gzip" bodies that inflate to 1 GiB each (about 2 KB each)
   resync  HTTP/1.1: 64 KB segments (loopback MTU) of malformed messages, 50 connections
+hostile_capture.py --custom PCAP -- writes calls carrying secrets under names
+that are not built in (tests/integration/redact_config.sh: [records]
+redact_headers, redact_query_params, redact_body_fields): an X-My-Secret
+header, a my_sig query parameter and a JSON my_token field, on a chat call and
+on an unmodelled /openai call whose 400 error body echoes them.
 
 Used by tests/integration/hostile_records.sh: every call is what a client
 behind the gateway could send, and none of it may break a record or leak a
@@ -28,8 +33,8 @@ import struct
 import sys
 import zlib
 
-ATTACK = sys.argv[2] if sys.argv[1] == "--attack" else None
-out = sys.argv[3] if ATTACK else sys.argv[1]
+ATTACK = sys.argv[2] if sys.argv[1] == "--attack" else "custom" if sys.argv[1] == "--custom" else None
+out = sys.argv[2] if ATTACK == "custom" else sys.argv[3] if ATTACK else sys.argv[1]
 secrets_path = None if ATTACK else sys.argv[2]
 rng = random.Random(int(sys.argv[3]) if not ATTACK and len(sys.argv) > 3 else 11)
 T0 = 1795350000  # 2026-11-22, a fixed capture time
@@ -140,13 +145,23 @@ def attack_resync():
         connection(43000 + i, b"GET /a HTTP/1.1\r\n\r\n" * 4, bad * (65000 // len(bad)), 65000)
 
 
+def custom_names():
+    hdr, sig, tok = "s3cr3tvalue", "my-sig-value-8877", "my-token-value-4411"
+    body = ('{"messages":[{"role":"user","content":"hi"}],"my_token":"%s"}' % tok).encode()
+    connection(44000, post(CHAT + "&my_sig=" + sig, body, [("X-My-Secret", hdr), ("api-key", KEY_HEADER)]),
+               resp("200 OK", OK))
+    connection(44001, post("/openai/deployments/gpt-4o/things?api-version=1&my_sig=" + sig,
+                           ('{"n":1,"auth":{"my_token":"%s"}}' % tok).encode(), [("X-My-Secret", hdr)]),
+               resp("400 Bad Request", ('{"error":{"message":"echo %s, %s and %s"}}' % (hdr, tok, sig)).encode()))
+
+
 CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
-if ATTACK:
-    {"hpack": attack_hpack, "gzip": attack_gzip, "resync": attack_resync}[ATTACK]()
-    write_pcap(out)
-    sys.exit(0)
 OK = b'{"id":"c1","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},' \
      b'"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}'
+if ATTACK:
+    {"hpack": attack_hpack, "gzip": attack_gzip, "resync": attack_resync, "custom": custom_names}[ATTACK]()
+    write_pcap(out)
+    sys.exit(0)
 port = 40000
 connection(port, post(CHAT + "&api-key=" + KEY_QUERY, b'{"messages":[{"role":"user","content":"hi"}]}'),
            resp("200 OK", OK))

@@ -16,6 +16,7 @@
 #include "agent/config.h"
 #include "common/confmap.h"
 #include "common/log.h"
+#include "records/redact.h"
 #include "uploader/upload_cfg.h"
 
 static char dir[64];
@@ -552,6 +553,75 @@ static void test_tables_lint(void **st)
     assert_true(keys >= 45);
 }
 
+/* Issue 11 item 10: [records] redact_* add secret names to the built-in
+ * lists (never replace them); names are validated with FILE:LINE errors,
+ * and each key's description names every built-in it adds to. */
+static void expect_desc_names(const char *key, const char *const *builtin)
+{
+    size_t n;
+    const lt_confmap_section *s = lt_config_sections(&n);
+    const lt_confmap_entry *e = NULL;
+    for (size_t i = 0; i < n && !e; i++)
+        if (!strcmp(s[i].name, "records")) e = lt_confmap_find(s[i].map, key);
+    assert_non_null(e);
+    for (; *builtin; builtin++) {
+        char word[80];
+        snprintf(word, sizeof word, " %s%s", *builtin, ",");
+        char last[80];
+        snprintf(last, sizeof last, " %s.", *builtin);
+        if (!strstr(e->desc, word) && !strstr(e->desc, last))
+            fail_msg("[records] %s: expected the built-in name '%s' in the description, got: %s", key, *builtin,
+                     e->desc);
+    }
+}
+
+static void test_redact_names(void **st)
+{
+    (void)st;
+    lt_config c;
+    lt_config_defaults(&c);
+    const lt_redact_cfg *r = &c.pipeline.record.redact;
+    assert_int_equal(r->n_extra_headers + r->n_extra_params + r->n_extra_fields, 0);
+    load_text(&c, "[records]\nredact_headers = X-My-Secret, x-other.v2\nredact_query_params = my_sig\n"
+                  "redact_body_fields = my_token,Deep_Secret\n", 0, NULL);
+    assert_int_equal(r->n_extra_headers, 2);
+    assert_string_equal(r->extra_headers[0], "X-My-Secret");
+    assert_string_equal(r->extra_headers[1], "x-other.v2");
+    assert_int_equal(r->n_extra_params, 1);
+    assert_string_equal(r->extra_params[0], "my_sig");
+    assert_int_equal(r->n_extra_fields, 2);
+    assert_string_equal(r->extra_fields[1], "Deep_Secret");
+    /* the built-in lists stay in force */
+    assert_ptr_equal(r->headers, lt_redact_default_headers);
+    assert_ptr_equal(r->params, lt_redact_default_params);
+    assert_ptr_equal(r->fields, lt_redact_default_fields);
+    char *dump = NULL;
+    size_t dlen = 0;
+    FILE *f = open_memstream(&dump, &dlen);
+    lt_config_dump(&c, f);
+    fclose(f);
+    if (!strstr(dump, "\nredact_headers = X-My-Secret, x-other.v2\n") ||
+        !strstr(dump, "\nredact_body_fields = my_token, Deep_Secret\n"))
+        fail_msg("expected the configured names in the dump, got:\n%s", dump);
+    free(dump);
+    lt_config_free(&c);
+    expect_load_error("[records]\nredact_headers = X-My Secret\n",
+                      "2: redact_headers: invalid name 'X-My Secret' (1..64 letters, digits, '-', '_' or '.')");
+    expect_load_error("[records]\n\nredact_query_params = a=b\n",
+                      "3: redact_query_params: invalid name 'a=b' (1..64 letters, digits, '-', '_' or '.')");
+    expect_load_error("[records]\nredact_body_fields = a,,b\n", "2: redact_body_fields: empty item in list 'a,,b'");
+    expect_load_error("[records]\nredact_body_fields = \"tok\"\n",
+                      "2: redact_body_fields: invalid name '\"tok\"' (1..64 letters, digits, '-', '_' or '.')");
+    char long_name[120];
+    snprintf(long_name, sizeof long_name, "[records]\nredact_headers = %065d\n", 0);
+    char want[200];
+    snprintf(want, sizeof want, "2: redact_headers: invalid name '%064d' (1..64 letters, digits, '-', '_' or '.')", 0);
+    expect_load_error(long_name, want);
+    expect_desc_names("redact_headers", lt_redact_default_headers);
+    expect_desc_names("redact_query_params", lt_redact_default_params);
+    expect_desc_names("redact_body_fields", lt_redact_default_fields);
+}
+
 /* A stand-in for proxy/: owns [proxy] and [backend.NAME], fills its struct with the engine. */
 typedef struct t_proxy { char *listen; int n_backends; char *last_url; } t_proxy;
 static const lt_confmap_entry proxy_map[] = {
@@ -635,7 +705,7 @@ int main(void)
         cmocka_unit_test(test_secret_and_required), cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_file_values),     cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_template_is_defaults), cmocka_unit_test(test_proxy_hook),
-        cmocka_unit_test(test_tables_lint),
+        cmocka_unit_test(test_tables_lint),     cmocka_unit_test(test_redact_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -40,18 +40,25 @@ static void test_url_by_name(void **st)
     free(u);
 }
 
+/* Names configured in [records] add to the built-in lists: the configured
+ * parameter is redacted and the built-in api-key still is. */
 static void test_configurable_lists(void **st)
 {
     (void)st;
-    static const char *const params[] = {"my-secret", NULL};
+    char *params[] = {"My-Secret"};
     lt_redact_cfg cfg;
     lt_redact_cfg_defaults(&cfg);
-    cfg.params = params;
-    char *u = lt_redact_url(&cfg, "/x?my-secret=abc&api-key=kept");
-    char fp[16], want[128];
+    cfg.extra_params = params;
+    cfg.n_extra_params = 1;
+    char *u = lt_redact_url(&cfg, "/x?my-secret=abc&api-key=key-42&other=kept");
+    char fp[16], fp2[16], want[128];
     fp_of("abc", fp);
-    snprintf(want, sizeof want, "/x?my-secret=%s&api-key=kept", fp);
+    fp_of("key-42", fp2);
+    snprintf(want, sizeof want, "/x?my-secret=%s&api-key=%s&other=kept", fp, fp2);
     assert_string_equal(u, want);
+    free(u);
+    u = lt_redact_url(NULL, "/x?my-secret=abc");   /* not a secret without the configuration */
+    assert_string_equal(u, "/x?my-secret=abc");
     free(u);
 }
 
@@ -173,6 +180,19 @@ static void on_rec(void *ud, lt_record *r)
     c->n++;
 }
 
+/* Collects records (loadable) without asking for a KeyFingerprint. */
+static void on_rec_any(void *ud, lt_record *r)
+{
+    recs *c = ud;
+    char *s = json_dumps(r->obj, JSON_COMPACT);
+    size_t old = c->all ? strlen(c->all) : 0;
+    c->all = realloc(c->all, old + strlen(s) + 2);
+    strcpy(c->all + old, s);
+    strcat(c->all, "\n");
+    free(s);
+    c->n++;
+}
+
 static void test_exchange_records(void **st)
 {
     (void)st;
@@ -208,13 +228,65 @@ static void test_exchange_records(void **st)
     lt_exchange_free(&ex);
 }
 
+/* A configured header and JSON field through lt_records_from_exchange: their
+ * values are in no record (the header fingerprinted in RequestHeaders, the
+ * echoes in the error body replaced); with the default configuration they are
+ * kept, so the check can fail. */
+static char *records_with(const lt_record_cfg *rc)
+{
+    lt_conn_info conn;
+    memset(&conn, 0, sizeof conn);
+    lt_exchange ex;
+    lt_exchange_init(&ex, &conn);
+    ex.version = 11;
+    mkreq(&ex.req, "/openai/deployments/d/things?api-version=1", "{\"my_token\":\"tok-value-123456\",\"n\":1}");
+    ex.req.version = 11;
+    ex.req.start_ts = 1000000;
+    add_hdr(&ex.req, "X-My-Secret", "s3cr3tvalue");
+    add_hdr(&ex.req, "Content-Type", "application/json");
+    ex.resp.present = 1;
+    ex.resp.version = 11;
+    ex.resp.status = 400;
+    ex.resp.start_ts = ex.resp.end_ts = 1100000;
+    const char *eb = "{\"error\":{\"message\":\"bad s3cr3tvalue and tok-value-123456\"}}";
+    lt_buf_append(&ex.resp.body, eb, strlen(eb));
+    recs c = {0};
+    lt_records_from_exchange(rc, &ex, NULL, on_rec_any, &c);
+    lt_exchange_free(&ex);
+    return c.all;
+}
+
+static void test_configured_names_records(void **st)
+{
+    (void)st;
+    char *hdrs[] = {"x-my-secret"}, *fields[] = {"MY_TOKEN"};
+    lt_record_cfg rc;
+    lt_record_cfg_defaults(&rc);
+    char *all = records_with(&rc);
+    if (!strstr(all, "s3cr3tvalue") || !strstr(all, "tok-value-123456"))
+        fail_msg("expected both values kept without the configuration, got:\n%s", all);
+    free(all);
+    rc.redact.extra_headers = hdrs;
+    rc.redact.n_extra_headers = 1;
+    rc.redact.extra_fields = fields;
+    rc.redact.n_extra_fields = 1;
+    all = records_with(&rc);
+    if (strstr(all, "s3cr3tvalue") || strstr(all, "tok-value-123456"))
+        fail_msg("expected s3cr3tvalue and tok-value-123456 nowhere, got:\n%s", all);
+    char fp[16], want[64];
+    fp_of("s3cr3tvalue", fp);
+    snprintf(want, sizeof want, "\"X-My-Secret\":\"%s\"", fp);
+    if (!strstr(all, want)) fail_msg("expected %s in RequestHeaders, got:\n%s", want, all);
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_by_name),          cmocka_unit_test(test_configurable_lists),
         cmocka_unit_test(test_collect_and_echo),     cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_nul_loadable),         cmocka_unit_test(test_short_values_not_echoed),
-        cmocka_unit_test(test_exchange_records),
+        cmocka_unit_test(test_exchange_records),     cmocka_unit_test(test_configured_names_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
