@@ -26,7 +26,7 @@ void lt_jscan_init(lt_jscan *j, const char *p, size_t n)
     j->depth = 0;
 }
 
-int lt_jscan_peek(lt_jscan *j)
+int lt_jscan_peek_ws(lt_jscan *j)
 {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')) j->p++;
     return j->p < j->end ? (unsigned char)*j->p : -1;
@@ -156,7 +156,11 @@ int lt_jscan_int(lt_jscan *j, long *out)
     const char *start = j->p;
     int is_int;
     if (lt_jscan_number(j, &is_int) < 0 || !is_int) return -1;
-    *out = strtol(start, NULL, 10); /* at most 18 digits: fits */
+    /* at most 18 digits: fits, and the sum is what strtol would give */
+    const char *p = start + (*start == '-');
+    long v = 0;
+    while (p < j->p) v = v * 10 + (*p++ - '0');
+    *out = *start == '-' ? -v : v;
     return 0;
 }
 

@@ -33,8 +33,15 @@ typedef struct lt_jstr {
 } lt_jstr;
 
 void lt_jscan_init(lt_jscan *j, const char *p, size_t n);
-/* Skips whitespace; the next byte, or -1 at the end. */
-int lt_jscan_peek(lt_jscan *j);
+/* Skips whitespace; the next byte, or -1 at the end. Inline for the usual
+ * case (no whitespace: the chunks of the hot path have none), the loop in
+ * lt_jscan_peek_ws. */
+int lt_jscan_peek_ws(lt_jscan *j);
+static inline int lt_jscan_peek(lt_jscan *j)
+{
+    if (j->p < j->end && (unsigned char)*j->p > ' ') return (unsigned char)*j->p;
+    return lt_jscan_peek_ws(j);
+}
 /* Consumes byte c (after whitespace); 0, or -1 if something else is there. */
 int lt_jscan_expect(lt_jscan *j, char c);
 /* A string value; 0, or -1 (invalid or not a string). */
