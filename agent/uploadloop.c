@@ -110,6 +110,7 @@ static int lt_uploadloop_wait(lt_uploadloop *l, int *reloaded)
 static void *lt_uploadloop_main(void *arg)
 {
     lt_uploadloop *l = arg;
+    pthread_setname_np(pthread_self(), "llmtap-upload");
     lt_spool *s = lt_uploadloop_spool(l);
     lt_uploader *u = s ? lt_uploadloop_uploader(l, s, &l->interrupt, 0) : NULL;
     int reloaded;

@@ -9,6 +9,7 @@
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,9 @@ static int lt_live_round(lt_live *l, lt_live_handle *hs, struct pollfd *pf, lt_l
 int lt_live_run(lt_live *l, int w, lt_live_packet_cb cb, void *ud)
 {
     lt_live_handle *hs = &l->h[w * l->nif];
+    char name[16];   /* the thread's name in top -H, ps -L and /proc/PID/task/TID/comm */
+    snprintf(name, sizeof name, "llmtap-cap%d", w);
+    pthread_setname_np(pthread_self(), name);
     struct pollfd *pf = calloc((size_t)l->nif, sizeof *pf);
     int64_t next_stats = 0, rc = 0;
     while (!LT_LOAD(l->stop) && rc == 0) {

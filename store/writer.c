@@ -57,6 +57,7 @@ static int lt_writer_commit(lt_writer *w, lt_record *batch, size_t n)
 static void *lt_writer_main(void *arg)
 {
     lt_writer *w = arg;
+    pthread_setname_np(pthread_self(), "llmtap-writer");
     lt_record *batch = malloc(sizeof *batch * LT_WRITER_BATCH);
     pthread_mutex_lock(&w->mu);
     for (;;) {
