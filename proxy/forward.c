@@ -2,9 +2,12 @@
  * request, fail over, stream the response back, and show the parsers the
  * exact bytes the client exchanged.
  *
- * Built on libevent's evhttp (server side for clients, client side for the
- * backends, with per-backend keep-alive pools in proxy.c). The order of a
- * call:
+ * The backend side is libevent's evhttp client (per-backend keep-alive
+ * pools in proxy.c); the client side is an interface (lt_fwd_ops in
+ * proxy.h) implemented by h1.c (evhttp server, HTTP/1.x) and h2.c
+ * (libnghttp2, each stream one call), so both protocols share every rule
+ * below. The tap sees each call as HTTP/1.1 bytes rebuilt from what the
+ * client sent and got. The order of a call:
  *   request read -> its bytes to the tap -> attempt on the picked backend
  *   -> response head: a status in retry_on (429, 5xx) is held, not sent, and
  *      the next backend is tried at once; any other status starts the reply
@@ -42,10 +45,12 @@ typedef struct lt_held {          /* a retryable answer kept in case it is the l
     char backend[64];
 } lt_held;
 
-typedef struct lt_call {
+struct lt_call {
     lt_worker *w;
-    lt_client *cl;
-    struct evhttp_request *creq;  /* NULL once the client is gone */
+    const lt_fwd_ops *ops;
+    void *cs;                     /* the client side; NULL once the client is gone */
+    lt_tap_conn *tap;
+    lt_fwd_req req;
     struct evhttp_request *breq;  /* the attempt in flight */
     struct evhttp_connection *bcon;
     struct event *timer;
@@ -55,13 +60,13 @@ typedef struct lt_call {
     lt_held held;
     int64_t t0, t_attempt, t_first;
     size_t resp_bytes;
-} lt_call;
+};
 
 static void lt_call_attempt(lt_call *c);
 
-static const char *lt_fwd_method(enum evhttp_cmd_type t)
+const char *lt_forward_method(int t)
 {
-    switch (t) {
+    switch ((enum evhttp_cmd_type)t) {
     case EVHTTP_REQ_GET: return "GET";
     case EVHTTP_REQ_POST: return "POST";
     case EVHTTP_REQ_HEAD: return "HEAD";
@@ -75,8 +80,7 @@ static const char *lt_fwd_method(enum evhttp_cmd_type t)
     return "GET";
 }
 
-/* RFC 9110 7.6.1: hop-by-hop fields, plus those the Connection field names. */
-static int lt_fwd_hop(const char *name, const char *connection)
+int lt_forward_hop(const char *name, const char *connection)
 {
     static const char *hop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
                                 "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"};
@@ -91,6 +95,14 @@ static int lt_fwd_hop(const char *name, const char *connection)
     return 0;
 }
 
+void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to)
+{
+    const char *conn = evhttp_find_header(from, "Connection");
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, from, next)
+        if (!lt_forward_hop(h->key, conn)) evhttp_add_header(to, h->key, h->value);
+}
+
 static void lt_fwd_nodelay(struct evhttp_connection *evcon)
 {
     int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), one = 1;
@@ -101,22 +113,21 @@ static void lt_fwd_nodelay(struct evhttp_connection *evcon)
 
 static void lt_fwd_tap(lt_call *c, int dir, const void *p, size_t n)
 {
-    lt_tap_data(c->w->px->tap, &c->cl->tap, dir, p, n, lt_clock_now_us());
+    lt_tap_data(c->w->px->tap, c->tap, dir, p, n, lt_clock_now_us());
 }
 
-static void lt_fwd_tap_request(lt_call *c, struct evhttp_request *req, struct evbuffer *body)
+static void lt_fwd_tap_request(lt_call *c)
 {
-    if (!c->cl->tap.id) return;   /* log_calls = false */
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "%s %s HTTP/%d.%d\r\n", lt_fwd_method(evhttp_request_get_command(req)),
-                        evhttp_request_get_uri(req), req->major, req->minor);
+    if (!c->tap->id) return;   /* log_calls = false */
+    struct evbuffer *b = evbuffer_new(), *body = c->req.body;
+    evbuffer_add_printf(b, "%s %s HTTP/1.%d\r\n", lt_forward_method(c->req.cmd), c->req.uri, c->req.minor);
     struct evkeyval *h;
-    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+    TAILQ_FOREACH(h, c->req.headers, next) {
         if (!strcasecmp(h->key, "transfer-encoding") || !strcasecmp(h->key, "content-length")) continue;
         evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
     }
     size_t n = evbuffer_get_length(body);
-    if (n || evhttp_find_header(evhttp_request_get_input_headers(req), "content-length"))
+    if (n || evhttp_find_header(c->req.headers, "content-length"))
         evbuffer_add_printf(b, "Content-Length: %zu\r\n", n);
     evbuffer_add(b, "\r\n", 2);
     evbuffer_add_buffer_reference(b, body);
@@ -126,10 +137,10 @@ static void lt_fwd_tap_request(lt_call *c, struct evhttp_request *req, struct ev
 
 static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
 {
-    if (!c->cl->tap.id) return;   /* log_calls = false */
+    if (!c->tap->id) return;   /* log_calls = false */
     struct evbuffer *b = evbuffer_new();
-    int minor = c->creq ? c->creq->minor : 1;   /* evhttp answers in the client's version */
-    evbuffer_add_printf(b, "HTTP/1.%d %d %s\r\n", minor, status, reason ? reason : "");
+    /* evhttp answers in the client's version */
+    evbuffer_add_printf(b, "HTTP/1.%d %d %s\r\n", c->req.minor, status, reason ? reason : "");
     struct evkeyval *h;
     TAILQ_FOREACH(h, hdrs, next) evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
     evbuffer_add(b, "\r\n", 2);
@@ -139,7 +150,7 @@ static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct e
 
 static void lt_fwd_tap_chunk(lt_call *c, struct evbuffer *data)
 {
-    if (!c->cl->tap.id) return;   /* log_calls = false */
+    if (!c->tap->id) return;   /* log_calls = false */
     size_t n = evbuffer_get_length(data);
     if (!c->chunked) { lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(data, -1), n); return; }
     struct evbuffer *b = evbuffer_new();
@@ -174,7 +185,6 @@ static void lt_call_free(lt_call *c)
     json_decref(c->errors);
     evhttp_clear_headers(&c->held.headers);
     if (c->held.body) evbuffer_free(c->held.body);
-    if (c->cl && c->cl->call == c) c->cl->call = NULL;
     lt_worker *w = c->w;
     w->inflight--;
     free(c);
@@ -183,52 +193,51 @@ static void lt_call_free(lt_call *c)
 
 static void lt_call_finish(lt_call *c, const char *reason)
 {
-    if (c->cl && c->cl->tap.id) lt_tap_extras(c->w->px->tap, &c->cl->tap, lt_fwd_extras(c, reason));
+    if (c->tap->id) lt_tap_extras(c->w->px->tap, c->tap, lt_fwd_extras(c, reason));
     lt_call_free(c);
+}
+
+/* Sends a whole reply; the call ends first, because sending may close the
+ * client's connection at once (and run its close callback right here). */
+static void lt_fwd_send_whole(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs,
+                              struct evbuffer *body, const char *why)
+{
+    const lt_fwd_ops *ops = c->ops;
+    void *cs = c->cs;
+    c->cs = NULL;
+    lt_call_finish(c, why);
+    ops->reply(cs, status, reason, hdrs, body);
 }
 
 /* A response made by the proxy itself: JSON error body, logged like any other. */
 static void lt_fwd_local(lt_call *c, int status, const char *reason, const char *code, const char *msg,
                          long retry_after_s)
 {
-    struct evhttp_request *req = c->creq;
-    if (!req) { lt_call_finish(c, code); return; }
+    if (!c->cs) { lt_call_finish(c, code); return; }
     __atomic_add_fetch(&c->w->px->local_replies, 1, __ATOMIC_RELAXED);
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
     char *body = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    evhttp_clear_headers(out);
-    evhttp_add_header(out, "Content-Type", "application/json");
+    struct evkeyvalq out;
+    TAILQ_INIT(&out);
+    evhttp_add_header(&out, "Content-Type", "application/json");
     char tmp[32];
-    if (retry_after_s > 0) { snprintf(tmp, sizeof tmp, "%ld", retry_after_s); evhttp_add_header(out, "Retry-After", tmp); }
+    if (retry_after_s > 0) { snprintf(tmp, sizeof tmp, "%ld", retry_after_s); evhttp_add_header(&out, "Retry-After", tmp); }
     snprintf(tmp, sizeof tmp, "%zu", strlen(body));
-    evhttp_add_header(out, "Content-Length", tmp);
-    lt_fwd_tap_head(c, status, reason, out);
+    evhttp_add_header(&out, "Content-Length", tmp);
+    lt_fwd_tap_head(c, status, reason, &out);
     lt_fwd_tap(c, LT_DIR_TO_CLIENT, body, strlen(body));
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, body, strlen(body));
     free(body);
-    c->creq = NULL;
-    lt_call_finish(c, code);   /* first: sending may close the client's connection at once */
-    evhttp_send_reply(req, status, reason, b);
+    lt_fwd_send_whole(c, status, reason, &out, b, code);
     evbuffer_free(b);
-}
-
-/* Copies the backend's response head to the client's reply, minus hop-by-hop fields. */
-static void lt_fwd_copy_response_headers(struct evkeyvalq *from, struct evkeyvalq *to)
-{
-    const char *conn = evhttp_find_header(from, "Connection");
-    struct evkeyval *h;
-    TAILQ_FOREACH(h, from, next)
-        if (!lt_fwd_hop(h->key, conn)) evhttp_add_header(to, h->key, h->value);
+    evhttp_clear_headers(&out);
 }
 
 static void lt_fwd_start_reply(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(c->creq);
-    lt_fwd_copy_response_headers(hdrs, out);
-    evhttp_send_reply_start(c->creq, status, reason);
+    struct evkeyvalq *out = c->ops->head(c->cs, status, reason, hdrs);
     c->started = 1;
     const char *te = evhttp_find_header(out, "Transfer-Encoding");
     c->chunked = te && !strcasecmp(te, "chunked");
@@ -237,37 +246,36 @@ static void lt_fwd_start_reply(lt_call *c, int status, const char *reason, struc
 
 static void lt_fwd_end_reply(lt_call *c)
 {
-    struct evhttp_request *req = c->creq;
-    c->creq = NULL;
-    if (req && c->chunked) lt_fwd_tap(c, LT_DIR_TO_CLIENT, "0\r\n\r\n", 5);
+    const lt_fwd_ops *ops = c->ops;
+    void *cs = c->cs;
+    c->cs = NULL;
+    if (cs && c->chunked) lt_fwd_tap(c, LT_DIR_TO_CLIENT, "0\r\n\r\n", 5);
     /* the call ends before the reply does: ending the reply may close the
      * client's connection (HTTP/1.0, Connection: close) and run its close
      * callback right here */
     lt_call_finish(c, NULL);
-    if (req) evhttp_send_reply_end(req);
+    if (cs) ops->end(cs);
 }
 
 /* Passes the held (last retryable) answer through as the final response. */
 static void lt_fwd_pass_held(lt_call *c)
 {
-    if (!c->creq) { lt_call_finish(c, NULL); return; }
+    if (!c->cs) { lt_call_finish(c, NULL); return; }
     c->started = 1;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(c->creq);
-    lt_fwd_copy_response_headers(&c->held.headers, out);
-    evhttp_remove_header(out, "Content-Length");
+    struct evkeyvalq out;
+    TAILQ_INIT(&out);
+    lt_forward_copy_headers(&c->held.headers, &out);
+    evhttp_remove_header(&out, "Content-Length");
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%zu", evbuffer_get_length(c->held.body));
-    evhttp_add_header(out, "Content-Length", tmp);
-    lt_fwd_tap_head(c, c->held.status, NULL, out);
+    evhttp_add_header(&out, "Content-Length", tmp);
+    lt_fwd_tap_head(c, c->held.status, NULL, &out);
     lt_fwd_tap_chunk(c, c->held.body);
-    struct evhttp_request *req = c->creq;
-    c->creq = NULL;
-    int status = c->held.status;
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_buffer(b, c->held.body);
-    lt_call_finish(c, NULL);   /* first: sending may close the client's connection at once */
-    evhttp_send_reply(req, status, NULL, b);
+    lt_fwd_send_whole(c, c->held.status, NULL, &out, b, NULL);
     evbuffer_free(b);
+    evhttp_clear_headers(&out);
 }
 
 /* No (further) backend: pass the last answer, or answer 503/502 ourselves. */
@@ -420,7 +428,7 @@ static int lt_fwd_header_cb(struct evhttp_request *breq, void *arg)
     c->holding = 0;
     const char *cl = evhttp_find_header(evhttp_request_get_input_headers(breq), "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > c->w->px->cfg->max_response_bytes) { c->too_large = 1; return 0; }
-    if (!c->creq) return 0;
+    if (!c->cs) return 0;
     lt_fwd_start_reply(c, status, evhttp_request_get_response_code_line(breq), evhttp_request_get_input_headers(breq));
     return 0;
 }
@@ -430,11 +438,11 @@ static void lt_fwd_chunk_cb(struct evhttp_request *breq, void *arg)
     lt_call *c = arg;
     struct evbuffer *in = evhttp_request_get_input_buffer(breq);
     if (c->holding) { evbuffer_add_buffer(c->held.body, in); return; }
-    if (c->too_large || c->truncated || !c->creq || !c->started) return;
+    if (c->too_large || c->truncated || !c->cs || !c->started) return;
     c->resp_bytes += evbuffer_get_length(in);
     if (c->resp_bytes > c->w->px->cfg->max_response_bytes) { c->truncated = 1; return; }
     lt_fwd_tap_chunk(c, in);
-    evhttp_send_reply_chunk(c->creq, in);
+    c->ops->chunk(c->cs, in);
 }
 
 /* The backend failed after the reply started: never retried; the client's
@@ -443,8 +451,8 @@ static void lt_fwd_cut(lt_call *c)
 {
     c->truncated = 1;
     lt_fwd_release(c);
-    if (!c->creq || !c->cl) { lt_call_finish(c, "BACKEND_CLOSED_MID_RESPONSE"); return; }
-    evhttp_connection_free(c->cl->evcon);   /* its close callback finishes the call */
+    if (!c->cs) { lt_call_finish(c, "BACKEND_CLOSED_MID_RESPONSE"); return; }
+    c->ops->cut(c->cs, c);   /* the side ends the call through lt_forward_cancel */
 }
 
 static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
@@ -471,25 +479,23 @@ static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
  * the api-key set for the backend, X-Forwarded-For appended. */
 static void lt_fwd_request_headers(lt_call *c, struct evhttp_request *breq, const lt_backend_target *t, size_t blen)
 {
-    struct evkeyvalq *in = evhttp_request_get_input_headers(c->creq), *out = evhttp_request_get_output_headers(breq);
+    struct evkeyvalq *in = c->req.headers, *out = evhttp_request_get_output_headers(breq);
     const char *conn = evhttp_find_header(in, "Connection");
     struct evkeyval *h;
     TAILQ_FOREACH(h, in, next) {
-        if (lt_fwd_hop(h->key, conn) || !strcasecmp(h->key, "host") || !strcasecmp(h->key, "content-length") ||
+        if (lt_forward_hop(h->key, conn) || !strcasecmp(h->key, "host") || !strcasecmp(h->key, "content-length") ||
             !strcasecmp(h->key, "x-forwarded-for") || (t->api_key && !strcasecmp(h->key, "api-key")))
             continue;
         evhttp_add_header(out, h->key, h->value);
     }
     evhttp_add_header(out, "Host", t->hostport);
     if (t->api_key) evhttp_add_header(out, "api-key", t->api_key);
-    char *peer;
-    ev_uint16_t port;
-    evhttp_connection_get_peer(evhttp_request_get_connection(c->creq), &peer, &port);
+    const char *peer = c->req.peer;
     const char *xff = evhttp_find_header(in, "X-Forwarded-For");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s%s%s", xff ? xff : "", xff ? ", " : "", peer ? peer : "");
     evhttp_add_header(out, "X-Forwarded-For", buf);
-    if (blen || evhttp_request_get_command(c->creq) == EVHTTP_REQ_POST) {
+    if (blen || c->req.cmd == EVHTTP_REQ_POST) {
         snprintf(buf, sizeof buf, "%zu", blen);
         evhttp_add_header(out, "Content-Length", buf);
     }
@@ -505,7 +511,7 @@ static struct evhttp_connection *lt_fwd_connection(lt_call *c)
 static void lt_call_attempt(lt_call *c)
 {
     lt_proxy *px = c->w->px;
-    if (!c->creq) { lt_call_finish(c, NULL); return; }
+    if (!c->cs) { lt_call_finish(c, NULL); return; }
     int idx = -1;
     if (c->attempts < px->cfg->max_attempts) {
         pthread_mutex_lock(&px->mu);
@@ -524,14 +530,14 @@ static void lt_call_attempt(lt_call *c)
     evhttp_request_set_header_cb(breq, lt_fwd_header_cb);
     evhttp_request_set_chunked_cb(breq, lt_fwd_chunk_cb);
     evhttp_request_set_error_cb(breq, lt_fwd_error_cb);
-    struct evbuffer *body = evhttp_request_get_input_buffer(c->creq);
+    struct evbuffer *body = c->req.body;
     size_t blen = evbuffer_get_length(body);
     lt_fwd_request_headers(c, breq, &px->targets[idx], blen);
     evbuffer_add(evhttp_request_get_output_buffer(breq), evbuffer_pullup(body, -1), blen);
     char uri[8192];
-    snprintf(uri, sizeof uri, "%s%s", px->targets[idx].path, evhttp_request_get_uri(c->creq));
+    snprintf(uri, sizeof uri, "%s%s", px->targets[idx].path, c->req.uri);
     c->breq = breq;
-    if (!c->bcon || evhttp_make_request(c->bcon, breq, evhttp_request_get_command(c->creq), uri) < 0) {
+    if (!c->bcon || evhttp_make_request(c->bcon, breq, (enum evhttp_cmd_type)c->req.cmd, uri) < 0) {
         c->breq = NULL;
         lt_fwd_attempt_failed(c, "connect or I/O error");
         return;
@@ -542,15 +548,10 @@ static void lt_call_attempt(lt_call *c)
 
 /* ---- entry points ---- */
 
-void lt_forward_client_closed(lt_client *cl)
+void lt_forward_cancel(lt_call *c)
 {
-    lt_call *c = cl->call;
-    if (!c) return;
     __atomic_add_fetch(&c->w->px->client_cancels, 1, __ATOMIC_RELAXED);
-    struct evhttp_request *creq = c->creq;
-    c->creq = NULL;
-    /* detached by evhttp after a client EOF: ours to free; still attached: freed with its connection */
-    if (creq && !evhttp_request_get_connection(creq)) evhttp_request_free(creq);
+    c->cs = NULL;
     if (c->breq) {
         c->cancelling = 1;
         evhttp_cancel_request(c->breq);
@@ -563,29 +564,32 @@ void lt_forward_client_closed(lt_client *cl)
     lt_call_finish(c, c->truncated ? "BACKEND_CLOSED_MID_RESPONSE" : "CLIENT_CLOSED");
 }
 
-void lt_forward_request(struct evhttp_request *req, void *arg)
+lt_call *lt_forward_call(lt_worker *w, const lt_fwd_ops *ops, void *cs, lt_tap_conn *tap, const lt_fwd_req *req)
 {
-    lt_worker *w = arg;
-    lt_client *cl = lt_proxy_client(w, evhttp_request_get_connection(req));
-    if (cl && cl->call && cl->call->creq == req) {   /* evhttp re-invokes us after a client error */
-        lt_forward_client_closed(cl);
-        return;
-    }
     lt_call *c = calloc(1, sizeof *c);
-    if (!cl || !c) { free(c); evhttp_send_error(req, 500, "out of memory"); return; }
+    if (!c) return NULL;
     c->w = w;
-    c->cl = cl;
-    c->creq = req;
+    c->ops = ops;
+    c->cs = cs;
+    c->tap = tap;
+    c->req = *req;
     c->errors = json_array();
     c->t0 = lt_clock_mono_us();
     c->timer = evtimer_new(w->base, lt_fwd_timeout, c);
     TAILQ_INIT(&c->held.headers);
     c->held.body = evbuffer_new();
-    cl->call = c;
     w->inflight++;
-    struct evbuffer *body = evhttp_request_get_input_buffer(req);
-    lt_fwd_tap_request(c, req, body);
-    if (evbuffer_get_length(body) > w->px->cfg->max_request_bytes) {
+    lt_fwd_tap_request(c);
+    return c;
+}
+
+/* Decides the call started by lt_forward_call: limits, drain, then the
+ * first attempt. Separate so the side can record the call before any
+ * answer (which may come at once) reaches it. */
+void lt_forward_go(lt_call *c)
+{
+    lt_worker *w = c->w;
+    if (evbuffer_get_length(c->req.body) > w->px->cfg->max_request_bytes) {
         lt_fwd_local(c, 413, "Payload Too Large", "REQUEST_TOO_LARGE", "the request body exceeds max_request_size", 0);
         return;
     }

@@ -139,7 +139,7 @@ static lt_client **lt_proxy_client_slot(lt_worker *w, struct evhttp_connection *
 
 static void lt_proxy_client_free(lt_client *cl)
 {
-    lt_forward_client_closed(cl);
+    lt_h1_client_closed(cl);
     lt_tap_close(cl->w->px->tap, &cl->tap, 0, lt_clock_now_us());
     free(cl);
 }
@@ -228,13 +228,30 @@ static int lt_proxy_bind(lt_proxy *px, char *err, size_t errlen)
     return fd;
 }
 
+/* Which worker's loop a bufferevent runs on. */
+static lt_worker *lt_proxy_worker_of(lt_proxy *px, struct bufferevent *bev)
+{
+    struct event_base *base = bufferevent_get_base(bev);
+    for (int i = 0; i < px->nworkers; i++) if (px->workers[i].base == base) return &px->workers[i];
+    return NULL;
+}
+
+/* ALPN: h2 when the client offers it (the connection then leaves evhttp
+ * for h2.c, before any request byte is read), else http/1.1. */
 static int lt_proxy_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                          unsigned int inlen, void *arg)
 {
-    (void)ssl; (void)arg;
-    static const unsigned char ours[] = "\x08http/1.1";
-    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof ours - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    lt_proxy *px = arg;
+    static const unsigned char both[] = "\x02h2\x08http/1.1", h1[] = "\x08http/1.1";
+    if (SSL_select_next_proto((unsigned char **)out, outlen, both, sizeof both - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
+    if (*outlen == 2 && !memcmp(*out, "h2", 2)) {
+        struct bufferevent *bev = SSL_get_app_data(ssl);
+        lt_worker *w = bev ? lt_proxy_worker_of(px, bev) : NULL;
+        if (w && lt_h2_take(w, bev) == 0) return SSL_TLSEXT_ERR_OK;
+        if (SSL_select_next_proto((unsigned char **)out, outlen, h1, sizeof h1 - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+            return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -247,15 +264,17 @@ static SSL_CTX *lt_proxy_server_ctx(const lt_proxy_cfg *cfg, char *err, size_t e
         SSL_CTX_free(ctx);
         return NULL;
     }
-    SSL_CTX_set_alpn_select_cb(ctx, lt_proxy_alpn, NULL);
     return ctx;
 }
 
 static struct bufferevent *lt_proxy_tls_bev(struct event_base *base, void *arg)
 {
     lt_proxy *px = arg;
-    return bufferevent_openssl_socket_new(base, -1, SSL_new(px->server_ssl), BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = SSL_new(px->server_ssl);
+    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                                   BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (bev) SSL_set_app_data(ssl, bev);   /* for the ALPN callback */
+    return bev;
 }
 
 /* ---- workers ---- */
@@ -278,6 +297,7 @@ static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
     w->bound = NULL;
     close(w->listen_fd);
     w->listen_fd = -1;
+    lt_h2_drain(w);
     int64_t d = w->px->cfg->drain_timeout_ms;
     struct timeval tv = {d / 1000, (d % 1000) * 1000};
     event_base_loopexit(w->base, &tv);
@@ -293,7 +313,7 @@ static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
     w->http = evhttp_new(w->base);
     w->pools = calloc((size_t)px->n, sizeof *w->pools);
     if (!w->base || !w->http || !w->pools) return -1;
-    evhttp_set_gencb(w->http, lt_forward_request, w);
+    evhttp_set_gencb(w->http, lt_h1_request, w);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)px->cfg->max_request_bytes * 2 + 65536);
     int64_t idle = px->cfg->idle_timeout_ms;
     struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
@@ -317,6 +337,7 @@ static void *lt_proxy_worker_main(void *arg)
 
 static void lt_proxy_worker_free(lt_worker *w)
 {
+    lt_h2_free_all(w);   /* first: each owns an evhttp connection */
     if (w->http) evhttp_free(w->http);
     if (w->base) event_base_loop(w->base, EVLOOP_NONBLOCK);   /* deferred frees of backend connections */
     for (size_t i = 0; i < LT_ARRAY_LEN(w->clients); i++)
@@ -362,6 +383,7 @@ lt_proxy *lt_proxy_create(lt_proxy_cfg *cfg, lt_tap *tap, char *err, size_t errl
     for (int i = 0; i < px->nworkers; i++) px->workers[i].listen_fd = -1;
     if (lt_proxy_backends(px, err, errlen) < 0 || lt_proxy_split_listen(px, err, errlen) < 0) goto fail;
     if (cfg->tls_cert && !(px->server_ssl = lt_proxy_server_ctx(cfg, err, errlen))) goto fail;
+    if (px->server_ssl) SSL_CTX_set_alpn_select_cb(px->server_ssl, lt_proxy_alpn, px);
     for (int i = 0; i < px->nworkers; i++) {
         lt_worker *w = &px->workers[i];
         w->idx = i;

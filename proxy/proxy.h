@@ -6,7 +6,8 @@
  * libevent loop, its own listening socket on the same address
  * (SO_REUSEPORT: the kernel spreads connections over the loops, no thread
  * per connection), its own evhttp server, evdns resolver and keep-alive
- * connection pools to the backends. forward.c does the work of one call.
+ * connection pools to the backends. forward.c does the work of one call;
+ * h1.c and h2.c are its client sides (HTTP/1.x through evhttp, HTTP/2).
  *
  * The internal structs are here because proxy.c and forward.c share them;
  * only lt_proxy_* and lt_forward_* functions are public. */
@@ -27,6 +28,10 @@ struct evhttp;
 struct evhttp_connection;
 struct evhttp_request;
 struct event;
+struct evkeyvalq;
+struct evbuffer;
+struct bufferevent;
+typedef struct lt_h2_conn lt_h2_conn;
 
 #define LT_POOL_IDLE_MAX 256
 
@@ -44,6 +49,7 @@ typedef struct lt_client {        /* one client connection */
     struct evhttp_connection *evcon;
     lt_tap_conn tap;
     struct lt_call *call;         /* the call being answered, if any */
+    struct evhttp_request *req;   /* its request */
 } lt_client;
 
 typedef struct lt_backend_target { /* parsed url of a backend */
@@ -68,6 +74,7 @@ struct lt_worker {
     int inflight;
     lt_pool *pools;               /* one per backend */
     lt_client *clients[1024];
+    lt_h2_conn *h2;               /* HTTP/2 client connections (h2.c) */
 };
 
 struct lt_proxy {
@@ -109,8 +116,59 @@ void lt_proxy_backend_release(lt_worker *w, int idx, struct evhttp_connection *e
 /* A draining worker's last call ended: its loop ends after a short grace. */
 void lt_proxy_drained(lt_worker *w);
 
-/* forward.c: the request handler given to evhttp, and the client's end. */
-void lt_forward_request(struct evhttp_request *req, void *worker);
-void lt_forward_client_closed(lt_client *cl);
+/* forward.c: one call, whatever protocol the client speaks. The client
+ * side is this interface, implemented by h1.c (evhttp, HTTP/1.x) and h2.c
+ * (libnghttp2, one call per stream); balancing, failover, limits, headers
+ * and the tap's bytes are forward.c's alone. */
+typedef struct lt_call lt_call;
+typedef struct lt_fwd_ops {
+    /* Starts the reply with the backend's head (hdrs: what the backend sent;
+     * each side drops what it must not pass on). Returns the head as the
+     * tap is to see it, in HTTP/1.1 terms (with Transfer-Encoding: chunked
+     * when the body is streamed without a length). */
+    struct evkeyvalq *(*head)(void *cs, int status, const char *reason, struct evkeyvalq *hdrs);
+    void (*chunk)(void *cs, struct evbuffer *data);   /* drains data */
+    void (*end)(void *cs);
+    /* A whole reply at once (hdrs already final, Content-Length included). */
+    void (*reply)(void *cs, int status, const char *reason, struct evkeyvalq *hdrs, struct evbuffer *body);
+    /* The backend failed mid-reply: the client must see the reply end early.
+     * The side ends the call with lt_forward_cancel (now or later). */
+    void (*cut)(void *cs, lt_call *c);
+} lt_fwd_ops;
+
+typedef struct lt_fwd_req {       /* a client's request, as forward.c sees it */
+    int cmd;                      /* enum evhttp_cmd_type */
+    const char *uri;
+    struct evkeyvalq *headers;    /* with Host (h2: from :authority) */
+    struct evbuffer *body;
+    const char *peer;             /* client address, for X-Forwarded-For */
+    int minor;                    /* HTTP/1.x minor version the tap shows */
+} lt_fwd_req;
+
+/* Creates a call (the request's bytes go to the tap); NULL: out of memory.
+ * The request must stay valid until the call ends. */
+lt_call *lt_forward_call(lt_worker *w, const lt_fwd_ops *ops, void *cs, lt_tap_conn *tap, const lt_fwd_req *req);
+/* Runs it: limits, drain, attempts (its answer may come at once, through ops). */
+void lt_forward_go(lt_call *c);
+/* The client is gone (or cut): cancels the backend request, ends the call. */
+void lt_forward_cancel(lt_call *c);
+const char *lt_forward_method(int cmd);
+/* RFC 9110 7.6.1 hop-by-hop fields, plus those the Connection field names. */
+int lt_forward_hop(const char *name, const char *connection);
+/* Copies a head minus hop-by-hop fields. */
+void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to);
+
+/* h1.c: the request handler given to evhttp, and the client's end. */
+void lt_h1_request(struct evhttp_request *req, void *worker);
+void lt_h1_client_closed(lt_client *cl);
+
+/* h2.c: HTTP/2 clients (ALPN h2 on the TLS listener). */
+/* Called from the ALPN callback once h2 is chosen: takes the connection
+ * from evhttp (its bufferevent gets our callbacks before any data). */
+int lt_h2_take(lt_worker *w, struct bufferevent *bev);
+/* Drain: GOAWAY to every connection; they close when their streams end. */
+void lt_h2_drain(lt_worker *w);
+/* Worker exit: frees every h2 connection (before evhttp_free). */
+void lt_h2_free_all(lt_worker *w);
 
 #endif

@@ -20,7 +20,7 @@ static const lt_confmap_entry lt_proxy_map[] = {
     {.key = "workers", .type = LT_CONFMAP_INT, .def = "1", PAT(workers), .lo = 1, .hi = 64,
      .desc = "Event loops (threads), one per core; each has its own SO_REUSEPORT listening socket."},
     {.key = "tls_cert", .type = LT_CONFMAP_STR, .def = "", PAT(tls_cert),
-     .desc = "PEM certificate chain of the listener; with tls_key the proxy speaks HTTPS (ALPN http/1.1)."},
+     .desc = "PEM certificate chain of the listener; with tls_key the proxy speaks HTTPS (ALPN h2, http/1.1: HTTP/2 clients get HTTP/2)."},
     {.key = "tls_key", .type = LT_CONFMAP_STR, .def = "", PAT(tls_key), .desc = "PEM private key of the listener."},
     {.key = "max_attempts", .type = LT_CONFMAP_INT, .def = "0", PAT(max_attempts), .lo = 0, .hi = 5,
      .desc = "Backends tried per call (failover on 429, retry_on statuses, connect errors, first-byte timeouts); 0 = the number of backends, at most 5."},

@@ -21,7 +21,7 @@ enum { LT_EV_OPEN, LT_EV_DATA, LT_EV_EXTRAS, LT_EV_CLOSE };
 
 typedef struct lt_tap_ev {
     struct lt_tap_ev *next;
-    int kind, dir, reset;
+    int kind, dir, reset, version;
     uint64_t id, gap;
     lt_time_us ts;
     lt_conn_info info;     /* OPEN */
@@ -39,6 +39,7 @@ typedef struct lt_tap_cs {   /* a connection, on the logging thread */
     uint64_t id;
     lt_conn_info info;
     lt_conn_parser *parser;
+    int version;             /* the client's protocol when not what the parser sees (tap.h) */
     lt_record pending[LT_TAP_PENDING];
     int npending;
     json_t *extras;          /* arrived before its gateway record */
@@ -91,6 +92,7 @@ void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info)
     if (!ev) return;
     ev->info = *info;
     ev->info.conn_id = tc->id;
+    ev->version = tc->version;
     lt_tap_push(t, ev, 0);
 }
 
@@ -201,6 +203,7 @@ static void lt_tap_on_record(void *ud, lt_record *rec)
 static void lt_tap_on_exchange(void *ud, lt_exchange *ex)
 {
     lt_tap_cs *cs = ud;
+    if (cs->version) ex->version = cs->version;
     lt_records_from_exchange(&cs->tap->cfg->record, ex, &cs->tap->ctr, lt_tap_on_record, cs);
     lt_tap_apply_extras(cs);
 }
@@ -212,6 +215,7 @@ static void lt_tap_do_open(lt_tap *t, lt_tap_ev *ev)
     cs->tap = t;
     cs->id = ev->id;
     cs->info = ev->info;
+    cs->version = ev->version;
     lt_app_sink sink = {.on_exchange = lt_tap_on_exchange, .ud = cs, .ctr = &t->ctr};
     cs->parser = lt_conn_parser_create(&t->cfg->parser, &cs->info, &sink);
     lt_tap_cs **pp = lt_tap_slot(t, ev->id);

@@ -27,6 +27,8 @@ typedef struct lt_tap lt_tap;
 typedef struct lt_tap_conn {
     uint64_t id;
     uint64_t gap[2];   /* bytes dropped per direction, reported with the next data */
+    int version;       /* set before lt_tap_open: 20 = the client spoke HTTP/2 (the bytes fed are
+                        * the HTTP/1.1 rebuilt by forward.c), so records say HTTP/2; 0 = as parsed */
 } lt_tap_conn;
 
 typedef struct lt_tap_stats {
