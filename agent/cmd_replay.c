@@ -1,10 +1,12 @@
 /* cmd_replay.c -- `llmtap replay FILE`: a capture file through the whole
  * pipeline into the spool (and/or stdout as JSON lines).
  *
- * Records are stored in transactions of a few hundred so a crash loses
- * little and the spool is not fsync-bound. The counters printed at the end
- * account for every packet, stream and exchange that did not become a
- * complete record. */
+ * Records are stored by store/writer.c's thread, as `llmtap run` stores
+ * them: SQLite, the JSON text of each record and the commits run beside the
+ * parsing instead of after it, in transactions of up to a thousand records.
+ * A file can wait, so a full queue makes replay wait instead of dropping.
+ * The counters printed at the end account for every packet, stream and
+ * exchange that did not become a complete record. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,14 +17,16 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../store/spool.h"
+#include "../store/writer.h"
 #include "cmd.h"
 #include "config.h"
 #include "../capture/pipeline.h"
 
 typedef struct lt_replay {
     lt_spool *spool;
+    lt_writer *writer;       /* owns spool while it runs */
+    lt_counters store_ctr;   /* the spool counts here, on the writer's thread */
     int json;
-    unsigned long since_commit;
     pthread_mutex_t mu;      /* --workers: records come from several threads */
     int locked;
 } lt_replay;
@@ -52,10 +56,21 @@ static void lt_replay_record(void *ud, lt_record *rec)
 static void lt_replay_record_one(lt_replay *r, lt_record *rec)
 {
     if (r->json) lt_replay_print(rec);
-    if (!r->spool) return;
-    if (!r->since_commit) lt_spool_begin(r->spool);
-    lt_spool_put(r->spool, rec);
-    if (++r->since_commit >= 500) { lt_spool_commit(r->spool); r->since_commit = 0; }
+    if (r->writer) lt_writer_submit_wait(r->writer, rec);
+}
+
+/* The writer commits what is queued and stops; 1 if a batch failed. */
+static int lt_replay_store_end(lt_replay *r, lt_counters *ctr)
+{
+    if (!r->writer) return 0;
+    lt_writer_stats st;
+    lt_writer_flush(r->writer);
+    lt_writer_stats_get(r->writer, &st);
+    lt_writer_destroy(r->writer);
+    r->writer = NULL;
+    lt_counters_add(ctr, &r->store_ctr);
+    lt_spool_set_counters(r->spool, NULL);
+    return st.commit_errors ? 1 : 0;
 }
 
 static void lt_replay_usage(FILE *out)
@@ -77,10 +92,7 @@ static void lt_replay_usage(FILE *out)
 static int lt_replay_end(lt_replay *r, lt_config *cfg, const char *file, int quiet, lt_counters *ctr, int rc)
 {
     fflush(stdout);
-    if (r->spool) {
-        if (lt_spool_commit(r->spool) < 0) rc = 1;
-        lt_spool_close(r->spool);
-    }
+    if (r->spool) lt_spool_close(r->spool);
     if (!quiet) {
         fprintf(stderr, "llmtap: replay of %s: %llu records stored, %llu already stored\n", file,
                 (unsigned long long)ctr->store_inserted, (unsigned long long)ctr->store_duplicates);
@@ -93,11 +105,8 @@ static int lt_replay_end(lt_replay *r, lt_config *cfg, const char *file, int qui
 /* --workers N: capture/workers.c runs N pipelines; the spool counts into its own counters. */
 static int lt_replay_workers(lt_replay *r, lt_config *cfg, const char *file, int n, lt_counters *ctr)
 {
-    lt_counters store_ctr;
-    lt_counters_reset(&store_ctr);
     pthread_mutex_init(&r->mu, NULL);
     r->locked = 1;
-    if (r->spool) lt_spool_set_counters(r->spool, &store_ctr);
     lt_workers *w = lt_workers_create(n, &cfg->pipeline, lt_replay_record, r);
     char *e = NULL;
     int rc = 0;
@@ -108,9 +117,7 @@ static int lt_replay_workers(lt_replay *r, lt_config *cfg, const char *file, int
     }
     if (w) lt_workers_counters(w, ctr);
     lt_workers_destroy(w);
-    if (r->spool && lt_spool_commit(r->spool) < 0) rc = 1;
-    lt_counters_add(ctr, &store_ctr);
-    if (r->spool) lt_spool_set_counters(r->spool, NULL);
+    if (lt_replay_store_end(r, ctr)) rc = 1;
     pthread_mutex_destroy(&r->mu);
     return rc;
 }
@@ -165,6 +172,15 @@ int lt_cmd_replay(int argc, char **argv)
             lt_config_free(&cfg);
             return 1;
         }
+        lt_counters_reset(&r.store_ctr);
+        lt_spool_set_counters(r.spool, &r.store_ctr);
+        r.writer = lt_writer_create(r.spool, 10000);
+        if (!r.writer) {
+            fprintf(stderr, "llmtap: cannot start the spool writer\n");
+            lt_spool_close(r.spool);
+            lt_config_free(&cfg);
+            return 1;
+        }
     }
     lt_counters ctr;
     lt_counters_reset(&ctr);
@@ -173,7 +189,6 @@ int lt_cmd_replay(int argc, char **argv)
         return lt_replay_end(&r, &cfg, file, quiet, &ctr, rc);
     }
     lt_pipeline *p = lt_pipeline_create(&cfg.pipeline, lt_replay_record, &r);
-    if (p && r.spool) lt_spool_set_counters(r.spool, lt_pipeline_counters(p));
     char *e = NULL;
     if (!p || lt_capture_file(p, file, &e) < 0) {
         fprintf(stderr, "llmtap: %s\n", e ? e : "out of memory");
@@ -182,9 +197,9 @@ int lt_cmd_replay(int argc, char **argv)
     }
     if (p) {
         lt_pipeline_finish(p, 0);
-        if (r.spool && lt_spool_commit(r.spool) < 0) rc = 1;
         ctr = *lt_pipeline_counters(p);
         lt_pipeline_destroy(p);
     }
+    if (lt_replay_store_end(&r, &ctr)) rc = 1;
     return lt_replay_end(&r, &cfg, file, quiet, &ctr, rc);
 }

@@ -6,15 +6,23 @@
  * holds the lock for a few stores. The thread swaps out up to one batch,
  * releases the lock, and writes the batch in one transaction: the commit is
  * the unit of durability (what `kill -9` cannot take back) and of cost (one
- * WAL append per batch instead of per record). flush() waits on a sequence
+ * WAL append per batch instead of per record). Group commit: a batch is
+ * written when it is full or when its first record has waited
+ * LT_WRITER_LINGER_MS, so a fast producer gives full batches instead of one
+ * transaction per wake-up, and a slow one still sees each record committed
+ * within the linger. Producers signal the thread only when the queue stops
+ * being empty or fills a batch, not per record. flush() waits on a sequence
  * number so it returns once everything submitted before it is committed. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include "../common/log.h"
 #include "writer.h"
 
 #define LT_WRITER_BATCH 1000
+#define LT_WRITER_LINGER_MS 20
 
 struct lt_writer {
     lt_spool *spool;
@@ -22,12 +30,14 @@ struct lt_writer {
     pthread_mutex_t mu;
     pthread_cond_t wake;       /* records queued or stop requested */
     pthread_cond_t done;       /* a batch was committed */
+    pthread_cond_t room;       /* the queue has room again (submit_wait) */
     lt_record *ring;
     size_t cap, head, count;
     uint64_t accepted_seq;     /* records accepted so far */
     uint64_t done_seq;         /* records committed (or failed) so far */
     lt_writer_stats st;
     int stop;
+    int flushing;              /* flush() waits: commit without lingering */
 };
 
 static size_t lt_writer_take(lt_writer *w, lt_record *batch)
@@ -63,7 +73,16 @@ static void *lt_writer_main(void *arg)
     for (;;) {
         while (!w->count && !w->stop) pthread_cond_wait(&w->wake, &w->mu);
         if (!w->count && w->stop) break;
+        if (w->count < LT_WRITER_BATCH && !w->stop && !w->flushing) {
+            struct timespec until;   /* the condition variable's clock: CLOCK_REALTIME */
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += LT_WRITER_LINGER_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+            while (w->count < LT_WRITER_BATCH && !w->stop && !w->flushing)
+                if (pthread_cond_timedwait(&w->wake, &w->mu, &until) == ETIMEDOUT) break;
+        }
         size_t n = lt_writer_take(w, batch);
+        pthread_cond_broadcast(&w->room);
         pthread_mutex_unlock(&w->mu);
         int rc = lt_writer_commit(w, batch, n);
         pthread_mutex_lock(&w->mu);
@@ -87,12 +106,37 @@ lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->done, NULL);
+    pthread_cond_init(&w->room, NULL);
     if (!w->ring || pthread_create(&w->thread, NULL, lt_writer_main, w) != 0) {
         free(w->ring);
         free(w);
         return NULL;
     }
     return w;
+}
+
+static void lt_writer_enqueue(lt_writer *w, const lt_record *rec)
+{
+    lt_record *slot = &w->ring[(w->head + w->count) % w->cap];
+    *slot = *rec;
+    json_incref(slot->obj);
+    w->count++;
+    w->accepted_seq++;
+    w->st.submitted++;
+    if (w->count == 1 || w->count == LT_WRITER_BATCH) pthread_cond_signal(&w->wake);
+}
+
+int lt_writer_submit_wait(lt_writer *w, const lt_record *rec)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->count == w->cap && !w->stop) {
+        pthread_cond_signal(&w->wake);
+        pthread_cond_wait(&w->room, &w->mu);
+    }
+    int rc = w->stop ? -1 : 0;
+    if (!rc) lt_writer_enqueue(w, rec);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
 }
 
 int lt_writer_submit(lt_writer *w, const lt_record *rec)
@@ -104,13 +148,7 @@ int lt_writer_submit(lt_writer *w, const lt_record *rec)
         lt_warn("writer: spool queue full, record %s dropped (%llu dropped so far)", rec->id, (unsigned long long)d);
         return -1;
     }
-    lt_record *slot = &w->ring[(w->head + w->count) % w->cap];
-    *slot = *rec;
-    json_incref(slot->obj);
-    w->count++;
-    w->accepted_seq++;
-    w->st.submitted++;
-    pthread_cond_signal(&w->wake);
+    lt_writer_enqueue(w, rec);
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
@@ -119,7 +157,10 @@ void lt_writer_flush(lt_writer *w)
 {
     pthread_mutex_lock(&w->mu);
     uint64_t target = w->accepted_seq;
+    w->flushing++;
+    pthread_cond_signal(&w->wake);
     while (w->done_seq < target) pthread_cond_wait(&w->done, &w->mu);
+    w->flushing--;
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -137,10 +178,12 @@ void lt_writer_destroy(lt_writer *w)
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_signal(&w->wake);
+    pthread_cond_broadcast(&w->room);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->room);
     pthread_mutex_destroy(&w->mu);
     free(w->ring);
     free(w);

@@ -12,7 +12,7 @@
  * The spool handed to create() belongs to the writer thread from then on
  * (SQLite connections are used by one thread each); other threads open their
  * own connection to the same file (WAL lets them read and write beside it).
- * Used by `llmtap run` and by the inline proxy. */
+ * Used by `llmtap run`, `llmtap replay` and the inline proxy. */
 #ifndef LT_WRITER_H
 #define LT_WRITER_H
 
@@ -36,6 +36,9 @@ typedef struct lt_writer_stats {
 lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max);
 /* Never blocks on I/O. 0 queued; -1 dropped (queue full or writer stopped). */
 int lt_writer_submit(lt_writer *w, const lt_record *rec);
+/* For a producer that may wait (replay of a file): blocks while the queue is
+ * full instead of dropping. 0 queued; -1 the writer is stopping. */
+int lt_writer_submit_wait(lt_writer *w, const lt_record *rec);
 /* Waits until every record submitted before the call is committed. */
 void lt_writer_flush(lt_writer *w);
 void lt_writer_stats_get(lt_writer *w, lt_writer_stats *st);
