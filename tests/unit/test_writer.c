@@ -1,8 +1,10 @@
 /* test_writer.c -- the spool writer thread: every submitted record is
  * committed after flush (counted by a second SQLite connection, as the
  * uploader would see it), a full queue drops and counts instead of blocking,
- * destroy commits what is still queued, and the JSON object is shared, not
- * copied or freed early. */
+ * destroy commits what is still queued, the JSON object is shared, not
+ * copied or freed early, submit_wait never drops, a fast producer gets full
+ * batches (group commit), and a lone record is committed by the linger
+ * without any flush. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "store/spool.h"
 #include "store/writer.h"
 
@@ -117,12 +120,75 @@ static void test_destroy_commits_queue(void **st)
     lt_spool_close(s);
 }
 
+static void test_submit_wait_never_drops_and_batches_fill(void **st)
+{
+    (void)st;
+    char *err = NULL;
+    lt_spool *s = lt_spool_open(db, &err);
+    lt_writer *w = lt_writer_create(s, 16);   /* far smaller than what is submitted */
+    for (int i = 0; i < 20000; i++) {
+        lt_record r = mkrec(i);
+        assert_int_equal(lt_writer_submit_wait(w, &r), 0);
+        lt_record_clear(&r);
+    }
+    lt_writer_flush(w);
+    lt_writer_stats ws;
+    lt_writer_stats_get(w, &ws);
+    if (ws.written != 20000 || ws.dropped)
+        fprintf(stderr, "expected 20000 written, 0 dropped; got %llu written, %llu dropped\n",
+                (unsigned long long)ws.written, (unsigned long long)ws.dropped);
+    assert_int_equal(ws.written, 20000);
+    assert_int_equal(ws.dropped, 0);
+    lt_writer_destroy(w);
+    assert_int_equal(pending_seen_by_other_connection(), 20000);
+    lt_spool_close(s);
+
+    /* a queue large enough: records submitted faster than one transaction
+     * commits are grouped, not committed one wake-up at a time */
+    s = lt_spool_open(db, &err);
+    w = lt_writer_create(s, 100000);
+    for (int i = 20000; i < 40000; i++) {
+        lt_record r = mkrec(i);
+        lt_writer_submit(w, &r);
+        lt_record_clear(&r);
+    }
+    lt_writer_flush(w);
+    lt_writer_stats_get(w, &ws);
+    if (ws.batches > 400) fprintf(stderr, "expected grouped commits (<= 400 for 20000 records), got %llu\n",
+                                  (unsigned long long)ws.batches);
+    assert_true(ws.batches <= 400);
+    lt_writer_destroy(w);
+    lt_spool_close(s);
+}
+
+static void test_linger_commits_a_lone_record(void **st)
+{
+    (void)st;
+    char *err = NULL;
+    lt_spool *s = lt_spool_open(db, &err);
+    lt_writer *w = lt_writer_create(s, 0);
+    lt_record r = mkrec(1);
+    lt_writer_submit(w, &r);
+    lt_record_clear(&r);
+    int64_t seen = 0;
+    for (int i = 0; i < 500 && seen != 1; i++) {   /* no flush: the linger alone commits it */
+        usleep(10000);
+        seen = pending_seen_by_other_connection();
+    }
+    if (seen != 1) fprintf(stderr, "expected the lone record committed without flush, got %lld rows\n", (long long)seen);
+    assert_int_equal(seen, 1);
+    lt_writer_destroy(w);
+    lt_spool_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flush_commits_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_commits_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_wait_never_drops_and_batches_fill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_linger_commits_a_lone_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
