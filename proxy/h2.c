@@ -71,6 +71,14 @@ struct lt_h2_conn {
 
 static void lt_h2_flush(lt_h2_conn *hc);
 
+/* Without a stream, a connection is closed after idle_timeout like evhttp's. */
+static void lt_h2_idle(lt_h2_conn *hc)
+{
+    int64_t idle = hc->w->px->cfg->idle_timeout_ms;
+    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+    bufferevent_set_timeouts(hc->bev, hc->streams ? NULL : &tv, NULL);
+}
+
 /* ---- streams ---- */
 
 static void lt_h2_stream_free(lt_h2_stream *s)
@@ -80,6 +88,7 @@ static void lt_h2_stream_free(lt_h2_stream *s)
     if (s->tap.id) lt_tap_close(hc->w->px->tap, &s->tap, 0, lt_clock_now_us());
     if (s->prev) s->prev->next = s->next; else hc->streams = s->next;
     if (s->next) s->next->prev = s->prev;
+    if (!hc->streams && !hc->dead) lt_h2_idle(hc);
     evhttp_clear_headers(&s->headers);
     evhttp_clear_headers(&s->tapview);
     evbuffer_free(s->body);
@@ -100,8 +109,10 @@ static lt_h2_stream *lt_h2_stream_new(lt_h2_conn *hc, int32_t id)
     s->body = evbuffer_new();
     s->out = evbuffer_new();
     s->next = hc->streams;
+    int first = !hc->streams;
     if (hc->streams) hc->streams->prev = s;
     hc->streams = s;
+    if (first) lt_h2_idle(hc);   /* no idle timeout while calls run */
     return s;
 }
 
@@ -122,22 +133,31 @@ static ssize_t lt_h2_read_body(nghttp2_session *ss, int32_t id, uint8_t *buf, si
 /* h2 field names are lowercase; connection-specific fields are not sent (RFC 9113 8.2.2). */
 static void lt_h2_submit(lt_h2_stream *s, int status, struct evkeyvalq *hdrs, int with_body)
 {
-    nghttp2_nv nv[128];
-    char names[128][64], st[8];
-    size_t n = 0;
+    size_t count = 1, n = 0;
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, hdrs, next) count++;
+    nghttp2_nv *nv = calloc(count, sizeof *nv);
+    char **names = calloc(count, sizeof *names), st[8];
+    if (!nv || !names) {
+        free(nv); free(names);
+        nghttp2_submit_rst_stream(s->hc->ss, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
     snprintf(st, sizeof st, "%d", status);
     nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, strlen(st), NGHTTP2_NV_FLAG_NONE};
     const char *conn = evhttp_find_header(hdrs, "Connection");
-    struct evkeyval *h;
     TAILQ_FOREACH(h, hdrs, next) {
-        size_t kl = strlen(h->key);
-        if (n == LT_ARRAY_LEN(nv) || kl >= sizeof names[0] || lt_forward_hop(h->key, conn)) continue;
-        for (size_t i = 0; i <= kl; i++) names[n][i] = (char)tolower((unsigned char)h->key[i]);
-        nv[n] = (nghttp2_nv){(uint8_t *)names[n], (uint8_t *)h->value, kl, strlen(h->value), NGHTTP2_NV_FLAG_NONE};
+        if (lt_forward_hop(h->key, conn) || !(names[n] = strdup(h->key))) continue;
+        for (char *p = names[n]; *p; p++) *p = (char)tolower((unsigned char)*p);
+        nv[n] = (nghttp2_nv){(uint8_t *)names[n], (uint8_t *)h->value, strlen(names[n]), strlen(h->value),
+                             NGHTTP2_NV_FLAG_NONE};
         n++;
     }
     nghttp2_data_provider prd = {.source.ptr = s, .read_callback = lt_h2_read_body};
-    nghttp2_submit_response(s->hc->ss, s->id, nv, n, with_body ? &prd : NULL);
+    nghttp2_submit_response(s->hc->ss, s->id, nv, n, with_body ? &prd : NULL);   /* copies the fields */
+    for (size_t i = 0; i < count; i++) free(names[i]);
+    free(names);
+    free(nv);
 }
 
 static int lt_h2_has_body(lt_h2_stream *s, int status)
@@ -274,16 +294,21 @@ static int lt_h2_header_cb(nghttp2_session *ss, const nghttp2_frame *f, const ui
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     lt_h2_stream *s = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
     if (!s) return 0;
-    char n[256];
-    if (nl >= sizeof n) return 0;
-    memcpy(n, name, nl);
-    n[nl] = 0;
-    char *v = strndup((const char *)value, vl);
-    if (!v) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    char *n = strndup((const char *)name, nl), *v = strndup((const char *)value, vl);
+    if (!n || !v) { free(n); free(v); return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; }
+    const char *crumbs = strcmp(n, "cookie") ? NULL : evhttp_find_header(&s->headers, "cookie");
     if (!strcmp(n, ":method")) snprintf(s->method, sizeof s->method, "%s", v);
     else if (!strcmp(n, ":path")) { free(s->path); s->path = v; v = NULL; }
     else if (!strcmp(n, ":authority")) { free(s->authority); s->authority = v; v = NULL; }
-    else if (n[0] != ':') evhttp_add_header(&s->headers, n, v);
+    else if (crumbs) {   /* RFC 9113 8.2.3: cookie crumbs are one field again for HTTP/1.1 */
+        char *all = NULL;
+        if (asprintf(&all, "%s; %s", crumbs, v) > 0) {
+            evhttp_remove_header(&s->headers, "cookie");
+            evhttp_add_header(&s->headers, "cookie", all);
+        }
+        free(all);
+    } else if (n[0] != ':') evhttp_add_header(&s->headers, n, v);
+    free(n);
     free(v);
     return 0;
 }
@@ -442,9 +467,9 @@ int lt_h2_take(lt_worker *w, struct bufferevent *bev)
     hc->next = w->h2;
     if (w->h2) w->h2->prev = hc;
     w->h2 = hc;
-    /* from here the bytes are ours: evhttp's idle timeouts and disabled writes do not apply */
+    /* from here the bytes are ours: evhttp's timeouts and disabled writes do not apply */
     bufferevent_setcb(bev, lt_h2_read_cb, lt_h2_write_cb, lt_h2_event_cb, hc);
-    bufferevent_set_timeouts(bev, NULL, NULL);
+    lt_h2_idle(hc);
     bufferevent_setwatermark(bev, EV_READ | EV_WRITE, 0, 0);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     if (w->draining) lt_h2_drain(w);
