@@ -57,6 +57,13 @@ static const lt_confmap_entry lt_capture_map[] = {
              "tcp_memcap_hits)."},
     {.key = "reasm_flow_cap", .type = T_SIZE, AT(pipeline.reasm_flow_cap), .lo = 0, .hi = 1024 * G,
      .desc = "Bytes held out of order per connection direction."},
+    {.key = "memory_budget", .type = T_SIZE, AT(pipeline.memory_budget), .lo = 1 << 20, .hi = 1024 * G,
+     .desc = "One ceiling for all parser state of the process, every worker together: message heads and "
+             "bodies, queued requests, HTTP/2 streams, content decoders and the out-of-order bytes "
+             "(reasm_memcap is a part of it and may not exceed it). Bodies and out-of-order bytes may use "
+             "seven eighths of it. Beyond it bodies stop growing and are kept truncated, new heads, "
+             "streams and queued requests are refused, each flagged memcap and counted "
+             "(parser_budget_truncations, logged)."},
     {.key = "body_cap", .type = T_SIZE, AT(pipeline.parser.body_cap), .lo = 0, .hi = 1024 * G,
      .desc = "Decoded bytes kept per HTTP body (after Content-Encoding); larger bodies are truncated and "
              "flagged (BodyTruncated, http_bodies_over_cap)."},
@@ -249,6 +256,18 @@ static int lt_conf_handler(void *ud, const char *section, const char *k, const c
     return rc == 0;
 }
 
+/* Limits that hold between keys: the reassembly cap is a part of the memory budget. */
+static int lt_config_check_limits(const lt_config *cfg, const char *path, char *err, size_t errlen)
+{
+    const lt_pipeline_cfg *p = &cfg->pipeline;
+    if (p->memory_budget && p->reasm_memcap > p->memory_budget) {
+        snprintf(err, errlen, "%s: [capture] reasm_memcap (%zu bytes) exceeds memory_budget (%zu bytes), which holds it",
+                 path, p->reasm_memcap, p->memory_budget);
+        return -1;
+    }
+    return 0;
+}
+
 int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen)
 {
     lt_conf_ctx x = {.cfg = cfg};
@@ -257,7 +276,7 @@ int lt_config_load(lt_config *cfg, const char *path, char *err, size_t errlen)
     int line = lt_conf_prescan(f, x.reason, sizeof x.reason);
     if (!line) line = ini_parse_file(f, lt_conf_handler, &x);
     fclose(f);
-    if (line == 0) return 0;
+    if (line == 0) return lt_config_check_limits(cfg, path, err, errlen);
     snprintf(err, errlen, "%s:%d: %s", path, line, x.reason[0] ? x.reason : "syntax error");
     return -1;
 }

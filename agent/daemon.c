@@ -28,6 +28,7 @@
 #include "../common/clock.h"
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/membudget.h"
 #include "../store/writer.h"
 #include "config.h"
 #include "daemon.h"
@@ -65,6 +66,7 @@ struct lt_daemon {
     pthread_mutex_t mu;        /* stdout (--json) and the incomplete-reason tally */
     json_t *incomplete;        /* reason -> count */
     lt_time_us started_us;
+    lt_membudget *budget;      /* [capture] memory_budget, shared by every worker's pipeline */
 };
 
 /* ---- records: --json, incomplete reasons, the writer ---- */
@@ -272,6 +274,10 @@ static int lt_daemon_open_store(lt_daemon *d)
 
 static int lt_daemon_start_threads(lt_daemon *d)
 {
+    if (d->cfg.pipeline.memory_budget && !d->budget) {
+        if (!(d->budget = lt_membudget_create(d->cfg.pipeline.memory_budget))) return -1;
+        d->cfg.pipeline.parser.budget = d->budget;
+    }
     for (int i = 0; i < d->nw; i++) {
         lt_worker *w = &d->w[i];
         *w = (lt_worker){.d = d, .idx = i};
@@ -371,6 +377,7 @@ static void lt_daemon_free(lt_daemon *d)
     lt_uploadloop_destroy(d->up);
     lt_writer_destroy(d->writer);
     for (int i = 0; i < d->nw; i++) lt_pipeline_destroy(d->w[i].pl);
+    lt_membudget_destroy(d->budget);   /* after every pipeline released its share */
     lt_spool_close(d->spool);
     lt_spool_close(d->status_spool);
     lt_live_destroy(d->live);

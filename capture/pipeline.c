@@ -13,6 +13,7 @@
 #include <string.h>
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/membudget.h"
 #include "decode.h"
 #include "flow.h"
 #include "pipeline.h"
@@ -27,6 +28,7 @@ struct lt_pipeline {
     lt_tcp_mem mem;
     lt_app_sink app;         /* exchanges from every connection's parser */
     lt_counters ctr;
+    lt_membudget *own_budget; /* when the caller brought none */
 };
 
 void lt_pipeline_cfg_defaults(lt_pipeline_cfg *cfg)
@@ -37,6 +39,7 @@ void lt_pipeline_cfg_defaults(lt_pipeline_cfg *cfg)
     cfg->flows_max = 65536;
     cfg->reasm_memcap = 256u << 20;
     cfg->reasm_flow_cap = 16u << 20;
+    cfg->memory_budget = 512u << 20;
     cfg->idle_timeout_s = 300;
 }
 
@@ -87,7 +90,16 @@ lt_pipeline *lt_pipeline_create(const lt_pipeline_cfg *cfg, lt_record_cb cb, voi
         free(pl);
         return NULL;
     }
+    if (!pl->cfg.parser.budget && cfg->memory_budget) {
+        if (!(pl->own_budget = lt_membudget_create(cfg->memory_budget))) {
+            lt_flow_table_free(&pl->flows);
+            free(pl);
+            return NULL;
+        }
+        pl->cfg.parser.budget = pl->own_budget;
+    }
     pl->mem.cap = cfg->reasm_memcap;
+    pl->mem.budget = pl->cfg.parser.budget;
     pl->mem.flow_cap = cfg->reasm_flow_cap;
     pl->mem.ctr = &pl->ctr;
     pl->app = (lt_app_sink){.on_exchange = lt_pl_exchange, .ud = pl, .ctr = &pl->ctr};
@@ -238,5 +250,6 @@ void lt_pipeline_destroy(lt_pipeline *pl)
     if (!pl) return;
     lt_pipeline_finish(pl, 0);
     lt_flow_table_free(&pl->flows);
+    lt_membudget_destroy(pl->own_budget);
     free(pl);
 }

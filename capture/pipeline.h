@@ -23,6 +23,9 @@ typedef struct lt_pipeline_cfg {
     size_t flows_max;          /* concurrent connections tracked (default 65536) */
     size_t reasm_memcap;       /* bytes buffered out of order, all flows (default 256 MiB) */
     size_t reasm_flow_cap;     /* bytes buffered out of order per direction (default 16 MiB) */
+    size_t memory_budget;      /* all parser state and reassembly of the process (default 512 MiB):
+                                * a pipeline whose parser.budget is NULL creates its own of this
+                                * size; capture/workers.c and agent/daemon.c share one */
     int idle_timeout_s;        /* connection idle timeout in capture time (default 300) */
     uint16_t server_ports[32]; /* 0-terminated; empty = any port, direction from SYN/content */
 } lt_pipeline_cfg;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/membudget.h"
 #include "tcp_dir.h"
 
 struct lt_tcp_seg {
@@ -68,6 +69,7 @@ static void lt_tcp_drain(lt_tcp_dir *d, int side, lt_tcp_mem *mem, const lt_tcp_
         d->ooo_bytes -= s->len;
         d->ooo_segs--;
         mem->used -= s->len;
+        lt_membudget_release(mem->budget, sizeof *s + s->len);
         lt_tcp_deliver(d, side, s->seq, s->data, s->len, s->ts, mem, sink);
         free(s);
     }
@@ -103,6 +105,7 @@ static void lt_tcp_buffer(lt_tcp_dir *d, uint32_t seq, const uint8_t *p, size_t 
     d->ooo_bytes += n;
     d->ooo_segs++;
     mem->used += n;
+    lt_membudget_charge(mem->budget, sizeof *s + n);
     mem->ctr->tcp_segments_ooo++;
 }
 
@@ -119,7 +122,8 @@ void lt_tcp_dir_segment(lt_tcp_dir *d, int side, uint32_t seq, const uint8_t *p,
             lt_tcp_buffer(d, seq, p, n, ts, mem);
             if (d->ooo_segs > LT_TCP_OOO_SEGS_MAX) {
                 lt_tcp_skip_hole(d, side, ts, mem, sink); /* the missing bytes are not coming */
-            } else if (d->ooo_bytes > mem->flow_cap || mem->used > mem->cap) {
+            } else if (d->ooo_bytes > mem->flow_cap || mem->used > mem->cap ||
+                       lt_membudget_over(mem->budget, LT_MEMBUDGET_BULK)) {
                 mem->ctr->tcp_memcap_hits++;
                 lt_warn("tcp: reassembly memory cap reached, declaring a hole");
                 lt_tcp_skip_hole(d, side, ts, mem, sink);
@@ -177,6 +181,7 @@ void lt_tcp_dir_free(lt_tcp_dir *d, lt_tcp_mem *mem)
         lt_tcp_seg *s = d->ooo;
         d->ooo = s->next;
         mem->used -= s->len;
+        lt_membudget_release(mem->budget, sizeof *s + s->len);
         free(s);
     }
     d->ooo_bytes = 0;

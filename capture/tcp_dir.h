@@ -36,10 +36,14 @@ typedef struct lt_tcp_sink {
 } lt_tcp_sink;
 
 /* Shared accounting of buffered bytes across all connections of one
- * pipeline, and the pipeline's counters. */
+ * pipeline, and the pipeline's counters. Buffered segments are also charged
+ * to the process's memory budget (NULL: none): cap is a sub-limit inside it,
+ * and a budget past its bulk share declares a hole like the cap does. */
+struct lt_membudget;
 typedef struct lt_tcp_mem {
     size_t used, cap, flow_cap;
     lt_counters *ctr;
+    struct lt_membudget *budget;
 } lt_tcp_mem;
 
 void lt_tcp_dir_init(lt_tcp_dir *d);

@@ -4,12 +4,15 @@
  * bytes); a batch of LT_BATCH_BYTES is handed to the worker through a ring of
  * LT_QUEUE batches guarded by one mutex and two condition variables per
  * worker. The reader waits when a worker's ring is full, so at most
- * (LT_QUEUE + 2) batches per worker are in memory whatever the file size. */
+ * (LT_QUEUE + 2) batches per worker are in memory whatever the file size.
+ * The N pipelines share one memory budget (common/membudget.h): the ceiling
+ * is the process's, not each worker's. */
 #include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../common/membudget.h"
 #include "decode.h"
 #include "workers.h"
 
@@ -40,6 +43,7 @@ typedef struct lt_worker {
 
 struct lt_workers {
     int n;
+    lt_membudget *budget;   /* shared by the pipelines when the caller brought none */
     lt_worker w[LT_WORKERS_MAX];
 };
 
@@ -92,13 +96,18 @@ lt_workers *lt_workers_create(int n, const lt_pipeline_cfg *cfg, lt_record_cb cb
     if (n < 2 || n > LT_WORKERS_MAX) return NULL;
     lt_workers *w = calloc(1, sizeof *w);
     if (!w) return NULL;
+    lt_pipeline_cfg pc = *cfg;
+    if (!pc.parser.budget && pc.memory_budget) {
+        if (!(w->budget = lt_membudget_create(pc.memory_budget))) { free(w); return NULL; }
+        pc.parser.budget = w->budget;
+    }
     for (int i = 0; i < n; i++) {
         lt_worker *wk = &w->w[i];
         pthread_mutex_init(&wk->mu, NULL);
         pthread_cond_init(&wk->more, NULL);
         pthread_cond_init(&wk->room, NULL);
         w->n = i + 1;
-        wk->pl = lt_pipeline_create(cfg, cb, ud);
+        wk->pl = lt_pipeline_create(&pc, cb, ud);
         if (!wk->pl || pthread_create(&wk->th, NULL, lt_worker_main, wk)) { lt_workers_destroy(w); return NULL; }
         wk->started = 1;
     }
@@ -206,5 +215,6 @@ void lt_workers_destroy(lt_workers *w)
         pthread_cond_destroy(&wk->more);
         pthread_cond_destroy(&wk->room);
     }
+    lt_membudget_destroy(w->budget);
     free(w);
 }

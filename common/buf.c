@@ -7,12 +7,20 @@
 
 void lt_buf_init(lt_buf *b) { b->data = NULL; b->len = b->cap = 0; }
 
+size_t lt_buf_grown_cap(const lt_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) return b->cap;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need) cap *= 2;
+    return cap;
+}
+
 int lt_buf_reserve(lt_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) cap *= 2;
+    size_t cap = lt_buf_grown_cap(b, extra);
     uint8_t *d = realloc(b->data, cap);
     if (!d) return -1;
     b->data = d;

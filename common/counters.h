@@ -54,6 +54,7 @@
     X(json_errors, "JSON bodies or events that did not parse")                    \
     X(http_decode_bombs, "bodies whose decoding stopped at the expansion ratio")  \
     X(http2_header_limit_hits, "HTTP/2 header blocks over the decoded-size limit")\
+    X(parser_budget_truncations, "bodies, heads or queued requests cut short by the memory budget") \
     /* records */                                                                 \
     X(llm_records, "LLM log records produced")                                    \
     X(gateway_records, "gateway log records produced")                            \

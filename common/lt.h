@@ -24,6 +24,8 @@ typedef struct lt_buf {
 
 void lt_buf_init(lt_buf *b);
 int lt_buf_reserve(lt_buf *b, size_t extra);           /* 0 ok, -1 out of memory */
+/* The capacity lt_buf_reserve(b, extra) would give b (b->cap if it suffices). */
+size_t lt_buf_grown_cap(const lt_buf *b, size_t extra);
 int lt_buf_append(lt_buf *b, const void *p, size_t n); /* 0 ok, -1 out of memory */
 void lt_buf_consume(lt_buf *b, size_t n);              /* drop n bytes from the front */
 void lt_buf_reset(lt_buf *b);                          /* len = 0, keeps memory */

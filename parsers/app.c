@@ -14,4 +14,5 @@ void lt_parser_cfg_defaults(lt_parser_cfg *cfg)
     cfg->h2_streams_max = 1000;
     cfg->decode_ratio_max = LT_CONTENT_RATIO_DEFAULT;
     cfg->h2_header_list_max = 64u << 10;
+    cfg->budget = NULL; /* the process's budget is the caller's (capture/pipeline.c) */
 }

@@ -24,6 +24,9 @@ typedef struct lt_parser_cfg {
     size_t h2_header_list_max;  /* HTTP/2: decoded header bytes (name + value + 32
                                  * per field, as SETTINGS_MAX_HEADER_LIST_SIZE counts)
                                  * per message, all its blocks (default 64 KiB) */
+    struct lt_membudget *budget; /* the process's parser memory budget, shared by
+                                  * every connection of every pipeline (not owned;
+                                  * NULL = none, common/membudget.h) */
 } lt_parser_cfg;
 
 void lt_parser_cfg_defaults(lt_parser_cfg *cfg);

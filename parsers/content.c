@@ -11,13 +11,19 @@
  * once past a small allowance (LT_CONTENT_RATIO_SLACK): "gzip, gzip" turns
  * 2 KB into 1 GiB, a ratio no JSON or SSE body comes near. Checks run after
  * every 16 KiB of output of every stage, so a stacked coding cannot run
- * ahead of them. */
+ * ahead of them.
+ *
+ * Memory: with a budget (lt_content_set_budget), zlib and brotli allocate
+ * through lt_ce_alloc, which charges every allocation (a brotli window can be
+ * 16 MiB) and fails once the budget refuses; the output grows only as far as
+ * the budget allows. Either stops decoding with the body kept truncated. */
 #include <brotli/decode.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
+#include "../common/membudget.h"
 #include "content.h"
 
 enum { LT_CE_GZIP = 1, LT_CE_DEFLATE, LT_CE_BR };
@@ -43,7 +49,42 @@ struct lt_content {
     lt_buf raw;             /* encoded input kept until the first decoded byte */
     int raw_lost;           /* raw grew past LT_CE_RAW_KEEP before any output */
     int passthrough;        /* undecodable from the start: the body is the raw bytes */
+    lt_membudget *mb;       /* NULL: nothing charged */
+    size_t *out_charged;    /* charged capacity of the output buffer (its owner's) */
+    size_t state_charged;   /* decoder allocations, charged to mb */
+    size_t raw_charged;     /* capacity of raw, charged to mb */
+    int budget_hit;
 };
+
+/* zlib / brotli allocations, charged to the budget; the size sits before the block */
+static void *lt_ce_alloc(void *opaque, size_t n)
+{
+    lt_content *c = opaque;
+    size_t total = n + 16;
+    if (lt_membudget_try_charge(c->mb, total, LT_MEMBUDGET_BULK) < 0) { c->budget_hit = 1; return NULL; }
+    unsigned char *p = malloc(total);
+    if (!p) { lt_membudget_release(c->mb, total); return NULL; }
+    c->state_charged += total;
+    memcpy(p, &total, sizeof total);
+    return p + 16;
+}
+
+static void lt_ce_free(void *opaque, void *ptr)
+{
+    lt_content *c = opaque;
+    if (!ptr) return;
+    unsigned char *p = (unsigned char *)ptr - 16;
+    size_t total;
+    memcpy(&total, p, sizeof total);
+    lt_membudget_release(c->mb, total);
+    c->state_charged -= total;
+    free(p);
+}
+
+static void *lt_ce_zalloc(void *opaque, uInt items, uInt size)
+{
+    return lt_ce_alloc(opaque, (size_t)items * size);
+}
 
 #define LT_CE_RAW_KEEP (64u << 10)
 
@@ -84,10 +125,22 @@ int lt_content_error(const lt_content *c) { return c->error; }
 int lt_content_truncated(const lt_content *c) { return c->truncated; }
 int lt_content_identity(const lt_content *c) { return c->nst == 0 && !c->error; }
 
+void lt_content_set_budget(lt_content *c, lt_membudget *mb, size_t *charged)
+{
+    c->mb = mb;
+    c->out_charged = charged;
+}
+
+int lt_content_budget_hit(const lt_content *c) { return c->budget_hit; }
+
 static void lt_ce_emit(lt_content *c, const uint8_t *p, size_t n, lt_buf *out)
 {
     uint64_t room = c->produced < c->cap ? c->cap - c->produced : 0;
     size_t keep = n < room ? n : (size_t)room;
+    if (keep && c->mb) {
+        size_t fit = lt_membudget_buf_room(c->mb, out, keep, c->out_charged, LT_MEMBUDGET_BULK);
+        if (fit < keep) { keep = fit; c->budget_hit = c->stopped = 1; }
+    }
     if (keep) lt_buf_append(out, p, keep);
     if (keep < n) c->truncated = 1;
     c->produced += n;
@@ -97,11 +150,17 @@ static void lt_ce_emit(lt_content *c, const uint8_t *p, size_t n, lt_buf *out)
     }
 }
 
-static int lt_ce_start(lt_ce_stage *s, const uint8_t *in, size_t len)
+static int lt_ce_start(lt_content *c, lt_ce_stage *s, const uint8_t *in, size_t len)
 {
     if (s->kind == LT_CE_BR) {
-        s->br = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+        s->br = c->mb ? BrotliDecoderCreateInstance(lt_ce_alloc, lt_ce_free, c)
+                      : BrotliDecoderCreateInstance(NULL, NULL, NULL);
         return s->br ? 0 : -1;
+    }
+    if (c->mb) {
+        s->z.zalloc = lt_ce_zalloc;
+        s->z.zfree = lt_ce_free;
+        s->z.opaque = c;
     }
     int wbits = 15 + 32; /* gzip or zlib, auto */
     if (s->kind == LT_CE_DEFLATE && len && (in[0] & 0x0f) != 8) wbits = -15; /* raw */
@@ -117,7 +176,7 @@ static int lt_ce_stage_feed(lt_content *c, int i, const uint8_t *in, size_t len,
     uint8_t tmp[16384];
     if (s->done || !len) return 0;
     if (!s->started) {
-        if (lt_ce_start(s, in, len) < 0) return -1;
+        if (lt_ce_start(c, s, in, len) < 0) return -1;
         s->started = 1;
     }
     if (s->kind == LT_CE_BR) {
@@ -158,7 +217,10 @@ static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_bu
 {
     if (!len || c->error || c->stopped) return;
     if (i == c->nst) { lt_ce_emit(c, in, len, out); return; }
-    if (lt_ce_stage_feed(c, i, in, len, out) < 0) c->error = 1;
+    if (lt_ce_stage_feed(c, i, in, len, out) < 0) {
+        if (c->budget_hit) c->stopped = c->truncated = 1; /* refused memory, not bad data */
+        else c->error = 1;
+    }
 }
 
 /* Until the first decoded byte, the encoded input is kept: a body that
@@ -166,11 +228,19 @@ static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_bu
  * raw bytes, all of them, wherever TCP cut it. A body that fails later keeps
  * what was decoded and stops: raw bytes after decoded ones would differ with
  * the feed boundaries. */
+static void lt_ce_raw_free(lt_content *c)
+{
+    lt_membudget_release(c->mb, c->raw_charged);
+    c->raw_charged = 0;
+    lt_buf_free(&c->raw);
+}
+
 static void lt_ce_keep_raw(lt_content *c, const uint8_t *in, size_t len)
 {
-    if (c->produced || c->raw_lost) { lt_buf_free(&c->raw); return; }
-    if (c->raw.len + len > LT_CE_RAW_KEEP) { c->raw_lost = 1; lt_buf_free(&c->raw); return; }
+    if (c->produced || c->raw_lost) { lt_ce_raw_free(c); return; }
+    if (c->raw.len + len > LT_CE_RAW_KEEP) { c->raw_lost = 1; lt_ce_raw_free(c); return; }
     lt_buf_append(&c->raw, in, len);
+    lt_membudget_buf_sync(c->mb, &c->raw, &c->raw_charged);
 }
 
 uint64_t lt_content_feed(lt_content *c, const uint8_t *in, size_t len, lt_buf *out)
@@ -191,7 +261,7 @@ uint64_t lt_content_feed(lt_content *c, const uint8_t *in, size_t len, lt_buf *o
     } else {
         c->stopped = 1;
     }
-    lt_buf_free(&c->raw);
+    lt_ce_raw_free(c);
     return c->produced - before;
 }
 
@@ -203,6 +273,6 @@ void lt_content_destroy(lt_content *c)
         if (c->st[i].kind == LT_CE_BR) BrotliDecoderDestroyInstance(c->st[i].br);
         else inflateEnd(&c->st[i].z);
     }
-    lt_buf_free(&c->raw);
+    lt_ce_raw_free(c);
     free(c);
 }

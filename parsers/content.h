@@ -35,6 +35,13 @@ int lt_content_bomb(const lt_content *c);       /* 1 once the ratio limit stoppe
 int lt_content_error(const lt_content *c);      /* 1 once decoding failed */
 int lt_content_truncated(const lt_content *c);  /* 1 once output hit the cap */
 int lt_content_identity(const lt_content *c);   /* 1 when no decoding happens */
+/* Charges the decoded output's growth to mb (with *charged, the output
+ * buffer's charged capacity, kept by its owner) and the decoders' own
+ * allocations (zlib and brotli state, windows) to mb as well: what mb
+ * refuses stops decoding, and the body is kept truncated. */
+struct lt_membudget;
+void lt_content_set_budget(lt_content *c, struct lt_membudget *mb, size_t *charged);
+int lt_content_budget_hit(const lt_content *c); /* 1 once the budget stopped decoding */
 void lt_content_destroy(lt_content *c);
 
 #endif

@@ -13,13 +13,22 @@
  * scans for the next request line ("GET /x HTTP/1.1") or status line
  * ("HTTP/1.1 200 ") and resumes there. A capture that starts mid-connection
  * begins in RESYNC too. Nothing is dropped silently: resyncs, parse errors,
- * bodies over the cap and decode errors are counted. */
+ * bodies over the cap and decode errors are counted.
+ *
+ * Memory: head buffers, queued requests (the exchange and its head) and
+ * bodies are charged to the process's memory budget (cfg.budget,
+ * common/membudget.h) when they grow. A request head the budget refuses is
+ * a parse error (response heads are always taken: they end exchanges); a queued request it refuses keeps its framing (the pipelined
+ * responses still pair in order) but loses its headers and body; a body it
+ * refuses stops growing. Each is flagged "memcap" and counted
+ * (parser_budget_truncations). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/membudget.h"
 #include "content.h"
 #include "http1.h"
 
@@ -38,6 +47,7 @@ enum lt_h1_state {
 typedef struct lt_h1_dir {
     int state;
     lt_buf head;            /* head, chunk-size line, trailers or resync window */
+    size_t head_charged;    /* capacity of head charged to the budget */
     size_t scan;            /* bytes of head already searched for the terminator */
     uint64_t remaining;     /* Content-Length or chunk bytes left */
     lt_exchange *ex;        /* exchange of the message in progress */
@@ -77,7 +87,16 @@ static const char *const lt_h1_methods[] = {
 typedef struct lt_h1_ex {
     lt_exchange ex;           /* first: lt_exchange * and lt_h1_ex * convert */
     uint64_t srv_off;
+    size_t charged;           /* charged to the budget for the queued request */
 } lt_h1_ex;
+
+static void lt_h1_free_exchange(lt_h1 *h, lt_exchange *ex)
+{
+    if (!ex) return;
+    lt_membudget_release(h->cfg.budget, ((lt_h1_ex *)ex)->charged);
+    lt_exchange_free(ex);
+    free(ex);
+}
 
 static lt_exchange *lt_h1_new_exchange(lt_h1 *h)
 {
@@ -85,6 +104,7 @@ static lt_exchange *lt_h1_new_exchange(lt_h1 *h)
     if (!hx) return NULL;
     lt_exchange *ex = &hx->ex;
     hx->srv_off = h->d[LT_DIR_TO_CLIENT].off;
+    hx->charged = 0;
     lt_exchange_init(ex, h->conn);
     ex->version = 11;
     ex->seq = h->seq++;
@@ -119,8 +139,7 @@ static void lt_h1_emit(lt_h1 *h, lt_exchange *ex)
     lt_h1_dequeue(h, ex);
     lt_exchange_settle(ex, LT_INC_NO_REQUEST);
     if (h->sink.on_exchange) h->sink.on_exchange(h->sink.ud, ex);
-    lt_exchange_free(ex);
-    free(ex);
+    lt_h1_free_exchange(h, ex);
 }
 
 /* ---- message completion -------------------------------------------------- */
@@ -162,13 +181,10 @@ static void lt_h1_body(lt_h1 *h, lt_h1_dir *d, const uint8_t *p, size_t n, lt_ti
     m->wire_bytes += n;
     if (d->dec) {
         m->body_bytes += lt_content_feed(d->dec, p, n, &m->body);
-        if (lt_content_truncated(d->dec)) m->body_truncated = 1;
+        lt_http_msg_body_decoded(m, d->dec);
         return;
     }
-    size_t room = m->body.len < h->cfg.body_cap ? h->cfg.body_cap - m->body.len : 0;
-    size_t keep = n < room ? n : room;
-    if (keep) lt_buf_append(&m->body, p, keep);
-    if (keep < n) m->body_truncated = 1;
+    lt_http_msg_body_append(m, p, n, h->cfg.body_cap, h->cfg.budget);
     m->body_bytes += n;
 }
 
@@ -273,8 +289,10 @@ static int lt_h1_body_mode(lt_h1 *h, lt_h1_dir *d, const lt_exchange *ex, int di
     const char *ce = lt_http_msg_header(m, "content-encoding");
     int chunked = te && lt_h1_has_token(te, "chunked");
     if (chunked || cl || dir == LT_DIR_TO_CLIENT) {
-        if (ce && *ce && (d->dec = lt_content_create(ce, h->cfg.body_cap)))
+        if (ce && *ce && !m->budget_truncated && (d->dec = lt_content_create(ce, h->cfg.body_cap))) {
             lt_content_set_ratio(d->dec, h->cfg.decode_ratio_max);
+            lt_http_msg_body_decoder(m, d->dec, h->cfg.budget);
+        }
     }
     if (chunked) { d->remaining = 0; return H1_CHUNK_SIZE; }
     if (cl) {
@@ -311,7 +329,7 @@ static lt_exchange *lt_h1_pair_response(lt_h1 *h, lt_time_us ts, uint64_t off)
     lt_exchange *ex = lt_h1_new_exchange(h);
     if (!ex) return NULL;
     ex->req.incomplete = LT_INC_NO_REQUEST;
-    if (lt_h1_enqueue(h, ex) < 0) { lt_exchange_free(ex); free(ex); return NULL; }
+    if (lt_h1_enqueue(h, ex) < 0) { lt_h1_free_exchange(h, ex); return NULL; }
     return ex;
 }
 
@@ -322,12 +340,37 @@ static void lt_h1_upgrade(lt_h1 *h, lt_exchange *ex, lt_time_us ts)
     lt_h1_dequeue(h, ex);
     for (int i = 0; i < 2; i++)
         if (h->d[i].ex == ex) { h->d[i].ex = NULL; h->d[i].msg = NULL; }
-    lt_exchange_free(ex);
-    free(ex);
+    lt_h1_free_exchange(h, ex);
     h->d[0].state = h->d[1].state = H1_DEAD;
 }
 
 static void lt_h1_parse_error(lt_h1 *h, int dir, lt_time_us ts);
+
+/* A queued request costs its exchange and its head (the header strings)
+ * until its response ends. Past the budget it is kept for pairing only: its
+ * exchange is charged (it exists), its headers are dropped after framing is
+ * decided and its body is not kept. */
+static void lt_h1_charge_request(lt_h1 *h, lt_h1_ex *hx, lt_http_msg *m)
+{
+    if (!h->cfg.budget) return;
+    size_t cost = sizeof *hx + (size_t)m->head_bytes + m->nhdrs * sizeof(lt_header);
+    if (lt_membudget_try_charge(h->cfg.budget, cost, LT_MEMBUDGET_STATE) == 0) { hx->charged = cost; return; }
+    lt_membudget_charge(h->cfg.budget, sizeof *hx);
+    hx->charged = sizeof *hx;
+    m->budget_truncated = m->body_truncated = 1;
+    m->incomplete = LT_INC_MEMCAP;
+    lt_warn("http1: conn %llu: memory budget reached: a queued request keeps no headers or body",
+            (unsigned long long)(h->conn ? h->conn->conn_id : 0));
+}
+
+/* A request over the budget: its headers go once its framing is known. */
+static void lt_h1_strip_request(lt_http_msg *m)
+{
+    for (size_t i = 0; i < m->nhdrs; i++) { free(m->hdrs[i].name); free(m->hdrs[i].value); }
+    free(m->hdrs);
+    m->hdrs = NULL;
+    m->nhdrs = m->hdrcap = 0;
+}
 
 /* A complete head is in d->head[0, len). Returns 0, or -1 on a parse error. */
 static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
@@ -350,6 +393,7 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
     if (dir == LT_DIR_TO_SERVER) {
         ex = lt_h1_new_exchange(h);
         if (!ex || lt_h1_enqueue(h, ex) < 0) { free(ex); lt_http_msg_free(&tmp); return -1; }
+        lt_h1_charge_request(h, (lt_h1_ex *)ex, &tmp);
     } else {
         if (tmp.status >= 100 && tmp.status < 200 && tmp.status != 101) { /* interim */
             lt_http_msg_free(&tmp);
@@ -387,6 +431,7 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
         return 0;
     }
     d->state = lt_h1_body_mode(h, d, ex, dir);
+    if (m->budget_truncated) lt_h1_strip_request(m);
     if (d->state == H1_RESYNC) lt_h1_parse_error(h, dir, ts);
     else if (d->state == H1_HEAD) lt_h1_message_done(h, dir, ts, 0);
     return 0;
@@ -461,6 +506,7 @@ static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_tim
     lt_h1_dir *d = &h->d[dir];
     size_t old = d->head.len;
     lt_buf_append(&d->head, p, n);
+    lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
     long at = lt_h1_find_start(d, dir);
     if (at < 0) {
         /* keep the last partial line (bounded) for the next feed */
@@ -500,6 +546,7 @@ static long lt_h1_take_line(lt_h1 *h, lt_h1_dir *d, const uint8_t *p, size_t n, 
     size_t take = lf ? (size_t)(lf - p) + 1 : n;
     if (d->head.len + take > h->cfg.head_cap) return -2;
     lt_buf_append(&d->head, p, take);
+    lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
     *used = take;
     if (!lf) return -1;
     size_t l = d->head.len - 1;
@@ -558,7 +605,19 @@ static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
     size_t old = d->head.len;
     size_t room = old < h->cfg.head_cap ? h->cfg.head_cap - old : 0;
     size_t take = n < room ? n : room;
+    if (dir == LT_DIR_TO_SERVER &&
+        lt_membudget_buf_room(h->cfg.budget, &d->head, take, &d->head_charged, LT_MEMBUDGET_STATE) < take) {
+        /* the budget refuses a request head: skip this input and resynchronize
+         * after it (a response head is always taken: it is what ends queued
+         * exchanges and gives their memory back) */
+        h->sink.ctr->parser_budget_truncations++;
+        lt_warn("http1: conn %llu: memory budget reached: a message head was dropped",
+                (unsigned long long)(h->conn ? h->conn->conn_id : 0));
+        lt_h1_parse_error(h, dir, ts);
+        return n;
+    }
     lt_buf_append(&d->head, p, take);
+    lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
     const uint8_t *b = d->head.data;
     if (!lt_h1_plausible_start(dir, (const char *)b, d->head.len)) {
         /* checked before the terminator so the verdict does not depend on
@@ -769,9 +828,10 @@ static void lt_h1_destroy(void *ph)
     if (!h) return;
     for (int i = 0; i < 2; i++) {
         lt_buf_free(&h->d[i].head);
+        lt_membudget_release(h->cfg.budget, h->d[i].head_charged);
         if (h->d[i].dec) lt_content_destroy(h->d[i].dec);
     }
-    for (size_t i = 0; i < h->qlen; i++) { lt_exchange_free(h->queue[i]); free(h->queue[i]); }
+    for (size_t i = 0; i < h->qlen; i++) lt_h1_free_exchange(h, h->queue[i]);
     free(h->queue);
     free(h);
 }

@@ -24,11 +24,18 @@
  * described in http2_conn.h; the rule is to lose streams, never to mix them.
  * A hole inside the payload of the current frame keeps frame sync (the frame
  * length is known) and only damages that frame; a hole elsewhere forces a
- * resynchronization on a chain of three plausible frame headers. */
+ * resynchronization on a chain of three plausible frame headers.
+ *
+ * Memory: each stream (its state and decoded headers) and each body growth
+ * is charged to the process's memory budget (cfg.budget,
+ * common/membudget.h). A new stream the budget refuses is dropped like one
+ * over h2_streams_max; a body it refuses stops growing, flagged "memcap";
+ * both are counted (parser_budget_truncations). */
 #include <stdlib.h>
 #include <string.h>
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/membudget.h"
 #include "content.h"
 #include "hpack.h"
 #include "http2_conn.h"
@@ -58,6 +65,8 @@ typedef struct h2_stream {
     int ended[2];         /* END_STREAM seen */
     int drop;             /* undecodable: never emitted */
     uint64_t hdr_list[2]; /* decoded header-list bytes of each message so far */
+    lt_membudget *mb;     /* where `charged` was charged */
+    size_t charged;       /* the stream and its decoded headers */
 } h2_stream;
 
 typedef struct h2_dir {
@@ -165,6 +174,7 @@ static void h2_stream_free(h2_stream *s)
 {
     for (int i = 0; i < 2; i++) lt_content_destroy(s->dec[i]);
     lt_exchange_free(&s->ex);
+    lt_membudget_release(s->mb, s->charged);
     free(s);
 }
 
@@ -354,8 +364,10 @@ static int h2_block_install(lt_h2 *h, h2_dir *d, int dir, h2_stream *s)
     m->wire_bytes = wire;
     m->body_bytes = bodyb;
     const char *ce = lt_http_msg_header(m, "content-encoding");
-    if (ce && *ce && (s->dec[dir] = lt_content_create(ce, h->cfg.body_cap)))
+    if (ce && *ce && (s->dec[dir] = lt_content_create(ce, h->cfg.body_cap))) {
         lt_content_set_ratio(s->dec[dir], h->cfg.decode_ratio_max);
+        lt_http_msg_body_decoder(m, s->dec[dir], h->cfg.budget);
+    }
     s->headers_seen[dir] = 1;
     return 0;
 }
@@ -394,6 +406,7 @@ static void h2_block_done(lt_h2 *h, int dir, lt_time_us ts)
     if (s) {
         lt_http_msg *m = h2_msg(s, dir);
         s->hdr_list[dir] += d->block_list;
+        if (s->mb) { lt_membudget_charge(s->mb, d->block_list); s->charged += d->block_list; }
         if (d->block_trailers) {
             h2_block_trailers(d, m);
         } else if (h2_block_install(h, d, dir, s) < 0) {
@@ -462,8 +475,16 @@ static void h2_headers_begin(lt_h2 *h, int dir, lt_time_us ts)
             h2_drop(h, NULL, sid, "server push");
         } else if (h->nstreams >= h->cfg.h2_streams_max) {
             h2_drop(h, NULL, sid, "too many concurrent streams (h2_streams_max)");
+        } else if (lt_membudget_try_charge(h->cfg.budget, sizeof *s, LT_MEMBUDGET_STATE) < 0) {
+            h->sink.ctr->parser_budget_truncations++;
+            lt_warn("http2: conn %llu: memory budget reached: stream %u dropped",
+                    (unsigned long long)(h->conn ? h->conn->conn_id : 0), sid);
+            h2_drop(h, NULL, sid, "memory budget reached (memory_budget)");
+        } else if ((s = h2_stream_new(h, sid))) {
+            s->mb = h->cfg.budget;
+            s->charged = h->cfg.budget ? sizeof *s : 0;
         } else {
-            s = h2_stream_new(h, sid);
+            lt_membudget_release(h->cfg.budget, sizeof *s);
         }
     }
     if (s && s->drop) s = NULL;
@@ -503,14 +524,10 @@ static void h2_data_bytes(lt_h2 *h, int dir, const uint8_t *p, size_t n, lt_time
     m->wire_bytes += n;
     if (s->dec[dir]) {
         m->body_bytes += lt_content_feed(s->dec[dir], p, n, &m->body);
-        if (lt_content_truncated(s->dec[dir])) m->body_truncated = 1;
+        lt_http_msg_body_decoded(m, s->dec[dir]);
         return;
     }
-    size_t cap = h->cfg.body_cap;
-    size_t room = m->body.len < cap ? cap - m->body.len : 0;
-    size_t keep = n < room ? n : room;
-    if (keep) lt_buf_append(&m->body, p, keep);
-    if (keep < n) m->body_truncated = 1;
+    lt_http_msg_body_append(m, p, n, h->cfg.body_cap, h->cfg.budget);
     m->body_bytes += n;
 }
 

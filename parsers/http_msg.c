@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "../common/log.h"
+#include "../common/membudget.h"
 #include "content.h"
 #include "http_msg.h"
 
@@ -39,6 +41,7 @@ void lt_http_msg_free(lt_http_msg *m)
     free(m->hdrs);
     lt_buf_free(&m->body);
     free(m->marks);
+    lt_membudget_release(m->budget, m->charged);
     lt_http_msg_init(m);
 }
 
@@ -98,6 +101,41 @@ lt_time_us lt_http_msg_time_at(const lt_http_msg *m, uint64_t off)
     return m->marks[lo].ts;
 }
 
+static void lt_http_msg_budget_cut(lt_http_msg *m)
+{
+    m->body_truncated = 1;
+    m->budget_truncated = 1;
+    if (!m->incomplete) m->incomplete = LT_INC_MEMCAP;
+}
+
+size_t lt_http_msg_body_append(lt_http_msg *m, const uint8_t *p, size_t n, size_t cap, lt_membudget *mb)
+{
+    size_t room = m->body.len < cap ? cap - m->body.len : 0;
+    size_t keep = n < room ? n : room;
+    if (m->budget_truncated) keep = 0; /* once refused, the body stays cut (no holes inside it) */
+    if (mb && keep) {
+        m->budget = mb;
+        size_t fit = lt_membudget_buf_room(mb, &m->body, keep, &m->charged, LT_MEMBUDGET_BULK);
+        if (fit < keep) { keep = fit; lt_http_msg_budget_cut(m); }
+    }
+    if (keep) lt_buf_append(&m->body, p, keep);
+    if (keep < n) m->body_truncated = 1;
+    return keep;
+}
+
+void lt_http_msg_body_decoder(lt_http_msg *m, lt_content *dec, lt_membudget *mb)
+{
+    if (!mb || !dec) return;
+    m->budget = mb;
+    lt_content_set_budget(dec, mb, &m->charged);
+}
+
+void lt_http_msg_body_decoded(lt_http_msg *m, const lt_content *dec)
+{
+    if (lt_content_budget_hit(dec) && !m->budget_truncated) lt_http_msg_budget_cut(m);
+    if (lt_content_truncated(dec)) m->body_truncated = 1;
+}
+
 void lt_exchange_init(lt_exchange *ex, const lt_conn_info *conn)
 {
     memset(ex, 0, sizeof *ex);
@@ -121,7 +159,12 @@ int lt_http_msg_body_done(lt_http_msg *m, lt_content **dec, lt_counters *ctr)
         lt_content_destroy(*dec);
         *dec = NULL;
     }
-    if (m->body_truncated) ctr->http_bodies_over_cap++;
+    if (m->budget_truncated) {
+        ctr->parser_budget_truncations++;
+        lt_warn("http: memory budget reached: a body was truncated (memory_budget)");
+    } else if (m->body_truncated) {
+        ctr->http_bodies_over_cap++;
+    }
     return bomb;
 }
 

@@ -26,7 +26,7 @@ enum lt_incomplete {
     LT_INC_NO_REQUEST,    /* response seen, request lost */
     LT_INC_RESET,         /* RST or HTTP/2 RST_STREAM */
     LT_INC_PARSE_ERROR,   /* framing could not be parsed */
-    LT_INC_MEMCAP,        /* reassembly memory cap forced bytes to be dropped */
+    LT_INC_MEMCAP,        /* a memory cap (reassembly, or the global parser budget) forced bytes to be dropped */
     LT_INC__COUNT
 };
 /* "hole", "missed_start", "truncated", ... ("" for LT_INC_NONE) */
@@ -71,6 +71,10 @@ typedef struct lt_http_msg {
     size_t nmarks, markcap;
 
     int incomplete;         /* enum lt_incomplete */
+
+    struct lt_membudget *budget; /* where `charged` was charged (NULL: nothing) */
+    size_t charged;         /* bytes of this message charged to it (body capacity) */
+    int budget_truncated;   /* the body was cut short by the memory budget */
 } lt_http_msg;
 
 typedef struct lt_exchange {
@@ -94,6 +98,19 @@ void lt_http_msg_mark(lt_http_msg *m, lt_time_us ts);
 /* Time the decoded byte at offset off arrived (start_ts if unknown). */
 lt_time_us lt_http_msg_time_at(const lt_http_msg *m, uint64_t off);
 
+/* Appends n decoded body bytes, keeping at most cap bytes of body and only
+ * what the memory budget mb (may be NULL) lets the body grow by; sets
+ * body_truncated when bytes are not kept (and budget_truncated, with reason
+ * "memcap", when the budget refused them). Returns the bytes kept. */
+struct lt_membudget;
+size_t lt_http_msg_body_append(lt_http_msg *m, const uint8_t *p, size_t n, size_t cap, struct lt_membudget *mb);
+/* The message's body is decoded by dec: the decoder's output and state are
+ * charged to mb through the message. */
+struct lt_content;
+void lt_http_msg_body_decoder(lt_http_msg *m, struct lt_content *dec, struct lt_membudget *mb);
+/* After bytes went through the message's decoder: flags what it cut. */
+void lt_http_msg_body_decoded(lt_http_msg *m, const struct lt_content *dec);
+
 void lt_exchange_init(lt_exchange *ex, const lt_conn_info *conn);
 void lt_exchange_free(lt_exchange *ex);
 
@@ -102,7 +119,6 @@ void lt_exchange_free(lt_exchange *ex);
  * cap is counted, the decoder (*dec, may be NULL) is freed. Returns 1 when
  * decoding stopped at the expansion limit (the caller logs it with its
  * connection and stream). */
-struct lt_content;
 int lt_http_msg_body_done(lt_http_msg *m, struct lt_content **dec, lt_counters *ctr);
 /* Before an exchange is handed out: its reason to be incomplete, from its
  * halves (no_request: the reason when the request is missing). */

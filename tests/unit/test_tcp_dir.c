@@ -32,7 +32,7 @@ static void on_data(void *ud, int side, const uint8_t *p, size_t n, lt_time_us t
 static void on_gap(void *ud, int side, uint64_t n, lt_time_us ts) { (void)side; (void)ts; out *o = ud; o->gaps += n; o->data[o->len++] = '#'; }
 static void on_eof(void *ud, int side, lt_time_us ts) { (void)side; (void)ts; ((out *)ud)->eof = 1; }
 
-static lt_tcp_mem mem = {0, 1 << 20, 1 << 16, &tctr};
+static lt_tcp_mem mem = {0, 1 << 20, 1 << 16, &tctr, NULL};
 
 static void seg(lt_tcp_dir *d, out *o, uint32_t seq, const char *s, int fin)
 {
@@ -115,7 +115,7 @@ static void test_memcap(void **st)
 {
     (void)st;
     lt_tcp_dir d; out o = {0};
-    lt_tcp_mem small = {0, 1 << 20, 8, &tctr};
+    lt_tcp_mem small = {0, 1 << 20, 8, &tctr, NULL};
     lt_tcp_sink k = {on_data, on_gap, on_eof, &o};
     uint64_t hits = tctr.tcp_memcap_hits;
     lt_tcp_dir_init(&d);
