@@ -9,6 +9,7 @@
  * the duplicates. Secret header values leave this file only as
  * fingerprints. */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +56,19 @@ void lt_record_clear(lt_record *rec)
     rec->obj = NULL;
 }
 
+/* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the
+ * implementation up again (OpenSSL 3), which cost more than the hashing of
+ * these short keys. */
+static EVP_MD *lt_sha256_md;
+static pthread_once_t lt_sha256_once = PTHREAD_ONCE_INIT;
+
+static void lt_sha256_fetch(void) { lt_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 static void lt_sha256(const void *p, size_t n, unsigned char out[32])
 {
     unsigned int len = 32;
-    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+    pthread_once(&lt_sha256_once, lt_sha256_fetch);
+    EVP_Digest(p, n, out, &len, lt_sha256_md ? lt_sha256_md : EVP_sha256(), NULL);
 }
 
 static void lt_hex(const unsigned char *d, size_t n, char *out)

@@ -203,10 +203,27 @@ static void lt_rd_collect_headers(const lt_redact_cfg *cfg, lt_redact_set *s, co
     }
 }
 
+/* Whether collecting from the body can find anything: without '=' the form
+ * rule finds nothing, and in JSON without a backslash every string is the
+ * text between two consecutive quotes, so when none of them is a listed
+ * field name no member can be collected and the body is not parsed. */
+static int lt_rd_body_may_hold(const lt_redact_cfg *cfg, const char *b, size_t n)
+{
+    if (memchr(b, '=', n) || memchr(b, '\\', n)) return 1;
+    for (const char *p = b, *end = b + n; (p = memchr(p, '"', (size_t)(end - p)));) {
+        p++;
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q || lt_rd_field(cfg, p, (size_t)(q - p))) return 1;
+        p = q + 1;
+    }
+    return 0;
+}
+
 static void lt_rd_collect_body(const lt_redact_cfg *cfg, lt_redact_set *s, const lt_http_msg *req)
 {
     if (!req->body.len) return;
     const char *b = (const char *)req->body.data;
+    if (!lt_rd_body_may_hold(cfg, b, req->body.len)) return;
     json_t *j = json_loadb(b, req->body.len, JSON_ALLOW_NUL, NULL);
     if (j) { lt_rd_collect_json(cfg, s, j, 0); json_decref(j); return; }
     lt_rd_collect c = {s, b};

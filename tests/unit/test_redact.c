@@ -126,6 +126,32 @@ static void test_json_fields(void **st)
     lt_http_msg_free(&req);
 }
 
+/* The body is parsed for secrets only when it could hold one: a field name
+ * written with an escape ("p\u0061ssword") is still found, and a body with
+ * no listed name gives nothing to collect (its values are not echoed out). */
+static void test_collect_escaped_and_plain(void **st)
+{
+    (void)st;
+    lt_http_msg req;
+    mkreq(&req, "/openai/files", "{\"p\\u0061ssword\":\"escaped-secret-1\",\"n\":1}");
+    lt_redact_set *s = lt_redact_collect(NULL, &req);
+    json_t *rec = json_pack("{s:s}", "ErrorMessage", "bad escaped-secret-1 here");
+    assert_int_equal(lt_redact_record(NULL, s, rec), 1);
+    const char *got = json_string_value(json_object_get(rec, "ErrorMessage"));
+    if (strstr(got, "escaped-secret-1")) fail_msg("expected the escaped field's value redacted, got %s", got);
+    json_decref(rec);
+    lt_redact_set_destroy(s);
+    lt_http_msg_free(&req);
+    mkreq(&req, "/openai/files", "{\"model\":\"plain-value-123\",\"stream\":true}");
+    s = lt_redact_collect(NULL, &req);
+    rec = json_pack("{s:s}", "ErrorMessage", "model plain-value-123");
+    assert_int_equal(lt_redact_record(NULL, s, rec), 0);
+    assert_string_equal(json_string_value(json_object_get(rec, "ErrorMessage")), "model plain-value-123");
+    json_decref(rec);
+    lt_redact_set_destroy(s);
+    lt_http_msg_free(&req);
+}
+
 /* Issue 11 item 11: a NUL in a body must not make the record undeliverable. */
 static void test_nul_loadable(void **st)
 {
@@ -285,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_by_name),          cmocka_unit_test(test_configurable_lists),
         cmocka_unit_test(test_collect_and_echo),     cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_collect_escaped_and_plain),
         cmocka_unit_test(test_nul_loadable),         cmocka_unit_test(test_short_values_not_echoed),
         cmocka_unit_test(test_exchange_records),     cmocka_unit_test(test_configured_names_records),
     };
