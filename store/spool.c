@@ -60,8 +60,10 @@ static const char *const lt_spool_migrations[] = {
 
 enum { ST_PUT, ST_FETCH, ST_DELIVER, ST_ATTEMPT, ST_QUARANTINE, ST__COUNT };
 
+/* `updated` starts equal to `created`, so marking a row delivered changes no
+ * column's size and SQLite can rewrite the row in place. */
 static const char *const lt_spool_sql[ST__COUNT] = {
-    "INSERT OR IGNORE INTO records (tbl, id, time, json, bytes, created) VALUES (?, ?, ?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO records (tbl, id, time, json, bytes, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?6)",
     "SELECT rowid, tbl, id, time, json, attempts FROM records WHERE state = 0 AND tbl = ? ORDER BY rowid LIMIT ?",
     "UPDATE records SET state = 1, updated = ? WHERE rowid = ?",
     "UPDATE records SET attempts = attempts + 1, updated = ? WHERE rowid = ?",

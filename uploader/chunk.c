@@ -1,4 +1,5 @@
 /* chunk.c -- 32 KB chunking of LLM records (see chunk.h). */
+#include <stdint.h>
 #include <string.h>
 #include "chunk.h"
 
@@ -16,10 +17,35 @@ static size_t lt_utf8_len(unsigned char c)
     return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
 }
 
+/* Eight bytes at a time for the common case, JSON text in plain ASCII:
+ * lt_chunk_zero8() sets the high bit of exactly the zero bytes (no borrow
+ * between bytes, so they can be counted). A block holding a byte >= 0x80, a
+ * control or DEL goes byte by byte; otherwise its escaped length is 8 plus
+ * one per '"' or '\\'. */
+#define LT_ONES 0x0101010101010101ull
+#define LT_LOW7 0x7f7f7f7f7f7f7f7full
+#define LT_HIGHS 0x8080808080808080ull
+static inline uint64_t lt_chunk_zero8(uint64_t x) { return ~(((x & LT_LOW7) + LT_LOW7) | x | LT_LOW7); }
+
+/* Escaped length of 8 plain bytes, or 0 when one of them is not plain. */
+static size_t lt_chunk_plain8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    if ((w & LT_HIGHS) | ((w - LT_ONES * 0x20) & ~w & LT_HIGHS) | lt_chunk_zero8(w ^ (LT_ONES * 0x7f))) return 0;
+    return 8 + (size_t)__builtin_popcountll(lt_chunk_zero8(w ^ (LT_ONES * '"')) | lt_chunk_zero8(w ^ (LT_ONES * '\\')));
+}
+
 size_t lt_chunk_utf8_prefix(const char *s, size_t len, size_t max_escaped)
 {
     size_t i = 0, esc = 0;
     while (i < len) {
+        size_t e8;
+        while (i + 8 <= len && (e8 = lt_chunk_plain8(s + i)) && esc + e8 <= max_escaped) {
+            i += 8;
+            esc += e8;
+        }
+        if (i >= len) break;
         size_t n = lt_utf8_len((unsigned char)s[i]);
         size_t e = n == 1 ? lt_json_escaped_len((unsigned char)s[i]) : n;
         if (i + n > len || esc + e > max_escaped) break;

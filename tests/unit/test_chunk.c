@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "uploader/chunk.h"
@@ -118,6 +119,42 @@ static void test_utf8_prefix(void **st)
     assert_int_equal(lt_chunk_utf8_prefix("\"\"", 2, 3), 1);       /* a quote escapes to 2 bytes */
 }
 
+/* The byte-at-a-time definition the 8-byte fast path must equal. */
+static size_t ref_prefix(const unsigned char *s, size_t len, size_t max_escaped)
+{
+    size_t i = 0, esc = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        size_t e = n > 1 ? n
+                   : (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') ? 2
+                   : (c < 0x20 || c == 0x7f) ? 6 : 1;
+        if (i + n > len || esc + e > max_escaped) break;
+        esc += e;
+        i += n;
+    }
+    return i;
+}
+
+static void test_utf8_prefix_fast_path_equals_reference(void **st)
+{
+    (void)st;
+    static const char alphabet[] = "ab{}\":,\\\n\x01\x7f\x1f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 #!";
+    unsigned char buf[300];
+    srand(7);
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (size_t)(rand() % 300);
+        int plain = rand() % 2;   /* half of the strings mostly plain ASCII, as records are */
+        for (size_t i = 0; i < len; i++)
+            buf[i] = plain && rand() % 16 ? (unsigned char)('a' + rand() % 26)
+                                          : (unsigned char)alphabet[rand() % (sizeof alphabet - 1)];
+        size_t max = (size_t)(rand() % 700);
+        size_t want = ref_prefix(buf, len, max), got = lt_chunk_utf8_prefix((const char *)buf, len, max);
+        if (want != got) fprintf(stderr, "round %d len %zu max %zu: expected prefix %zu, got %zu\n", round, len, max, want, got);
+        assert_int_equal(got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_large_is_cut_and_reassembles),
         cmocka_unit_test(test_cap_truncates_and_flags),
         cmocka_unit_test(test_utf8_prefix),
+        cmocka_unit_test(test_utf8_prefix_fast_path_equals_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
