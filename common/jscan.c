@@ -257,3 +257,93 @@ void lt_jstr_append(const lt_jstr *s, lt_buf *b)
         p = bs + k;
     }
 }
+
+/* ---- building a jansson tree (lt_jscan_tree) ------------------------------ */
+
+static json_t *lt_jtree_value(lt_jscan *j, lt_buf *tmp);
+
+static json_t *lt_jtree_fail(json_t *v)
+{
+    json_decref(v);
+    return NULL;
+}
+
+/* A decoded string: the input bytes when there is no escape, else tmp. */
+static json_t *lt_jtree_string(const lt_jstr *s, lt_buf *tmp)
+{
+    if (!s->escaped) return json_stringn_nocheck(s->n ? s->s : "", s->n);
+    lt_buf_reset(tmp);
+    lt_jstr_append(s, tmp);
+    return json_stringn_nocheck(tmp->len ? (const char *)tmp->data : "", tmp->len);
+}
+
+static json_t *lt_jtree_object(lt_jscan *j, lt_buf *tmp)
+{
+    json_t *o = json_object();
+    lt_jstr k;
+    int first = 1, r;
+    if (!o) return NULL;
+    while ((r = lt_jscan_member(j, &k, &first)) == 1) {
+        json_t *v = lt_jtree_value(j, tmp); /* before the key is decoded: both may use tmp */
+        if (!v) return lt_jtree_fail(o);
+        const char *ks = k.s;
+        size_t kn = k.n;
+        if (k.escaped) {
+            lt_buf_reset(tmp);
+            lt_jstr_append(&k, tmp);
+            ks = (const char *)tmp->data;
+            kn = tmp->len;
+        }
+        /* as jansson's loader: a repeated key replaces the value in place */
+        if (json_object_setn_new_nocheck(o, kn ? ks : "", kn, v) < 0) return lt_jtree_fail(o);
+    }
+    return r == 0 ? o : lt_jtree_fail(o);
+}
+
+static json_t *lt_jtree_array(lt_jscan *j, lt_buf *tmp)
+{
+    json_t *a = json_array();
+    int first = 1, r;
+    if (!a) return NULL;
+    while ((r = lt_jscan_element(j, &first)) == 1) {
+        json_t *v = lt_jtree_value(j, tmp);
+        if (!v || json_array_append_new(a, v) < 0) return lt_jtree_fail(a);
+    }
+    return r == 0 ? a : lt_jtree_fail(a);
+}
+
+static json_t *lt_jtree_value(lt_jscan *j, lt_buf *tmp)
+{
+    int c = lt_jscan_peek(j);
+    json_t *v = NULL;
+    lt_jstr s;
+    long n;
+    switch (c) {
+    case '"': return lt_jscan_string(j, &s) < 0 ? NULL : lt_jtree_string(&s, tmp);
+    case '{':
+    case '[':
+        if (++j->depth > LT_JSCAN_MAX_DEPTH) return NULL;
+        j->p++;
+        v = c == '{' ? lt_jtree_object(j, tmp) : lt_jtree_array(j, tmp);
+        j->depth--;
+        return v;
+    case 't': return lt_jscan_literal(j, "true", 4) < 0 ? NULL : json_true();
+    case 'f': return lt_jscan_literal(j, "false", 5) < 0 ? NULL : json_false();
+    case 'n': return lt_jscan_literal(j, "null", 4) < 0 ? NULL : json_null();
+    default: return lt_jscan_int(j, &n) < 0 ? NULL : json_integer((json_int_t)n); /* reals: jansson's */
+    }
+}
+
+json_t *lt_jscan_tree(const char *p, size_t n)
+{
+    lt_jscan j;
+    lt_buf tmp;
+    lt_jscan_init(&j, p, n);
+    int c = lt_jscan_peek(&j);
+    if (c != '{' && c != '[') return NULL; /* json_loadb without JSON_DECODE_ANY */
+    lt_buf_init(&tmp);
+    json_t *v = lt_jtree_value(&j, &tmp);
+    lt_buf_free(&tmp);
+    if (v && !lt_jscan_at_end(&j)) return lt_jtree_fail(v);
+    return v;
+}

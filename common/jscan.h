@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <jansson.h>
 #include "lt.h"
 
 typedef struct lt_jscan {
@@ -60,6 +61,12 @@ int lt_jscan_member(lt_jscan *j, lt_jstr *key, int *first);
 int lt_jscan_element(lt_jscan *j, int *first);
 /* Only whitespace is left. */
 int lt_jscan_at_end(lt_jscan *j);
+
+/* The jansson tree json_loadb(p, n, 0, ...) gives, built from the scan (no
+ * lexer, strings copied once), or NULL when the scanner rejects the input or
+ * meets something it leaves to jansson (a real number): the caller then calls
+ * json_loadb, which decides. */
+json_t *lt_jscan_tree(const char *p, size_t n);
 
 /* Does the (unescaped) string equal the string literal lit? */
 #define lt_jstr_is(str, lit) \

@@ -29,13 +29,29 @@
 
 /* ---- small JSON helpers ------------------------------------------------- */
 
+/* Off with LLMTAP_AOAI_FAST=0: the fast path and the scanner's trees, so that
+ * the general path with jansson alone is there to compare against. */
+static int lt_fast_enabled(void)
+{
+    const char *f = getenv("LLMTAP_AOAI_FAST");
+    return !(f && !strcmp(f, "0"));
+}
+
+/* json_loadb(p, n, 0, err), the tree built by the scanner when it can
+ * (common/jscan.h: no lexer; jansson decides whatever it leaves). */
+static json_t *lt_json_load(const char *p, size_t n, int fast, json_error_t *err)
+{
+    json_t *j = fast ? lt_jscan_tree(p, n) : NULL;
+    return j ? j : json_loadb(p, n, 0, err);
+}
+
 static json_t *lt_json_body(const lt_http_msg *m, lt_counters *ctr)
 {
     if (!m->present || !m->body.len) return NULL;
     const char *ct = lt_http_msg_header(m, "content-type");
     if (ct && !strcasestr(ct, "json")) return NULL;
     json_error_t err;
-    json_t *j = json_loadb((const char *)m->body.data, m->body.len, 0, &err);
+    json_t *j = lt_json_load((const char *)m->body.data, m->body.len, lt_fast_enabled(), &err);
     if (!j) {
         ctr->json_errors++;
         lt_info("unparseable JSON body (%s at %d)%s", err.text, err.position,
@@ -568,7 +584,14 @@ static void lt_fast_filters(lt_acc_choice *ac, const lt_jstr *f)
 {
     if (ac->filters && ac->last_filters_ok && ac->last_filters.len == f->n && !memcmp(ac->last_filters.data, f->s, f->n))
         return;
-    json_t *o = json_loadb(f->s, f->n, 0, NULL);
+    if (f->n == 2 && !memcmp(f->s, "{}", 2)) {
+        /* merges nothing (the general path only creates the object), so the
+         * last merged bytes stay what merging again would not change: Azure
+         * alternates {} (role, tool and last chunks) with the full results */
+        if (!ac->filters) ac->filters = json_object();
+        return;
+    }
+    json_t *o = lt_json_load(f->s, f->n, 1, NULL);
     lt_acc_merge_filters(ac, o);
     json_decref(o);
     lt_buf_reset(&ac->last_filters);
@@ -617,6 +640,7 @@ typedef struct lt_sse_ctx {
     int fast;           /* the fast path may be tried */
     size_t fast_events; /* events it handled */
     lt_counters *ctr;
+    int tree;           /* the scanner may build the general path's trees */
 } lt_sse_ctx;
 
 static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
@@ -626,7 +650,7 @@ static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
     if (x->fast && !ev->event_len && lt_acc_fast_chunk(x->a, ev->data, ev->data_len, ev->off)) { x->fast_events++; return; }
     lt_fast_forget(x->a);
     json_error_t err;
-    json_t *j = json_loadb(ev->data, ev->data_len, 0, &err);
+    json_t *j = lt_json_load(ev->data, ev->data_len, x->tree, &err);
     if (!j) {
         x->ctr->json_errors++;
         lt_info("unparseable SSE event data (%s)%s", err.text, ev->unterminated ? " (cut stream)" : "");
@@ -787,8 +811,8 @@ static void lt_fill_stream(json_t *out, const lt_exchange *ex, int responses, in
     lt_acc a;
     memset(&a, 0, sizeof a);
     a.resp = &ex->resp;
-    const char *fast = getenv("LLMTAP_AOAI_FAST");
-    lt_sse_ctx x = {&a, responses, !responses && !(fast && !strcmp(fast, "0")), 0, ctr};
+    int fast = lt_fast_enabled();
+    lt_sse_ctx x = {&a, responses, !responses && fast, 0, ctr, fast};
     size_t events = lt_sse_parse_all(ex->resp.body.data, ex->resp.body.len, lt_acc_on_event, &x);
     ctr->sse_events += events;
     lt_debug("SSE stream: %zu events, %zu by the fast path", events, x.fast_events);

@@ -87,6 +87,57 @@ static void test_decode_matches_jansson(void **st)
     }
 }
 
+/* lt_jscan_tree gives jansson's tree or NULL: never a different one. Seeds and
+ * every single-byte deletion and substitution of them; where both give a tree,
+ * the dumps (member order included) must be equal. */
+static int tree_check(const char *in, size_t n)
+{
+    json_t *t = lt_jscan_tree(in, n), *j = json_loadb(in, n, 0, NULL);
+    int built = t != NULL;
+    if (t && !j) fail_msg("<%.*s>: jansson rejects it, lt_jscan_tree built a tree", (int)n, in);
+    if (t) {
+        char *a = json_dumps(t, JSON_COMPACT | JSON_ENCODE_ANY), *b = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (strcmp(a, b)) fail_msg("<%.*s>: expected jansson's %s, built %s", (int)n, in, b, a);
+        free(a);
+        free(b);
+    }
+    json_decref(t);
+    json_decref(j);
+    return built;
+}
+
+static void test_tree_matches_jansson(void **st)
+{
+    (void)st;
+    static const char *seeds[] = {
+        "{\"choices\":[],\"created\":0,\"id\":\"\",\"prompt_filter_results\":[{\"content_filter_results\":"
+        "{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}},\"prompt_index\":0}]}",
+        "{\"a\":1,\"b\":[true,false,null,-0,-12,{}],\"a\":\"dup\",\"c\":{\"d\":[[]]}}",
+        "{\"k\\u00e9y\":\"v\\n\\\"\\ud83d\\ude0a\",\"\":\"\",\"x\\\"\":[\"\xea\xb0\x80\"]}",
+        " [ 1 , {\"a\" : \"b\" } ]\n",
+        "{\"usage\":{\"completion_tokens\":12,\"prompt_tokens\":34,\"total_tokens\":46}}",
+    };
+    const char alphabet[] = "{}[]\":,\\u0-1eE. tnfx\x80";
+    char buf[512];
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        size_t n = strlen(seeds[i]);
+        if (!tree_check(seeds[i], n)) fail_msg("seed %zu <%s>: expected a tree (no reals in it), got NULL", i, seeds[i]);
+        for (size_t k = 0; k < n; k++) {
+            memcpy(buf, seeds[i], k); /* byte k deleted */
+            memcpy(buf + k, seeds[i] + k + 1, n - k - 1);
+            tree_check(buf, n - 1);
+            for (const char *c = alphabet; *c; c++) { /* byte k replaced */
+                memcpy(buf, seeds[i], n);
+                buf[k] = *c;
+                tree_check(buf, n);
+            }
+        }
+    }
+    assert_null(lt_jscan_tree("1", 1));             /* a scalar: json_loadb without JSON_DECODE_ANY rejects it */
+    assert_null(lt_jscan_tree("{\"a\":1.5}", 9));   /* reals are left to jansson */
+    assert_null(lt_jscan_tree("{\"a\":1} x", 9));   /* trailing bytes */
+}
+
 static void test_members_and_ints(void **st)
 {
     (void)st;
@@ -117,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_accepts_azure_shapes),
         cmocka_unit_test(test_decode_matches_jansson),
         cmocka_unit_test(test_members_and_ints),
+        cmocka_unit_test(test_tree_matches_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
