@@ -48,6 +48,13 @@ static void lt_status_summary(json_t *doc)
                json_string_value(json_object_get(it, "interface")), (long long)json_integer_value(json_object_get(it, "packets")),
                (long long)json_integer_value(json_object_get(it, "kernel_dropped")),
                (long long)json_integer_value(json_object_get(it, "interface_dropped")));
+    json_t *mb = json_object_get(json_object_get(doc, "capture"), "memory_budget");
+    if (mb)
+        printf("parser memory: %lld of %lld bytes in use (high-water %lld), %lld growths refused\n",
+               lt_jint(json_object_get(doc, "capture"), "memory_budget", "used_bytes"),
+               lt_jint(json_object_get(doc, "capture"), "memory_budget", "limit_bytes"),
+               lt_jint(json_object_get(doc, "capture"), "memory_budget", "high_water_bytes"),
+               lt_jint(json_object_get(doc, "capture"), "memory_budget", "refusals"));
     printf("flows %lld, exchanges %lld, records: llm %lld, gateway %lld\n", lt_jint(doc, "counters", "tcp_flows"),
            lt_jint(doc, "counters", "http_exchanges"), lt_jint(doc, "records", "ApiManagementGatewayLlmLog"),
            lt_jint(doc, "records", "ApiManagementGatewayLogs"));

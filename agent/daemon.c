@@ -156,7 +156,14 @@ static json_t *lt_daemon_st_capture(void *ud)
                                            (json_int_t)st[i].received, "kernel_dropped", (json_int_t)st[i].dropped,
                                            "interface_dropped", (json_int_t)st[i].ifdropped, "packets",
                                            (json_int_t)st[i].packets, "bytes", (json_int_t)st[i].bytes));
-    return json_pack("{s:o}", "interfaces", a);
+    /* the parser memory budget (issue 11): what all parser state holds now,
+     * its high-water mark, and how often it refused to grow a buffer */
+    lt_membudget *mb = d->budget;
+    json_t *bud = json_pack("{s:I,s:I,s:I,s:I}", "limit_bytes", (json_int_t)(mb ? mb->cap : 0), "used_bytes",
+                            (json_int_t)(mb ? lt_membudget_used(mb) : 0), "high_water_bytes",
+                            (json_int_t)(mb ? lt_membudget_high(mb) : 0), "refusals",
+                            (json_int_t)(mb ? atomic_load(&mb->refusals) : 0));
+    return json_pack("{s:o,s:o}", "interfaces", a, "memory_budget", bud);
 }
 
 static json_t *lt_daemon_st_counters(void *ud)

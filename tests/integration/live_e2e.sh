@@ -60,6 +60,10 @@ for _ in $(seq 300); do
 done
 echo "status: $llm LLM records, $pend pending"
 agent_status "$a" | tee "$tmp/status.txt"
+# the parser memory budget is visible: its limit (default 512 MiB) and a high-water mark the calls raised
+blim=$(jq '.capture.memory_budget.limit_bytes' "$tmp/status.json"); bhigh=$(jq '.capture.memory_budget.high_water_bytes' "$tmp/status.json")
+[ "$blim" = 536870912 ] && [ "$bhigh" -gt 0 ] ||
+    { echo "FAIL: status capture.memory_budget: expected limit 536870912 and a high-water mark > 0, got $blim and $bhigh"; exit 1; }
 mport=$(jq '.agent.metrics_port' "$tmp/status.json")
 ip netns exec "$NS_CLI" curl -sf "http://127.0.0.1:$mport/metrics" >"$tmp/metrics.txt" || { echo "FAIL: no Prometheus page on port $mport"; exit 1; }
 cp "$ACCEPTED" "$tmp/accepted-before-stop.jsonl"
