@@ -18,6 +18,8 @@
  * credentials; Cookie and Set-Cookie carry session tokens that work like
  * them, so they are fingerprinted too (a fingerprint still lets two calls be
  * matched). */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -68,12 +70,56 @@ static const lt_redact_cfg *lt_rd_cfg(const lt_redact_cfg *cfg, lt_redact_cfg *t
     return tmp;
 }
 
+/* The lengths and first bytes (both cases) of the built-in lists, so that
+ * most names asked about (record columns, headers, JSON keys) are answered
+ * without walking a list: a name whose length or first byte no listed name
+ * has is not listed. */
+typedef struct lt_rd_sig {
+    const char *const *list;
+    uint64_t lens;          /* bit n: a name of n bytes (bit 63: 63 or more) */
+    uint64_t first[4];      /* bit c: a name starting with byte c, either case */
+} lt_rd_sig;
+
+static lt_rd_sig lt_rd_sigs[3];
+static pthread_once_t lt_rd_sigs_once = PTHREAD_ONCE_INIT;
+
+static void lt_rd_sigs_init(void)
+{
+    const char *const *lists[3] = {lt_redact_default_headers, lt_redact_default_params, lt_redact_default_fields};
+    for (int i = 0; i < 3; i++) {
+        lt_rd_sig *g = &lt_rd_sigs[i];
+        g->list = lists[i];
+        for (const char *const *l = lists[i]; *l; l++) {
+            size_t n = strlen(*l);
+            unsigned char c = (unsigned char)**l;
+            g->lens |= 1ull << (n < 63 ? n : 63);
+            g->first[c >> 6] |= 1ull << (c & 63);
+            c ^= (unsigned char)(((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? 0x20 : 0);
+            g->first[c >> 6] |= 1ull << (c & 63);
+        }
+    }
+}
+
+/* 1 when the signature of a built-in list rules the name out. */
+static int lt_rd_sig_excludes(const char *const *list, const char *name, size_t n)
+{
+    pthread_once(&lt_rd_sigs_once, lt_rd_sigs_init);
+    for (int i = 0; i < 3; i++) {
+        const lt_rd_sig *g = &lt_rd_sigs[i];
+        if (g->list != list) continue;
+        unsigned char c = n ? (unsigned char)*name : 0;
+        return !(g->lens >> (n < 63 ? n : 63) & 1) || (n && !(g->first[c >> 6] >> (c & 63) & 1));
+    }
+    return 0;
+}
+
 /* The first bytes are compared before anything else: two bytes that differ
  * in more than the 0x20 bit are different letters for strncasecmp too, and
  * most names asked about (record columns, headers) differ from every listed
  * one there. */
 static int lt_rd_listed(const char *const *list, const char *name, size_t n)
 {
+    if (lt_rd_sig_excludes(list, name, n)) return 0;
     for (; list && *list; list++)
         if ((!n || ((**list ^ *name) & ~0x20) == 0) && strlen(*list) == n && !strncasecmp(*list, name, n)) return 1;
     return 0;

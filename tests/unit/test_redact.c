@@ -152,6 +152,24 @@ static void test_collect_escaped_and_plain(void **st)
     lt_http_msg_free(&req);
 }
 
+/* Member names are matched whatever their case, also after the quick
+ * length / first-byte rejection of the built-in lists; names that only look
+ * alike are left. */
+static void test_member_names_any_case(void **st)
+{
+    (void)st;
+    json_t *rec = json_pack("{s:{s:s,s:s,s:s,s:s}}", "RequestHeaders", "X-API-KEY", "v1-secret", "Set-Cookie", "c=1",
+                            "x-api-keys", "kept-1", "Xapi-key", "kept-2");
+    assert_int_equal(lt_redact_record(NULL, NULL, rec), 2);
+    json_t *h = json_object_get(rec, "RequestHeaders");
+    char *out = json_dumps(rec, JSON_COMPACT);
+    if (strstr(out, "v1-secret") || strstr(out, "\"c=1\"")) fail_msg("expected X-API-KEY and Set-Cookie fingerprinted, got %s", out);
+    assert_string_equal(json_string_value(json_object_get(h, "x-api-keys")), "kept-1");
+    assert_string_equal(json_string_value(json_object_get(h, "Xapi-key")), "kept-2");
+    free(out);
+    json_decref(rec);
+}
+
 /* Issue 11 item 11: a NUL in a body must not make the record undeliverable. */
 static void test_nul_loadable(void **st)
 {
@@ -312,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_url_by_name),          cmocka_unit_test(test_configurable_lists),
         cmocka_unit_test(test_collect_and_echo),     cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_collect_escaped_and_plain),
+        cmocka_unit_test(test_member_names_any_case),
         cmocka_unit_test(test_nul_loadable),         cmocka_unit_test(test_short_values_not_echoed),
         cmocka_unit_test(test_exchange_records),     cmocka_unit_test(test_configured_names_records),
     };
