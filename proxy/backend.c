@@ -177,6 +177,9 @@ json_t *lt_backend_json(const lt_backend *b, lt_time_us now)
                           states[b->breaker], "breaker_opens", (json_int_t)b->breaker_opens);
     json_object_set_new(o, "cooling_until",
                         b->cool_until > now ? json_string(lt_time_iso(b->cool_until, iso, sizeof iso)) : json_null());
+    json_object_set_new(o, "conns_opened", json_integer((json_int_t)__atomic_load_n(&b->conns_opened, __ATOMIC_RELAXED)));
+    json_object_set_new(o, "conns_reused", json_integer((json_int_t)__atomic_load_n(&b->conns_reused, __ATOMIC_RELAXED)));
+    json_object_set_new(o, "conns_stale", json_integer((json_int_t)__atomic_load_n(&b->conns_stale, __ATOMIC_RELAXED)));
     json_object_set_new(o, "latency_p50_ms", lt_backend_percentile(b, 50));
     json_object_set_new(o, "latency_p99_ms", lt_backend_percentile(b, 99));
     return o;

@@ -48,6 +48,10 @@ typedef struct lt_backend {
     int nfails;            /* entries used in fails (newest at the end) */
     /* counters for status / metrics */
     uint64_t requests, responses_429, responses_5xx, errors, breaker_opens;
+    /* keep-alive (updated atomically by the workers, outside the mutex) */
+    uint64_t conns_opened;   /* connections opened */
+    uint64_t conns_reused;   /* requests sent on a pooled connection */
+    uint64_t conns_stale;    /* pooled connections that failed before any response byte (retried on a fresh one) */
     uint32_t lat_ms[LT_BACKEND_LAT_RING];
     uint64_t nlat;
 } lt_backend;

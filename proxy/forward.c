@@ -52,9 +52,10 @@ struct lt_call {
     lt_tap_conn *tap;
     lt_fwd_req req;
     struct evhttp_request *breq;  /* the attempt in flight */
-    struct evhttp_connection *bcon;
+    lt_bconn *bcon;               /* its connection */
     struct event *timer;
     int bidx, attempts, holding, started, chunked, cancelling, too_large, truncated, err, connecting;
+    int reused, got_head;         /* the attempt's connection came from the pool; its head arrived */
     uint8_t tried[LT_PROXY_MAX_BACKENDS];
     json_t *errors;               /* AttemptErrors */
     lt_held held;
@@ -63,6 +64,7 @@ struct lt_call {
 };
 
 static void lt_call_attempt(lt_call *c);
+static int lt_fwd_stale(lt_call *c);
 
 const char *lt_forward_method(int t)
 {
@@ -103,10 +105,12 @@ void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to)
         if (!lt_forward_hop(h->key, conn)) evhttp_add_header(to, h->key, h->value);
 }
 
-static void lt_fwd_nodelay(struct evhttp_connection *evcon)
+/* Once per backend connection (its socket exists once it connected). */
+static void lt_fwd_nodelay(lt_bconn *bc)
 {
-    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), one = 1;
-    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bc->nodelay) return;
+    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(bc->evcon)), one = 1;
+    if (fd >= 0) bc->nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
 }
 
 /* ---- what the tap sees ---- */
@@ -308,10 +312,11 @@ static void lt_fwd_note_error(lt_call *c, int status, int64_t retry_ms, const ch
     json_array_append_new(c->errors, e);
 }
 
-static void lt_fwd_release(lt_call *c)
+/* idle: the connection's last request ended with a whole response. */
+static void lt_fwd_release(lt_call *c, int idle)
 {
     if (!c->bcon) return;
-    lt_proxy_backend_release(c->w, c->bidx, c->bcon);
+    lt_proxy_backend_release(c->w, c->bcon, idle);
     c->bcon = NULL;
     c->breq = NULL;
 }
@@ -325,7 +330,7 @@ static void lt_fwd_attempt_failed(lt_call *c, const char *what)
     lt_backend_result(&px->backends[c->bidx], &px->cfg->breaker, 1, lt_clock_now_us());
     pthread_mutex_unlock(&px->mu);
     lt_fwd_note_error(c, 0, -1, what);
-    lt_fwd_release(c);
+    lt_fwd_release(c, 0);
     lt_call_attempt(c);
 }
 
@@ -338,7 +343,7 @@ static void lt_fwd_arm(lt_call *c, int64_t ms)
 /* Is the backend connection's TCP connect done? */
 static int lt_fwd_connected(lt_call *c)
 {
-    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->bcon));
+    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->bcon->evcon));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
@@ -420,6 +425,7 @@ static int lt_fwd_header_cb(struct evhttp_request *breq, void *arg)
 {
     lt_call *c = arg;
     event_del(c->timer);
+    c->got_head = 1;
     c->t_first = lt_clock_mono_us();
     lt_fwd_nodelay(c->bcon);
     int status = evhttp_request_get_response_code(breq);
@@ -450,7 +456,7 @@ static void lt_fwd_chunk_cb(struct evhttp_request *breq, void *arg)
 static void lt_fwd_cut(lt_call *c)
 {
     c->truncated = 1;
-    lt_fwd_release(c);
+    lt_fwd_release(c, 0);
     if (!c->cs) { lt_call_finish(c, "BACKEND_CLOSED_MID_RESPONSE"); return; }
     c->ops->cut(c->cs, c);   /* the side ends the call through lt_forward_cancel */
 }
@@ -462,11 +468,12 @@ static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
     int status = breq ? evhttp_request_get_response_code(breq) : 0;
     if (!breq || !status) {
         c->breq = NULL;
+        if (lt_fwd_stale(c)) return;
         if (!c->started) { lt_fwd_attempt_failed(c, lt_fwd_err_str(c->err)); return; }
         lt_fwd_cut(c);
         return;
     }
-    lt_fwd_release(c);
+    lt_fwd_release(c, 1);
     if (c->holding) { c->holding = 0; lt_call_attempt(c); return; }
     if (c->too_large) {
         lt_fwd_local(c, 502, "Bad Gateway", "RESPONSE_TOO_LARGE", "the backend's response exceeds max_response_size", 0);
@@ -501,11 +508,51 @@ static void lt_fwd_request_headers(lt_call *c, struct evhttp_request *breq, cons
     }
 }
 
-static struct evhttp_connection *lt_fwd_connection(lt_call *c)
+/* Sends the request to backend c->bidx, on a pooled connection unless fresh. */
+static void lt_fwd_send(lt_call *c, int fresh)
 {
-    lt_pool *p = &c->w->pools[c->bidx];
-    if (p->nidle && !c->w->px->targets[c->bidx].tls) return p->idle[--p->nidle];
-    return lt_proxy_backend_connect(c->w, c->bidx);
+    lt_proxy *px = c->w->px;
+    int idx = c->bidx;
+    c->err = 0;
+    c->got_head = 0;
+    c->t_attempt = lt_clock_mono_us();
+    c->bcon = lt_proxy_backend_get(c->w, idx, fresh);
+    c->reused = c->bcon && c->bcon->uses;
+    struct evhttp_request *breq = evhttp_request_new(lt_fwd_done_cb, c);
+    evhttp_request_set_header_cb(breq, lt_fwd_header_cb);
+    evhttp_request_set_chunked_cb(breq, lt_fwd_chunk_cb);
+    evhttp_request_set_error_cb(breq, lt_fwd_error_cb);
+    struct evbuffer *body = c->req.body;
+    size_t blen = evbuffer_get_length(body);
+    lt_fwd_request_headers(c, breq, &px->targets[idx], blen);
+    evbuffer_add(evhttp_request_get_output_buffer(breq), evbuffer_pullup(body, -1), blen);
+    char uri[8192];
+    snprintf(uri, sizeof uri, "%s%s", px->targets[idx].path, c->req.uri);
+    c->breq = breq;
+    if (!c->bcon || evhttp_make_request(c->bcon->evcon, breq, (enum evhttp_cmd_type)c->req.cmd, uri) < 0) {
+        if (!c->bcon) evhttp_request_free(breq);
+        c->breq = NULL;
+        lt_fwd_attempt_failed(c, "connect or I/O error");
+        return;
+    }
+    c->bcon->uses++;
+    c->connecting = !c->reused && px->cfg->connect_timeout_ms < px->cfg->first_byte_timeout_ms;
+    lt_fwd_arm(c, c->connecting ? px->cfg->connect_timeout_ms : px->cfg->first_byte_timeout_ms);
+}
+
+/* A pooled connection that failed before any response byte (the backend
+ * closed it while idle, the close not seen yet when the request went out):
+ * the request goes again on a fresh connection to the same backend, as
+ * the same attempt, and the backend is not blamed. 1 when retried. */
+static int lt_fwd_stale(lt_call *c)
+{
+    if (!c->reused || c->got_head || !c->cs ||
+        (c->err != EVREQ_HTTP_EOF + 1 && c->err != EVREQ_HTTP_BUFFER_ERROR + 1))
+        return 0;
+    __atomic_add_fetch(&c->w->px->backends[c->bidx].conns_stale, 1, __ATOMIC_RELAXED);
+    lt_fwd_release(c, 0);
+    lt_fwd_send(c, 1);
+    return 1;
 }
 
 static void lt_call_attempt(lt_call *c)
@@ -523,27 +570,7 @@ static void lt_call_attempt(lt_call *c)
     c->tried[idx] = 1;
     c->attempts++;
     c->bidx = idx;
-    c->err = 0;
-    c->t_attempt = lt_clock_mono_us();
-    c->bcon = lt_fwd_connection(c);
-    struct evhttp_request *breq = evhttp_request_new(lt_fwd_done_cb, c);
-    evhttp_request_set_header_cb(breq, lt_fwd_header_cb);
-    evhttp_request_set_chunked_cb(breq, lt_fwd_chunk_cb);
-    evhttp_request_set_error_cb(breq, lt_fwd_error_cb);
-    struct evbuffer *body = c->req.body;
-    size_t blen = evbuffer_get_length(body);
-    lt_fwd_request_headers(c, breq, &px->targets[idx], blen);
-    evbuffer_add(evhttp_request_get_output_buffer(breq), evbuffer_pullup(body, -1), blen);
-    char uri[8192];
-    snprintf(uri, sizeof uri, "%s%s", px->targets[idx].path, c->req.uri);
-    c->breq = breq;
-    if (!c->bcon || evhttp_make_request(c->bcon, breq, (enum evhttp_cmd_type)c->req.cmd, uri) < 0) {
-        c->breq = NULL;
-        lt_fwd_attempt_failed(c, "connect or I/O error");
-        return;
-    }
-    c->connecting = px->cfg->connect_timeout_ms < px->cfg->first_byte_timeout_ms;
-    lt_fwd_arm(c, c->connecting ? px->cfg->connect_timeout_ms : px->cfg->first_byte_timeout_ms);
+    lt_fwd_send(c, 0);
 }
 
 /* ---- entry points ---- */
@@ -559,7 +586,7 @@ void lt_forward_cancel(lt_call *c)
         pthread_mutex_lock(&c->w->px->mu);
         if (!c->started) lt_backend_probe_cancel(&c->w->px->backends[c->bidx]);
         pthread_mutex_unlock(&c->w->px->mu);
-        lt_fwd_release(c);
+        lt_fwd_release(c, 0);
     }
     lt_call_finish(c, c->truncated ? "BACKEND_CLOSED_MID_RESPONSE" : "CLIENT_CLOSED");
 }

@@ -83,9 +83,35 @@ static int lt_proxy_target(lt_backend_target *t, const lt_proxy_backend_cfg *b, 
     return 0;
 }
 
-struct evhttp_connection *lt_proxy_backend_connect(lt_worker *w, int idx)
+/* evhttp closed the connection (backend EOF or reset, error, idle timeout,
+ * Connection: close). An idle one leaves the pool now and is freed after
+ * this callback; one in use is freed when its call releases it. */
+static void lt_proxy_backend_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    lt_bconn *bc = arg;
+    bc->closed = 1;
+    if (bc->pos >= 0) lt_proxy_backend_release(bc->w, bc, 0);
+}
+
+static void lt_proxy_bconn_free(lt_bconn *bc)
+{
+    evhttp_connection_set_closecb(bc->evcon, NULL, NULL);
+    evhttp_connection_free(bc->evcon);
+    free(bc);
+}
+
+static void lt_proxy_free_later(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev;
+    lt_proxy_bconn_free(arg);
+}
+
+static lt_bconn *lt_proxy_backend_connect(lt_worker *w, int idx)
 {
     lt_backend_target *t = &w->px->targets[idx];
+    lt_bconn *bc = calloc(1, sizeof *bc);
+    if (!bc) return NULL;
     struct evhttp_connection *evcon;
     if (t->tls) {
         SSL *ssl = SSL_new(t->ssl);
@@ -97,27 +123,47 @@ struct evhttp_connection *lt_proxy_backend_connect(lt_worker *w, int idx)
     } else {
         evcon = evhttp_connection_base_new(w->base, w->dns, t->host, (ev_uint16_t)t->port);
     }
-    if (!evcon) return NULL;
+    if (!evcon) { free(bc); return NULL; }
+    /* the connection's read/write timeout: also how long it may sit idle in the pool */
     int64_t idle = w->px->cfg->idle_timeout_ms;
     struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
     evhttp_connection_set_timeout_tv(evcon, &tv);
     evhttp_connection_set_retries(evcon, 0);
-    return evcon;
+    bc->evcon = evcon;
+    bc->w = w;
+    bc->idx = idx;
+    bc->pos = -1;
+    evhttp_connection_set_closecb(evcon, lt_proxy_backend_closed, bc);
+    __atomic_add_fetch(&w->px->backends[idx].conns_opened, 1, __ATOMIC_RELAXED);
+    return bc;
 }
 
-static void lt_proxy_free_later(evutil_socket_t fd, short ev, void *arg)
-{
-    (void)fd; (void)ev;
-    evhttp_connection_free(arg);
-}
-
-void lt_proxy_backend_release(lt_worker *w, int idx, struct evhttp_connection *evcon)
+lt_bconn *lt_proxy_backend_get(lt_worker *w, int idx, int fresh)
 {
     lt_pool *p = &w->pools[idx];
-    if (!w->px->targets[idx].tls && p->nidle < LT_POOL_IDLE_MAX && !w->draining) { p->idle[p->nidle++] = evcon; return; }
-    /* a TLS connection is not reconnected by evhttp with a fresh session: one use, freed after this callback */
+    if (fresh || !p->nidle) return lt_proxy_backend_connect(w, idx);
+    lt_bconn *bc = p->idle[--p->nidle];
+    bc->pos = -1;
+    __atomic_add_fetch(&w->px->backends[idx].conns_reused, 1, __ATOMIC_RELAXED);
+    return bc;
+}
+
+void lt_proxy_backend_release(lt_worker *w, lt_bconn *bc, int idle)
+{
+    lt_pool *p = &w->pools[bc->idx];
+    if (bc->pos >= 0) {   /* leaving the pool: the last one takes its place */
+        p->idle[bc->pos] = p->idle[--p->nidle];
+        p->idle[bc->pos]->pos = bc->pos;
+        bc->pos = -1;
+    } else if (idle && !bc->closed && !w->draining && p->nidle < LT_POOL_IDLE_MAX &&
+               bufferevent_getfd(evhttp_connection_get_bufferevent(bc->evcon)) >= 0) {
+        bc->pos = p->nidle;
+        p->idle[p->nidle++] = bc;
+        return;
+    }
+    /* evhttp may still be using it in the callback that got us here */
     struct timeval zero = {0, 0};
-    event_base_once(w->base, -1, EV_TIMEOUT, lt_proxy_free_later, evcon, &zero);
+    event_base_once(w->base, -1, EV_TIMEOUT, lt_proxy_free_later, bc, &zero);
 }
 
 /* ---- clients ---- */
@@ -343,7 +389,7 @@ static void lt_proxy_worker_free(lt_worker *w)
     for (size_t i = 0; i < LT_ARRAY_LEN(w->clients); i++)
         while (w->clients[i]) { lt_client *cl = w->clients[i]; w->clients[i] = cl->next; lt_proxy_client_free(cl); }
     for (int i = 0; w->pools && i < w->px->n; i++)
-        while (w->pools[i].nidle) evhttp_connection_free(w->pools[i].idle[--w->pools[i].nidle]);
+        while (w->pools[i].nidle) lt_proxy_bconn_free(w->pools[i].idle[--w->pools[i].nidle]);
     free(w->pools);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->dns) evdns_base_free(w->dns, 0);

@@ -35,13 +35,27 @@ typedef struct lt_h2_conn lt_h2_conn;
 
 #define LT_POOL_IDLE_MAX 256
 
-typedef struct lt_pool {          /* one backend, one worker: idle keep-alive connections */
-    struct evhttp_connection *idle[LT_POOL_IDLE_MAX];
-    int nidle;
-} lt_pool;
-
 typedef struct lt_proxy lt_proxy;
 typedef struct lt_worker lt_worker;
+
+/* One connection to a backend (http or https), kept alive between calls.
+ * evhttp never reconnects it: once evhttp closes it (the backend closed it,
+ * an error, the idle timeout, Connection: close) it is freed, so a TLS
+ * connection is never reused without its session. */
+typedef struct lt_bconn {
+    struct evhttp_connection *evcon;
+    lt_worker *w;
+    int idx;                      /* backend */
+    int pos;                      /* place in the pool's idle array; -1 = in use */
+    int closed;                   /* evhttp closed it */
+    int nodelay;                  /* TCP_NODELAY set */
+    uint64_t uses;                /* requests made on it */
+} lt_bconn;
+
+typedef struct lt_pool {          /* one backend, one worker: idle keep-alive connections (LIFO) */
+    lt_bconn *idle[LT_POOL_IDLE_MAX];
+    int nidle;
+} lt_pool;
 
 typedef struct lt_client {        /* one client connection */
     struct lt_client *next;       /* worker's hash chain */
@@ -108,10 +122,12 @@ void lt_proxy_destroy(lt_proxy *px);
 
 /* The worker's record of a client connection (created on its first request). */
 lt_client *lt_proxy_client(lt_worker *w, struct evhttp_connection *evcon);
-/* A new connection to backend idx (TLS if https), or NULL. */
-struct evhttp_connection *lt_proxy_backend_connect(lt_worker *w, int idx);
-/* Gives a backend connection back to the worker's pool (or frees it). */
-void lt_proxy_backend_release(lt_worker *w, int idx, struct evhttp_connection *evcon);
+/* A connection to backend idx: the most recently idle one of the worker's
+ * pool, or (fresh, or none idle) a new one (TLS if https); NULL: no memory. */
+lt_bconn *lt_proxy_backend_get(lt_worker *w, int idx, int fresh);
+/* Gives a backend connection back to the worker's pool when it is still
+ * open and idle (its call answered), else frees it (after this callback). */
+void lt_proxy_backend_release(lt_worker *w, lt_bconn *bc, int idle);
 
 /* A draining worker's last call ended: its loop ends after a short grace. */
 void lt_proxy_drained(lt_worker *w);

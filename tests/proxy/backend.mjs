@@ -5,12 +5,16 @@
 // Normal answers come from the fixture stand-in's azure.mjs (same shapes, same
 // quirks); every answer carries "x-backend: NAME" so a test sees who answered.
 // The test steers it over HTTP:
-//   POST /_control {"kind":"ok"|"429"|"500"|"503"|"stall"|"reset"|"cut", "count":N,
+//   POST /_control {"kind":"ok"|"429"|"500"|"503"|"stall"|"reset"|"drop"|"cut", "count":N,
 //                   "retryAfterMs":..,"xMsRetryAfterMs":..,"retryAfter":..,"retryAfterDate":SECONDS_FROM_NOW,
 //                   "sseGapMs":..}
 //     kind applies to the next N calls (all calls when count is absent), then "ok" again;
+//     drop closes the connection without an answer (like reset, with a FIN; TLS too);
 //   GET /_stats -> {requests, served, aborted, kinds:{...}, sends:[[t_ms,...] per stream],
-//                   xff/hop/cid: X-Forwarded-For, x-hop, x-ms-client-request-id per request}
+//                   xff/hop/cid: X-Forwarded-For, x-hop, x-ms-client-request-id per request,
+//                   conns: connections (TLS: handshakes) that carried calls, not /_ requests}
+//   POST /_closeidle closes every idle keep-alive connection (as a backend's own
+//     keep-alive timeout would), answers {closed: N}
 // "now" honours LLMTAP_CLOCK_OFFSET (seconds) like llmtap, for Retry-After dates.
 import http from 'node:http';
 import https from 'node:https';
@@ -23,7 +27,9 @@ const offsetMs = Number(process.env.LLMTAP_CLOCK_OFFSET || 0) * 1000;
 const now = () => Date.now() + offsetMs;
 let mode = { kind: 'ok' };
 let seq = 0;
-const stats = { requests: 0, served: 0, aborted: 0, kinds: {}, sends: [], xff: [], hop: [], cid: [] };
+const stats = { requests: 0, served: 0, aborted: 0, kinds: {}, sends: [], xff: [], hop: [], cid: [], conns: 0 };
+const callSockets = new WeakSet();   // sockets that carried a call (one TLS handshake each)
+const openSockets = new Set();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function take() {
@@ -78,8 +84,16 @@ async function serve(req, res) {
   for await (const c of req) chunks.push(c);
   const body = Buffer.concat(chunks).toString('utf8');
   if (req.url.startsWith('/_control')) { mode = JSON.parse(body); res.end('ok'); return; }
+  if (req.url.startsWith('/_closeidle')) {
+    const idle = openSockets.size - 1;   // all but this request's own
+    server.closeIdleConnections();
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ closed: idle }));
+    return;
+  }
   if (req.url.startsWith('/_stats')) { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(stats)); return; }
   stats.requests++;
+  if (!callSockets.has(req.socket)) { callSockets.add(req.socket); stats.conns++; }
   stats.xff.push(req.headers['x-forwarded-for'] || '');
   stats.hop.push(req.headers['x-hop'] || '');
   stats.cid.push(req.headers['x-ms-client-request-id'] || '');
@@ -107,6 +121,7 @@ async function serve(req, res) {
     return;
   }
   case 'reset': req.socket.resetAndDestroy(); return;
+  case 'drop': req.socket.destroy(); return;
   default: await answer(req, res, body, m);
   }
 }
@@ -116,5 +131,6 @@ const server = tlsAt > 0
   ? https.createServer({ cert: fs.readFileSync(process.argv[tlsAt + 1]), key: fs.readFileSync(process.argv[tlsAt + 2]) }, onReq)
   : http.createServer(onReq);
 server.keepAliveTimeout = 30000;
+server.on(tlsAt > 0 ? 'secureConnection' : 'connection', (s) => { openSockets.add(s); s.on('close', () => openSockets.delete(s)); });
 server.listen(0, '127.0.0.1', () => console.log(`PORT ${server.address().port}`));
 process.on('SIGTERM', () => process.exit(0));
