@@ -70,14 +70,13 @@ static const lt_redact_cfg *lt_rd_cfg(const lt_redact_cfg *cfg, lt_redact_cfg *t
     return tmp;
 }
 
-/* The lengths and first bytes (both cases) of the built-in lists, so that
- * most names asked about (record columns, headers, JSON keys) are answered
- * without walking a list: a name whose length or first byte no listed name
- * has is not listed. */
+/* The (length, first byte) pairs of the built-in lists, so that most names
+ * asked about (record columns, headers, JSON keys) are answered without
+ * walking a list: a name with a length and first byte (in either case) that
+ * no listed name has is not listed. */
 typedef struct lt_rd_sig {
     const char *const *list;
-    uint64_t lens;          /* bit n: a name of n bytes (bit 63: 63 or more) */
-    uint64_t first[4];      /* bit c: a name starting with byte c, either case */
+    uint64_t first[64][4];  /* [n][c / 64] bit c % 64: a name of n bytes (63: 63 or more) starting with c */
 } lt_rd_sig;
 
 static lt_rd_sig lt_rd_sigs[3];
@@ -92,10 +91,10 @@ static void lt_rd_sigs_init(void)
         for (const char *const *l = lists[i]; *l; l++) {
             size_t n = strlen(*l);
             unsigned char c = (unsigned char)**l;
-            g->lens |= 1ull << (n < 63 ? n : 63);
-            g->first[c >> 6] |= 1ull << (c & 63);
+            uint64_t *f = g->first[n < 63 ? n : 63];
+            f[c >> 6] |= 1ull << (c & 63);
             c ^= (unsigned char)(((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? 0x20 : 0);
-            g->first[c >> 6] |= 1ull << (c & 63);
+            f[c >> 6] |= 1ull << (c & 63);
         }
     }
 }
@@ -107,8 +106,8 @@ static int lt_rd_sig_excludes(const char *const *list, const char *name, size_t 
     for (int i = 0; i < 3; i++) {
         const lt_rd_sig *g = &lt_rd_sigs[i];
         if (g->list != list) continue;
-        unsigned char c = n ? (unsigned char)*name : 0;
-        return !(g->lens >> (n < 63 ? n : 63) & 1) || (n && !(g->first[c >> 6] >> (c & 63) & 1));
+        unsigned char c = n ? (unsigned char)*name : 0; /* an empty listed name is entered with byte 0 */
+        return !(g->first[n < 63 ? n : 63][c >> 6] >> (c & 63) & 1);
     }
     return 0;
 }
