@@ -120,36 +120,89 @@ static void lt_fwd_tap(lt_call *c, int dir, const void *p, size_t n)
     lt_tap_data(c->w->px->tap, c->tap, dir, p, n, lt_clock_now_us());
 }
 
+/* The tap's bytes are built in the worker's scratch buffer (no printf, no
+ * evbuffer per call) and copied once into the logging queue. */
+static void lt_fwd_put(lt_buf *b, const char *s, size_t n)
+{
+    lt_buf_append(b, s, n);
+}
+
+static void lt_fwd_puts(lt_buf *b, const char *s)
+{
+    lt_fwd_put(b, s, strlen(s));
+}
+
+static void lt_fwd_put_num(lt_buf *b, uint64_t v, int base)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    do { *--p = "0123456789abcdef"[v % (unsigned)base]; v /= (unsigned)base; } while (v);
+    lt_fwd_put(b, p, (size_t)(e - p));
+}
+
+static void lt_fwd_put_field(lt_buf *b, const char *k, const char *v)
+{
+    lt_fwd_puts(b, k);
+    lt_fwd_put(b, ": ", 2);
+    lt_fwd_puts(b, v);
+    lt_fwd_put(b, "\r\n", 2);
+}
+
+static void lt_fwd_tap_buf(lt_call *c, int dir, lt_buf *b)
+{
+    lt_fwd_tap(c, dir, b->data, b->len);
+    lt_buf_reset(b);
+}
+
 static void lt_fwd_tap_request(lt_call *c)
 {
     if (!c->tap->id) return;   /* log_calls = false */
-    struct evbuffer *b = evbuffer_new(), *body = c->req.body;
-    evbuffer_add_printf(b, "%s %s HTTP/1.%d\r\n", lt_forward_method(c->req.cmd), c->req.uri, c->req.minor);
+    lt_buf *b = &c->w->tapbuf;
+    struct evbuffer *body = c->req.body;
+    lt_buf_reset(b);
+    lt_fwd_puts(b, lt_forward_method(c->req.cmd));
+    lt_fwd_put(b, " ", 1);
+    lt_fwd_puts(b, c->req.uri);
+    lt_fwd_put(b, " HTTP/1.", 8);
+    lt_fwd_put_num(b, (uint64_t)c->req.minor, 10);
+    lt_fwd_put(b, "\r\n", 2);
     struct evkeyval *h;
+    int has_cl = 0;
     TAILQ_FOREACH(h, c->req.headers, next) {
-        if (!strcasecmp(h->key, "transfer-encoding") || !strcasecmp(h->key, "content-length")) continue;
-        evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
+        if (!strcasecmp(h->key, "content-length")) { has_cl = 1; continue; }
+        if (!strcasecmp(h->key, "transfer-encoding")) continue;
+        lt_fwd_put_field(b, h->key, h->value);
     }
     size_t n = evbuffer_get_length(body);
-    if (n || evhttp_find_header(c->req.headers, "content-length"))
-        evbuffer_add_printf(b, "Content-Length: %zu\r\n", n);
-    evbuffer_add(b, "\r\n", 2);
-    evbuffer_add_buffer_reference(b, body);
-    lt_fwd_tap(c, LT_DIR_TO_SERVER, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-    evbuffer_free(b);
+    if (n || has_cl) {
+        lt_fwd_put(b, "Content-Length: ", 16);
+        lt_fwd_put_num(b, n, 10);
+        lt_fwd_put(b, "\r\n", 2);
+    }
+    lt_fwd_put(b, "\r\n", 2);
+    if (n && lt_buf_reserve(b, n) == 0) {
+        evbuffer_copyout(body, b->data + b->len, n);
+        b->len += n;
+    }
+    lt_fwd_tap_buf(c, LT_DIR_TO_SERVER, b);
 }
 
 static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
 {
     if (!c->tap->id) return;   /* log_calls = false */
-    struct evbuffer *b = evbuffer_new();
+    lt_buf *b = &c->w->tapbuf;
+    lt_buf_reset(b);
     /* evhttp answers in the client's version */
-    evbuffer_add_printf(b, "HTTP/1.%d %d %s\r\n", c->req.minor, status, reason ? reason : "");
+    lt_fwd_put(b, "HTTP/1.", 7);
+    lt_fwd_put_num(b, (uint64_t)c->req.minor, 10);
+    lt_fwd_put(b, " ", 1);
+    lt_fwd_put_num(b, (uint64_t)(unsigned)status, 10);
+    lt_fwd_put(b, " ", 1);
+    lt_fwd_puts(b, reason ? reason : "");
+    lt_fwd_put(b, "\r\n", 2);
     struct evkeyval *h;
-    TAILQ_FOREACH(h, hdrs, next) evbuffer_add_printf(b, "%s: %s\r\n", h->key, h->value);
-    evbuffer_add(b, "\r\n", 2);
-    lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-    evbuffer_free(b);
+    TAILQ_FOREACH(h, hdrs, next) lt_fwd_put_field(b, h->key, h->value);
+    lt_fwd_put(b, "\r\n", 2);
+    lt_fwd_tap_buf(c, LT_DIR_TO_CLIENT, b);
 }
 
 static void lt_fwd_tap_chunk(lt_call *c, struct evbuffer *data)
@@ -157,12 +210,16 @@ static void lt_fwd_tap_chunk(lt_call *c, struct evbuffer *data)
     if (!c->tap->id) return;   /* log_calls = false */
     size_t n = evbuffer_get_length(data);
     if (!c->chunked) { lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(data, -1), n); return; }
-    struct evbuffer *b = evbuffer_new();
-    evbuffer_add_printf(b, "%zx\r\n", n);
-    evbuffer_add_buffer_reference(b, data);
-    evbuffer_add(b, "\r\n", 2);
-    lt_fwd_tap(c, LT_DIR_TO_CLIENT, evbuffer_pullup(b, -1), evbuffer_get_length(b));
-    evbuffer_free(b);
+    lt_buf *b = &c->w->tapbuf;
+    lt_buf_reset(b);
+    lt_fwd_put_num(b, n, 16);
+    lt_fwd_put(b, "\r\n", 2);
+    if (n && lt_buf_reserve(b, n) == 0) {
+        evbuffer_copyout(data, b->data + b->len, n);
+        b->len += n;
+    }
+    lt_fwd_put(b, "\r\n", 2);
+    lt_fwd_tap_buf(c, LT_DIR_TO_CLIENT, b);
 }
 
 /* ---- the end of a call ---- */

@@ -391,6 +391,7 @@ static void lt_proxy_worker_free(lt_worker *w)
     for (int i = 0; w->pools && i < w->px->n; i++)
         while (w->pools[i].nidle) lt_proxy_bconn_free(w->pools[i].idle[--w->pools[i].nidle]);
     free(w->pools);
+    lt_buf_free(&w->tapbuf);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->dns) evdns_base_free(w->dns, 0);
     if (w->base) event_base_free(w->base);

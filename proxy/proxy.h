@@ -89,6 +89,7 @@ struct lt_worker {
     lt_pool *pools;               /* one per backend */
     lt_client *clients[1024];
     lt_h2_conn *h2;               /* HTTP/2 client connections (h2.c) */
+    lt_buf tapbuf;                /* forward.c's scratch for the bytes the tap sees */
 };
 
 struct lt_proxy {
