@@ -1,4 +1,13 @@
-/* workers.c -- flows hashed to N pipelines on N threads (see workers.h).
+/* workers.c -- flows spread over N pipelines on N threads (see workers.h).
+ *
+ * A flow goes to the worker that has been given the fewest bytes so far when
+ * its first packet is read, and stays there (a table of flows seen, keyed by
+ * both endpoints in a fixed order so both directions find it): a file's
+ * flows are known one at a time, and a hash of a few dozen long connections
+ * splits them unevenly (36/28 of 64 leaves one core idle a quarter of the
+ * time) where least-loaded placement keeps the workers within a flow of each
+ * other. Past LT_FLOWMAP_MAX/2 flows the table stops growing and new flows
+ * are hashed.
  *
  * Packets are packed into per-worker batches (a header per packet, then its
  * bytes); a batch of LT_BATCH_BYTES is handed to the worker through a ring of
@@ -17,7 +26,18 @@
 #include "workers.h"
 
 #define LT_BATCH_BYTES (256u << 10)
-#define LT_QUEUE 4
+#define LT_QUEUE 16                 /* 4 MiB per worker: rides out bursts of one worker's flows */
+#define LT_FLOWMAP_MAX (1u << 19)   /* slots: up to 262,144 flows placed by load (~23 MiB) */
+
+typedef struct lt_flowkey {
+    lt_endpoint a, b;               /* a <= b */
+} lt_flowkey;
+
+typedef struct lt_flowslot {
+    lt_flowkey k;
+    uint32_t hash;
+    int16_t worker;                 /* -1: empty */
+} lt_flowslot;
 
 typedef struct lt_pkt_hdr {
     lt_time_us ts;
@@ -38,12 +58,15 @@ typedef struct lt_worker {
     lt_batch q[LT_QUEUE];
     int head, count, done;
     lt_batch cur;           /* being filled by the reader */
+    uint64_t given;         /* bytes handed to this worker so far */
     int started;
 } lt_worker;
 
 struct lt_workers {
     int n;
     lt_membudget *budget;   /* shared by the pipelines when the caller brought none */
+    lt_flowslot *map;       /* flows placed so far (open addressing) */
+    size_t map_cap, map_used;
     lt_worker w[LT_WORKERS_MAX];
 };
 
@@ -121,20 +144,70 @@ static uint32_t lt_endpoint_hash(const lt_endpoint *e)
     return (h ^ e->port) * 16777619u;
 }
 
-/* Both directions of a flow pick the same worker; undecodable frames go to
- * worker 0, whose pipeline counts them. */
-static int lt_workers_pick(const lt_workers *w, int linktype, const uint8_t *frame, size_t caplen)
+static int lt_endpoint_cmp(const lt_endpoint *x, const lt_endpoint *y)
+{
+    if (x->family != y->family) return x->family < y->family ? -1 : 1;
+    int c = memcmp(x->addr, y->addr, sizeof x->addr);
+    if (c) return c;
+    return x->port == y->port ? 0 : x->port < y->port ? -1 : 1;
+}
+
+static int lt_workers_least_loaded(const lt_workers *w)
+{
+    int best = 0;
+    for (int i = 1; i < w->n; i++)
+        if (w->w[i].given < w->w[best].given) best = i;
+    return best;
+}
+
+/* Doubles the flow table (or creates it); -1 when it may not grow. */
+static int lt_workers_map_grow(lt_workers *w)
+{
+    size_t cap = w->map_cap ? w->map_cap * 2 : 4096;
+    if (cap > LT_FLOWMAP_MAX) return -1;
+    lt_flowslot *m = malloc(cap * sizeof *m);
+    if (!m) return -1;
+    for (size_t i = 0; i < cap; i++) m[i].worker = -1;
+    for (size_t i = 0; i < w->map_cap; i++) {
+        if (w->map[i].worker < 0) continue;
+        size_t j = w->map[i].hash & (cap - 1);
+        while (m[j].worker >= 0) j = (j + 1) & (cap - 1);
+        m[j] = w->map[i];
+    }
+    free(w->map);
+    w->map = m;
+    w->map_cap = cap;
+    return 0;
+}
+
+/* Both directions of a flow pick the same worker: the one it was placed on
+ * when first seen. Undecodable frames go to worker 0, whose pipeline counts
+ * them. */
+static int lt_workers_pick(lt_workers *w, int linktype, const uint8_t *frame, size_t caplen)
 {
     lt_packet pk;
     if (lt_decode_packet(linktype, frame, caplen, &pk) != LT_DECODE_OK) return 0;
     uint32_t h = lt_endpoint_hash(&pk.src) + lt_endpoint_hash(&pk.dst);
     h ^= h >> 16;
-    return (int)(h % (uint32_t)w->n);
+    lt_flowkey k;
+    int lo = lt_endpoint_cmp(&pk.src, &pk.dst) <= 0;
+    k.a = lo ? pk.src : pk.dst;
+    k.b = lo ? pk.dst : pk.src;
+    int full = (w->map_used + 1) * 2 > w->map_cap && lt_workers_map_grow(w) < 0;
+    size_t j = h & (w->map_cap ? w->map_cap - 1 : 0);
+    for (; w->map_cap && w->map[j].worker >= 0; j = (j + 1) & (w->map_cap - 1))
+        if (w->map[j].hash == h && !lt_endpoint_cmp(&w->map[j].k.a, &k.a) && !lt_endpoint_cmp(&w->map[j].k.b, &k.b))
+            return w->map[j].worker;
+    if (full) return (int)(h % (uint32_t)w->n);   /* the table may not grow: new flows are hashed */
+    w->map[j] = (lt_flowslot){.k = k, .hash = h, .worker = (int16_t)lt_workers_least_loaded(w)};
+    w->map_used++;
+    return w->map[j].worker;
 }
 
 static int lt_workers_packet(lt_workers *w, int linktype, const uint8_t *frame, size_t caplen, lt_time_us ts)
 {
     lt_worker *wk = &w->w[lt_workers_pick(w, linktype, frame, caplen)];
+    wk->given += caplen;
     lt_pkt_hdr h = {.ts = ts, .caplen = (uint32_t)caplen, .linktype = linktype};
     size_t need = sizeof h + caplen;
     if (wk->cur.data && wk->cur.len + need > wk->cur.cap) lt_worker_push(wk);
@@ -216,5 +289,6 @@ void lt_workers_destroy(lt_workers *w)
         pthread_cond_destroy(&wk->room);
     }
     lt_membudget_destroy(w->budget);
+    free(w->map);
     free(w);
 }

@@ -1,10 +1,10 @@
 /* workers.h -- one packet source, N pipelines on N threads (replay --workers N).
  *
  * A pipeline is single-threaded by design (its flow table, parsers and
- * counters are its own), so cores are used by running several: each packet's
- * flow is hashed on its two endpoints (both directions land in the same
- * pipeline, as PACKET_FANOUT_HASH does for `llmtap run`) and the packet is
- * copied into that worker's current batch. Full batches go through a small
+ * counters are its own), so cores are used by running several: each flow is
+ * placed on the least-loaded worker when first seen and stays there (both
+ * directions land in the same pipeline, as PACKET_FANOUT_HASH ensures for
+ * `llmtap run`) and each packet is copied into its worker's current batch. Full batches go through a small
  * bounded queue per worker, so the only lock is taken once per batch of
  * packets, never per packet, and memory stays bounded when the reader is
  * faster than the workers. Records are emitted from the worker threads: the
