@@ -350,6 +350,8 @@ static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
     if (!w->inflight) lt_proxy_drained(w);
 }
 
+static void lt_proxy_tap_commit(evutil_socket_t fd, short ev, void *arg);
+
 static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
 {
     w->px = px;
@@ -368,16 +370,35 @@ static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     if (px->server_ssl) evhttp_set_bevcb(w->http, lt_proxy_tls_bev, px);
     w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+    w->tap_ev = event_new(w->base, -1, 0, lt_proxy_tap_commit, w);
     w->stop_ev = event_new(w->base, -1, EV_PERSIST, lt_proxy_tick, w);
     struct timeval tick = {0, 50000};
     event_add(w->stop_ev, &tick);
     return w->bound ? 0 : -1;
 }
 
+/* The loop's logging events go to the logging thread once per loop
+ * iteration: the first event of a batch activates tap_ev, which runs after
+ * the callbacks already active in this iteration. */
+static void lt_proxy_tap_arm(void *arg)
+{
+    lt_worker *w = arg;
+    event_active(w->tap_ev, EV_TIMEOUT, 1);
+}
+
+static void lt_proxy_tap_commit(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev;
+    lt_worker *w = arg;
+    lt_tap_commit(w->px->tap);
+}
+
 static void *lt_proxy_worker_main(void *arg)
 {
     lt_worker *w = arg;
+    if (w->px->tap && w->tap_ev) lt_tap_batch(w->px->tap, lt_proxy_tap_arm, w);
     event_base_dispatch(w->base);
+    if (w->px->tap && w->tap_ev) lt_tap_batch(NULL, NULL, NULL);   /* commits what waits */
     return NULL;
 }
 
@@ -393,6 +414,7 @@ static void lt_proxy_worker_free(lt_worker *w)
     free(w->pools);
     lt_buf_free(&w->tapbuf);
     if (w->stop_ev) event_free(w->stop_ev);
+    if (w->tap_ev) event_free(w->tap_ev);
     if (w->dns) evdns_base_free(w->dns, 0);
     if (w->base) event_base_free(w->base);
     if (w->listen_fd >= 0) close(w->listen_fd);

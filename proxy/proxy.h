@@ -84,6 +84,7 @@ struct lt_worker {
     void *bound;                  /* struct evhttp_bound_socket * */
     int listen_fd;
     struct event *stop_ev, *drain_timer;
+    struct event *tap_ev;         /* hands the loop iteration's logging events over (lt_tap_batch) */
     int draining;
     int inflight;
     lt_pool *pools;               /* one per backend */

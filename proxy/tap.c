@@ -64,17 +64,55 @@ struct lt_tap {
 
 /* ---- worker side ---- */
 
-static void lt_tap_push(lt_tap *t, lt_tap_ev *ev, size_t bytes)
+/* A worker thread's events not yet handed over (lt_tap_batch). */
+static __thread struct {
+    lt_tap *t;
+    void (*arm)(void *);
+    void *arg;
+    lt_tap_ev *head, *tail;
+    size_t bytes;
+    uint64_t n;
+} lt_tap_local;
+
+/* Appends a list of n events under the lock and wakes the logging thread. */
+static void lt_tap_enqueue(lt_tap *t, lt_tap_ev *head, lt_tap_ev *tail, size_t bytes, uint64_t n)
 {
     pthread_mutex_lock(&t->mu);
-    ev->next = NULL;
-    if (t->tail) t->tail->next = ev; else t->head = ev;
-    t->tail = ev;
+    if (t->tail) t->tail->next = head; else t->head = head;
+    t->tail = tail;
     t->queued_bytes += bytes;
-    t->seq_in++;
-    t->st.events++;
+    t->seq_in += n;
+    t->st.events += n;
     pthread_cond_signal(&t->cv);
     pthread_mutex_unlock(&t->mu);
+}
+
+static void lt_tap_push(lt_tap *t, lt_tap_ev *ev, size_t bytes)
+{
+    ev->next = NULL;
+    if (lt_tap_local.t != t) { lt_tap_enqueue(t, ev, ev, bytes, 1); return; }
+    if (lt_tap_local.tail) lt_tap_local.tail->next = ev;
+    else { lt_tap_local.head = ev; lt_tap_local.arm(lt_tap_local.arg); }
+    lt_tap_local.tail = ev;
+    lt_tap_local.bytes += bytes;
+    lt_tap_local.n++;
+}
+
+void lt_tap_batch(lt_tap *t, void (*arm)(void *), void *arg)
+{
+    if (lt_tap_local.t) lt_tap_commit(lt_tap_local.t);
+    lt_tap_local.t = t;
+    lt_tap_local.arm = arm;
+    lt_tap_local.arg = arg;
+}
+
+void lt_tap_commit(lt_tap *t)
+{
+    if (lt_tap_local.t != t || !lt_tap_local.head) return;
+    lt_tap_enqueue(t, lt_tap_local.head, lt_tap_local.tail, lt_tap_local.bytes, lt_tap_local.n);
+    lt_tap_local.head = lt_tap_local.tail = NULL;
+    lt_tap_local.bytes = 0;
+    lt_tap_local.n = 0;
 }
 
 static lt_tap_ev *lt_tap_ev_new(int kind, uint64_t id, size_t n)
@@ -98,7 +136,8 @@ void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info)
 
 static int lt_tap_full(lt_tap *t, size_t n)
 {
-    return __atomic_load_n(&t->queued_bytes, __ATOMIC_RELAXED) + n > t->cfg->log_queue_bytes;
+    size_t local = lt_tap_local.t == t ? lt_tap_local.bytes : 0;
+    return __atomic_load_n(&t->queued_bytes, __ATOMIC_RELAXED) + local + n > t->cfg->log_queue_bytes;
 }
 
 static void lt_tap_drop(lt_tap *t, lt_tap_conn *tc, int dir, size_t n)
