@@ -85,11 +85,24 @@ void lt_fingerprint(const char *value, char out[13])
     lt_hex(h, 6, out);
 }
 
+/* The first byte is compared before strcasecmp: bytes that differ in more
+ * than the 0x20 bit differ for strcasecmp too (most headers start with
+ * another letter than every secret one). */
 static int lt_is_secret_header(const char *name)
 {
     for (size_t i = 0; i < LT_ARRAY_LEN(lt_secret_headers); i++)
-        if (!strcasecmp(name, lt_secret_headers[i])) return 1;
+        if (((*name ^ *lt_secret_headers[i]) & ~0x20) == 0 && !strcasecmp(name, lt_secret_headers[i])) return 1;
     return 0;
+}
+
+/* json_string(v): an ASCII string is valid UTF-8, so it is copied without
+ * jansson's byte-by-byte UTF-8 check; anything else goes through the check. */
+static json_t *lt_json_text(const char *v)
+{
+    if (!v) return NULL;
+    const unsigned char *p = (const unsigned char *)v;
+    while (*p && *p < 0x80) p++;
+    return *p ? json_string(v) : json_stringn_nocheck(v, (size_t)(p - (const unsigned char *)v));
 }
 
 /* ---- identity ------------------------------------------------------------ */
@@ -127,13 +140,13 @@ static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
 static void lt_set_time(json_t *o, const char *k, lt_time_us t)
 {
     char buf[40];
-    if (t) json_object_set_new(o, k, json_string(lt_time_iso(t, buf, sizeof buf)));
+    if (t) json_object_set_new(o, k, lt_json_text(lt_time_iso(t, buf, sizeof buf)));
 }
 
 static void lt_set_hdr(json_t *o, const char *k, const lt_http_msg *m, const char *name)
 {
     const char *v = m->present ? lt_http_msg_header(m, name) : NULL;
-    if (v) json_object_set_new(o, k, json_string(v));
+    if (v) json_object_set_new(o, k, lt_json_text(v));
 }
 
 static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const char *name)
@@ -183,30 +196,30 @@ static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_
     lt_time_us t0 = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
     lt_set_time(o, "TimeGenerated", t0);
     lt_set_time(o, "CallTime", t0); /* survives Log Analytics replacing an old TimeGenerated */
-    json_object_set_new(o, "CorrelationId", json_string(ids->correlation));
-    json_object_set_new(o, "RecordId", json_string(ids->record[table]));
+    json_object_set_new(o, "CorrelationId", lt_json_text(ids->correlation));
+    json_object_set_new(o, "RecordId", lt_json_text(ids->record[table]));
     lt_caller_ip(ex, cfg, ip, sizeof ip);
-    json_object_set_new(o, "CallerIpAddress", json_string(ip));
+    json_object_set_new(o, "CallerIpAddress", lt_json_text(ip));
     if (ex->conn) {
         json_object_set_new(o, "ClientPort", json_integer(ex->conn->client.port));
         json_object_set_new(o, "ServerIpAddress",
-                            json_string(lt_endpoint_addr_str(&ex->conn->server, ip, sizeof ip)));
+                            lt_json_text(lt_endpoint_addr_str(&ex->conn->server, ip, sizeof ip)));
         json_object_set_new(o, "ServerPort", json_integer(ex->conn->server.port));
     }
     if (ex->req.present) {
-        json_object_set_new(o, "Method", json_string(ex->req.method ? ex->req.method : ""));
-        json_object_set_new(o, "Url", json_string(ex->req.target ? ex->req.target : ""));
+        json_object_set_new(o, "Method", lt_json_text(ex->req.method ? ex->req.method : ""));
+        json_object_set_new(o, "Url", lt_json_text(ex->req.target ? ex->req.target : ""));
     }
     if (ex->resp.present) json_object_set_new(o, "ResponseCode", json_integer(ex->resp.status));
     const char *key = ex->req.present ? lt_key_value(&ex->req) : NULL;
     if (key) {
         char fp[13];
         lt_fingerprint(key, fp);
-        json_object_set_new(o, "KeyFingerprint", json_string(fp));
+        json_object_set_new(o, "KeyFingerprint", lt_json_text(fp));
     }
     lt_set_hdr(o, "Region", &ex->resp, "x-ms-region");
     json_object_set_new(o, "Complete", json_boolean(!ex->incomplete));
-    if (ex->incomplete) json_object_set_new(o, "IncompleteReason", json_string(lt_incomplete_str(ex->incomplete)));
+    if (ex->incomplete) json_object_set_new(o, "IncompleteReason", lt_json_text(lt_incomplete_str(ex->incomplete)));
 }
 
 /* Milliseconds between two times, rounded to the microsecond. */
@@ -223,10 +236,10 @@ static json_t *lt_headers_json(const lt_http_msg *m)
             char fp[13], v[20];
             lt_fingerprint(h->value, fp);
             snprintf(v, sizeof v, "fp:%s", fp);
-            json_object_set_new(o, h->name, json_string(v));
+            json_object_set_new(o, h->name, lt_json_text(v));
         } else {
-            json_t *s = json_string(h->value);
-            json_object_set_new(o, h->name, s ? s : json_string("(invalid UTF-8)"));
+            json_t *s = lt_json_text(h->value);
+            json_object_set_new(o, h->name, s ? s : lt_json_text("(invalid UTF-8)"));
         }
     }
     return o;
@@ -253,7 +266,7 @@ static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg
 {
     json_t *o = json_object();
     lt_common_columns(o, ex, cfg, ids, LT_TABLE_GATEWAY);
-    json_object_set_new(o, "ClientProtocol", json_string(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
+    json_object_set_new(o, "ClientProtocol", lt_json_text(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
     if (ex->req.present) {
         json_object_set_new(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
         json_object_set_new(o, "RequestHeaders", lt_headers_json(&ex->req));
@@ -264,10 +277,10 @@ static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg
         json_object_set_new(o, "IsRequestSuccess", json_boolean(ex->resp.status >= 200 && ex->resp.status < 400));
     }
     if (call && call->op) {
-        json_object_set_new(o, "OperationName", json_string(call->operation));
-        json_object_set_new(o, "ApiId", json_string(lt_aoai_api_id(call)));
+        json_object_set_new(o, "OperationName", lt_json_text(call->operation));
+        json_object_set_new(o, "ApiId", lt_json_text(lt_aoai_api_id(call)));
     } else if (ex->req.present && ex->req.method) {
-        json_object_set_new(o, "OperationName", json_string(ex->req.method));
+        json_object_set_new(o, "OperationName", lt_json_text(ex->req.method));
     }
     if (ex->req.present && ex->resp.present && ex->resp.end_ts) {
         json_object_set_new(o, "TotalTime", json_integer((json_int_t)lt_ms(ex->resp.end_ts, ex->req.start_ts)));
@@ -288,10 +301,10 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
     json_t *o = json_object();
     lt_common_columns(o, ex, cfg, ids, LT_TABLE_LLM);
     json_object_set_new(o, "SequenceNumber", json_integer(0));
-    json_object_set_new(o, "OperationName", json_string(call->operation));
-    if (call->deployment[0]) json_object_set_new(o, "DeploymentName", json_string(call->deployment));
-    if (call->api_version[0]) json_object_set_new(o, "ApiVersion", json_string(call->api_version));
-    json_object_set_new(o, "HttpVersion", json_string(ex->version == 20 ? "HTTP/2" : "HTTP/1.1"));
+    json_object_set_new(o, "OperationName", lt_json_text(call->operation));
+    if (call->deployment[0]) json_object_set_new(o, "DeploymentName", lt_json_text(call->deployment));
+    if (call->api_version[0]) json_object_set_new(o, "ApiVersion", lt_json_text(call->api_version));
+    json_object_set_new(o, "HttpVersion", lt_json_text(ex->version == 20 ? "HTTP/2" : "HTTP/1.1"));
     lt_set_hdr(o, "XRequestId", &ex->resp, "x-request-id");
     lt_set_hdr(o, "ApimRequestId", &ex->resp, "apim-request-id");
     lt_set_hdr(o, "ClientRequestId", &ex->req, "x-ms-client-request-id");
