@@ -9,7 +9,6 @@
  * jobs never share a file. Every record must serialize and load back as the
  * uploader loads it. Seeds: the fixture captures (tests/fuzz/make_seeds.py,
  * cut to their first packets). Regression inputs: tests/fuzz/regress/pcap/. */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,23 +16,9 @@
 #include <unistd.h>
 #include "capture/pipeline.h"
 #include "common/log.h"
+#include "deliverable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void fz_on_record(void *ud, lt_record *rec)
-{
-    (void)ud;
-    char *s = json_dumps(rec->obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!s) { fprintf(stderr, "record does not serialize\n"); abort(); }
-    json_error_t err;
-    json_t *back = json_loads(s, 0, &err);
-    if (!back) {
-        fprintf(stderr, "record the uploader cannot load (%s): %.300s\n", err.text, s);
-        abort();
-    }
-    json_decref(back);
-    free(s);
-}
 
 static int fz_memfile(const uint8_t *data, size_t size, char *path, size_t plen)
 {

@@ -12,7 +12,6 @@
  * the response body whole and fed byte-split (its promise). Seeds: the
  * fixtures' bodies (tests/fuzz/make_seeds.py). Regression inputs:
  * tests/fuzz/regress/records/. */
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "common/log.h"
 #include "parsers/sse.h"
 #include "records/records.h"
+#include "deliverable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,21 +36,6 @@ static size_t fz_split(const uint8_t *d, size_t n, fz_field *f, size_t max)
     }
     f[k].p = d + start; f[k].n = n - start;
     return k + 1;
-}
-
-static void fz_on_record(void *ud, lt_record *rec)
-{
-    (void)ud;
-    char *s = json_dumps(rec->obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!s) { fprintf(stderr, "record does not serialize\n"); abort(); }
-    json_error_t err;
-    json_t *back = json_loads(s, 0, &err);
-    if (!back) {
-        fprintf(stderr, "record the uploader cannot load (%s): %.300s\n", err.text, s);
-        abort();
-    }
-    json_decref(back);
-    free(s);
 }
 
 static void fz_on_event(void *ud, const lt_sse_event *ev)

@@ -15,14 +15,13 @@
  * Every exchange is checked for the invariants any consumer relies on
  * (present halves, caps respected, marks ordered and bounded, NUL-terminated
  * bodies, incomplete reason in range) and turned into records, which must
- * serialize to JSON the uploader can load. With flag 8 and no gap in the
+ * serialize to JSON the uploader can load (deliverable.h). With flag 8 and no gap in the
  * script, the script is replayed a second time with every feed cut into
  * 1..7-byte pieces: TCP may segment a stream anywhere, so both runs must
  * yield the same exchanges. Header-only so each harness stays one file. */
 #ifndef LT_FUZZ_SCRIPT_H
 #define LT_FUZZ_SCRIPT_H
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "common/log.h"
 #include "parsers/app.h"
 #include "records/records.h"
+#include "deliverable.h"
 
 typedef struct fz_run {
     lt_buf log;          /* transcript of the exchanges, for the split check */
@@ -70,22 +70,6 @@ static void fz_log_msg(lt_buf *b, const lt_http_msg *m)
     if (m->target) lt_buf_append(b, m->target, strlen(m->target));
     lt_buf_append(b, "|", 1);
     lt_buf_append(b, m->body.data, m->body.len);
-}
-
-/* A record must survive the trip the uploader makes: dump, then load. */
-static void fz_on_record(void *ud, lt_record *rec)
-{
-    (void)ud;
-    char *s = json_dumps(rec->obj, JSON_COMPACT);
-    if (!s) fz_fail("record does not serialize");
-    json_error_t err;
-    json_t *back = json_loads(s, 0, &err);
-    if (!back) {
-        fprintf(stderr, "record the uploader cannot load (%s): %.300s\n", err.text, s);
-        fz_fail("undeliverable record");
-    }
-    json_decref(back);
-    free(s);
 }
 
 static void fz_on_exchange(void *ud, lt_exchange *ex)
