@@ -3,6 +3,8 @@
 #ifndef LT_CMD_H
 #define LT_CMD_H
 
+#include "../common/lt.h"
+
 int lt_cmd_replay(int argc, char **argv);
 int lt_cmd_upload(int argc, char **argv);
 int lt_cmd_query(int argc, char **argv);
@@ -13,5 +15,12 @@ void lt_cmd_proxy_config_hook(void);
 int lt_cmd_run(int argc, char **argv);
 int lt_cmd_status(int argc, char **argv);
 int lt_cmd_config(int argc, char **argv);
+
+/* Shared by the subcommands that read the spool (query, report; cmd_spool.c).
+ * The spool's path (malloc'd): db when given, else the [store] path of the
+ * configuration conf (NULL: the default one). NULL with the error printed. */
+char *lt_cmd_spool_path(const char *db, const char *conf);
+/* --now: ISO 8601 or epoch seconds -> microseconds; -1 if neither. */
+int lt_cmd_spool_now(const char *s, lt_time_us *now);
 
 #endif

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../analytics/kql.h"
-#include "../analytics/kql_lex.h"
 #include "../common/clock.h"
 #include "cmd.h"
-#include "config.h"
 
 static void lt_query_usage(FILE *out)
 {
@@ -25,18 +23,6 @@ static void lt_query_usage(FILE *out)
             "  --now TIME   \"now\" for ago()/now(): ISO 8601 (2026-11-22T16:00:00Z) or epoch seconds\n"
             "  --sql        print the SQLite SQL the query compiles to, do not run it\n"
             "exit status: 0 done, 1 spool or SQL error, 2 usage or a query outside the supported KQL\n");
-}
-
-/* ISO 8601 or epoch seconds -> microseconds; -1 if neither. */
-static int lt_query_parse_now(const char *s, lt_time_us *now)
-{
-    long long us;
-    char *end;
-    if (lt_kql_lex_datetime(s, &us) == 0) { *now = us; return 0; }
-    double sec = strtod(s, &end);
-    if (end == s || *end) return -1;
-    *now = (lt_time_us)(sec * 1e6);
-    return 0;
 }
 
 static char *lt_query_read(const char *path)
@@ -87,7 +73,7 @@ int lt_cmd_query(int argc, char **argv)
         case 'j': fmt = LT_KQL_JSON; break;
         case 'C': fmt = LT_KQL_CSV; break;
         case 'n':
-            if (lt_query_parse_now(optarg, &now) < 0) { fprintf(stderr, "llmtap: bad --now '%s'\n", optarg); return 2; }
+            if (lt_cmd_spool_now(optarg, &now) < 0) { fprintf(stderr, "llmtap: bad --now '%s'\n", optarg); return 2; }
             break;
         case 's': sql_only = 1; break;
         case 'c': conf = optarg; break;
@@ -99,16 +85,11 @@ int lt_cmd_query(int argc, char **argv)
     if (file ? optind != argc : optind != argc - 1) { lt_query_usage(stderr); return 2; }
     char *src = file ? lt_query_read(file) : strdup(argv[optind]);
     if (!src) { fprintf(stderr, "llmtap: cannot read %s\n", file ? file : "query"); return 2; }
-    lt_config cfg;
-    char err[512];
-    int rc;
-    if (!db && !sql_only && lt_config_load_default(&cfg, conf, err, sizeof err) < 0) {
-        fprintf(stderr, "llmtap: %s\n", err);
-        rc = 2;
-    } else if (!db && !sql_only) {
-        rc = lt_query_exec(cfg.db_path, src, now, fmt, sql_only);
-        lt_config_free(&cfg);
-    } else rc = lt_query_exec(db ? db : "", src, now, fmt, sql_only);
+    int rc = 2;
+    char *path = NULL;
+    if (sql_only) rc = lt_query_exec("", src, now, fmt, 1); /* compiles only: no spool, no configuration */
+    else if ((path = lt_cmd_spool_path(db, conf))) rc = lt_query_exec(path, src, now, fmt, 0);
+    free(path);
     free(src);
     return rc;
 }

@@ -13,7 +13,6 @@
 #include "../analytics/report.h"
 #include "../common/clock.h"
 #include "cmd.h"
-#include "config.h"
 
 static void lt_report_usage(FILE *out)
 {
@@ -36,17 +35,6 @@ static int lt_report_span(const char *s, lt_time_us *us)
     if (ok) *us = t.v[0].ival;
     lt_kql_lex_free(&t);
     return ok ? 0 : -1;
-}
-
-static int lt_report_now(const char *s, lt_time_us *now)
-{
-    long long us;
-    char *end;
-    if (lt_kql_lex_datetime(s, &us) == 0) { *now = us; return 0; }
-    double sec = strtod(s, &end);
-    if (end == s || *end) return -1;
-    *now = (lt_time_us)(sec * 1e6);
-    return 0;
 }
 
 static int lt_report_emit(const char *db_path, const char *outpath, lt_time_us now, lt_time_us since)
@@ -85,7 +73,7 @@ int lt_cmd_report(int argc, char **argv)
         switch (c) {
         case 'd': db = optarg; break;
         case 's': if (lt_report_span(optarg, &since) < 0) { fprintf(stderr, "llmtap: bad --since '%s' (a timespan like 7d)\n", optarg); return 2; } break;
-        case 'n': if (lt_report_now(optarg, &now) < 0) { fprintf(stderr, "llmtap: bad --now '%s'\n", optarg); return 2; } break;
+        case 'n': if (lt_cmd_spool_now(optarg, &now) < 0) { fprintf(stderr, "llmtap: bad --now '%s'\n", optarg); return 2; } break;
         case 'c': conf = optarg; break;
         case 'o': outpath = optarg; break;
         case 'h': lt_report_usage(stdout); return 0;
@@ -93,11 +81,9 @@ int lt_cmd_report(int argc, char **argv)
         }
     }
     if (optind != argc) { lt_report_usage(stderr); return 2; }
-    if (db) return lt_report_emit(db, outpath, now, since);
-    lt_config cfg;
-    char err[512];
-    if (lt_config_load_default(&cfg, conf, err, sizeof err) < 0) { fprintf(stderr, "llmtap: %s\n", err); return 2; }
-    int rc = lt_report_emit(cfg.db_path, outpath, now, since);
-    lt_config_free(&cfg);
+    char *path = lt_cmd_spool_path(db, conf);
+    if (!path) return 2;
+    int rc = lt_report_emit(path, outpath, now, since);
+    free(path);
     return rc;
 }
