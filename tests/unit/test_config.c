@@ -18,27 +18,9 @@
 #include "common/log.h"
 #include "records/redact.h"
 #include "uploader/upload_cfg.h"
+#include "tmpdir.h"
 
-static char dir[64];
-
-static int setup(void **st) { (void)st; strcpy(dir, "/tmp/lt-config-XXXXXX"); return mkdtemp(dir) ? 0 : -1; }
-static int teardown(void **st)
-{
-    (void)st;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
-}
-
-static void path(char *out, const char *name) { snprintf(out, 128, "%s/%s", dir, name); }
-
-static void write_file(const char *p, const char *s)
-{
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(s, f);
-    fclose(f);
-}
+static int setup(void **st) { (void)st; return tmpdir_make("config"); }
 
 /* A struct and table exercising every type. */
 typedef struct t_cfg {
@@ -325,8 +307,8 @@ static void test_secret_and_required(void **st)
 static void load_text(lt_config *c, const char *text, int want_rc, const char *want)
 {
     char p[128], err[512] = "";
-    path(p, "t.conf");
-    write_file(p, text);
+    tmpdir_path(p, "t.conf");
+    tmpdir_write(p, text);
     int rc = lt_config_load(c, p, err, sizeof err);
     char full[400] = "";
     if (want) snprintf(full, sizeof full, "%s:%s", p, want);
@@ -458,8 +440,8 @@ static void test_dump_round_trip(void **st)
     assert_non_null(strstr(d1, "\nfilter = tcp port 80\n"));
     assert_non_null(strstr(d1, "\nsnaplen = 262144\n"));      /* every key, defaults included */
     char p[128];
-    path(p, "dump.conf");
-    write_file(p, d1);
+    tmpdir_path(p, "dump.conf");
+    tmpdir_write(p, d1);
     char err[512] = "";
     lt_config_defaults(&c);
     if (lt_config_load(&c, p, err, sizeof err) < 0) {
@@ -501,8 +483,8 @@ static void test_template_is_defaults(void **st)
         }
     }
     char p[128], err[512] = "";
-    path(p, "template.conf");
-    write_file(p, buf);
+    tmpdir_path(p, "template.conf");
+    tmpdir_write(p, buf);
     lt_config_defaults(&c);
     if (lt_config_load(&c, p, err, sizeof err) < 0) {
         print_message("the template does not load: %s\n", err);
@@ -707,5 +689,5 @@ int main(void)
         cmocka_unit_test(test_template_is_defaults), cmocka_unit_test(test_proxy_hook),
         cmocka_unit_test(test_tables_lint),     cmocka_unit_test(test_redact_names),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }

@@ -15,22 +15,12 @@
 #include "common/counters.h"
 #include "common/clock.h"
 #include "store/spool.h"
+#include "tmpdir.h"
 
 /* The counters every object under test counts into. */
 static lt_counters tctr;
 
-static char dir[64];
-
-static int setup(void **st) { (void)st; strcpy(dir, "/tmp/lt-store-XXXXXX"); return mkdtemp(dir) ? 0 : -1; }
-static int teardown(void **st)
-{
-    (void)st;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
-}
-
-static void path(char *out, const char *name) { snprintf(out, 128, "%s/%s", dir, name); }
+static int setup(void **st) { (void)st; return tmpdir_make("store"); }
 
 static lt_record rec(const char *id, lt_time_us t, const char *text)
 {
@@ -43,7 +33,7 @@ static void test_put_idempotent_and_mode(void **st)
 {
     (void)st;
     char p[128], *err = NULL;
-    path(p, "a.db");
+    tmpdir_path(p, "a.db");
     lt_spool *s = lt_spool_open(p, &err);
     assert_non_null(s);
     lt_record r = rec("id1", 1, "x");
@@ -65,7 +55,7 @@ static void test_newer_schema_refused(void **st)
 {
     (void)st;
     char p[128], *err = NULL;
-    path(p, "b.db");
+    tmpdir_path(p, "b.db");
     lt_spool_close(lt_spool_open(p, &err));
     sqlite3 *db;
     sqlite3_open(p, &db);
@@ -80,7 +70,7 @@ static void test_delivery_flow(void **st)
 {
     (void)st;
     char p[128], *err = NULL;
-    path(p, "c.db");
+    tmpdir_path(p, "c.db");
     lt_spool *s = lt_spool_open(p, &err);
     for (int i = 0; i < 5; i++) {
         char id[16];
@@ -115,7 +105,7 @@ static void test_eviction_counted(void **st)
 {
     (void)st;
     char p[128], *err = NULL;
-    path(p, "d.db");
+    tmpdir_path(p, "d.db");
     lt_spool *s = lt_spool_open(p, &err);
     lt_spool_set_counters(s, &tctr);
     for (int i = 0; i < 100; i++) {
@@ -147,14 +137,12 @@ static void test_eviction_counted(void **st)
     lt_spool_close(s);
 }
 
-static void write_file(const char *p, const char *s) { FILE *f = fopen(p, "w"); fputs(s, f); fclose(f); }
-
 static void test_config_keys(void **st)
 {
     (void)st;
     char p[128], err[256];
-    path(p, "ok.conf");
-    write_file(p, "; comment\n[capture]\nserver_ports = 443, 8080\nbody_cap = 2M\nidle_timeout = 5m\n"
+    tmpdir_path(p, "ok.conf");
+    tmpdir_write(p, "; comment\n[capture]\nserver_ports = 443, 8080\nbody_cap = 2M\nidle_timeout = 5m\n"
                   "[records]\nxff_trusted_hops = 1\n[store]\npath = /tmp/x.db\nmax_bytes = 1G\nmax_age = 2d\n"
                   "[upload]\nendpoint = https://dce.example.com\n[log]\nlevel = info\n");
     lt_config c;
@@ -175,8 +163,8 @@ static void test_config_keys(void **st)
 static void expect_error(const char *text, const char *want)
 {
     char p[128], err[256];
-    path(p, "bad.conf");
-    write_file(p, text);
+    tmpdir_path(p, "bad.conf");
+    tmpdir_write(p, text);
     lt_config c;
     lt_config_defaults(&c);
     assert_int_equal(lt_config_load(&c, p, err, sizeof err), -1);
@@ -209,5 +197,5 @@ int main(void)
         cmocka_unit_test(test_delivery_flow), cmocka_unit_test(test_eviction_counted),
         cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }

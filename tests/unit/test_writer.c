@@ -15,24 +15,16 @@
 #include <unistd.h>
 #include "store/spool.h"
 #include "store/writer.h"
+#include "tmpdir.h"
 
-static char dir[64], db[128];
+static char db[128];
 
 static int setup(void **st)
 {
     (void)st;
-    strcpy(dir, "/tmp/lt-writer-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    snprintf(db, sizeof db, "%s/spool.db", dir);
+    if (tmpdir_make("writer") < 0) return -1;
+    tmpdir_path(db, "spool.db");
     return 0;
-}
-
-static int teardown(void **st)
-{
-    (void)st;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
 }
 
 static lt_record mkrec(int i)
@@ -184,11 +176,11 @@ static void test_linger_commits_a_lone_record(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flush_commits_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_destroy_commits_queue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_submit_wait_never_drops_and_batches_fill, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_linger_commits_a_lone_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_commits_everything, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_commits_queue, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_submit_wait_never_drops_and_batches_fill, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_linger_commits_a_lone_record, setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
