@@ -15,6 +15,10 @@
  * usage chunk with empty choices. A stream that never sent usage is marked
  * "missing", never zero. The Responses API stream is folded the same way,
  * preferring the complete response carried by response.completed.
+ * A stream is read as it arrives (lt_aoai_stream, attached to the response
+ * by the HTTP parsers), so a call in flight holds its accumulators and a
+ * partial event, not its body; a stream without one (a body kept whole) is
+ * read through the same code when the call is parsed.
  * The common chunk shapes of a chat stream take a fast path that walks the
  * event in place (jscan.h) and applies exactly what the general path would;
  * everything else builds a jansson tree (see "fast path" below). */
@@ -639,20 +643,22 @@ typedef struct lt_sse_ctx {
     int responses;
     int fast;           /* the fast path may be tried */
     size_t fast_events; /* events it handled */
-    lt_counters *ctr;
+    size_t events;      /* events seen (counted as sse_events when the call is parsed) */
+    size_t json_errors; /* events that were not JSON (counted as json_errors then) */
     int tree;           /* the scanner may build the general path's trees */
 } lt_sse_ctx;
 
 static void lt_acc_on_event(void *ud, const lt_sse_event *ev)
 {
     lt_sse_ctx *x = ud;
+    x->events++;
     if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) { x->a->done = 1; return; }
     if (x->fast && !ev->event_len && lt_acc_fast_chunk(x->a, ev->data, ev->data_len, ev->off)) { x->fast_events++; return; }
     lt_fast_forget(x->a);
     json_error_t err;
     json_t *j = lt_json_load(ev->data, ev->data_len, x->tree, &err);
     if (!j) {
-        x->ctr->json_errors++;
+        x->json_errors++;
         lt_info("unparseable SSE event data (%s)%s", err.text, ev->unterminated ? " (cut stream)" : "");
         return;
     }
@@ -806,38 +812,120 @@ static void lt_fill_choices_json(json_t *out, json_t *resp, int completions)
     lt_set(out, LT_AOAI_F_PROMPT_FILTER_RESULTS, pf ? pf : json_object_get(resp, "prompt_annotations"));
 }
 
+/* ---- streamed answers read as they arrive (aoai.h: lt_aoai_stream) ------- */
+
+struct lt_aoai_stream {
+    lt_acc a;
+    lt_sse_ctx x;
+    lt_sse *sse;        /* NULL once finished */
+};
+
+static int lt_stream_init(lt_aoai_stream *s, int responses)
+{
+    memset(s, 0, sizeof *s);
+    int fast = lt_fast_enabled();
+    s->x.a = &s->a;
+    s->x.responses = responses;
+    s->x.fast = !responses && fast;
+    s->x.tree = fast;
+    s->sse = lt_sse_create(lt_acc_on_event, &s->x);
+    return s->sse ? 0 : -1;
+}
+
+static void lt_stream_finish(lt_aoai_stream *s)
+{
+    if (!s->sse) return;
+    lt_sse_finish(s->sse);
+    lt_sse_destroy(s->sse);
+    s->sse = NULL;
+}
+
+static void lt_stream_free(lt_aoai_stream *s)
+{
+    lt_sse_destroy(s->sse);
+    s->sse = NULL;
+    lt_acc_free(&s->a);
+}
+
+int lt_aoai_stream_attach(lt_exchange *ex)
+{
+    lt_http_msg *r = &ex->resp;
+    if (r->aoai || !ex->req.present || !r->present || r->status < 200 || r->status >= 300 || !lt_is_sse(r))
+        return 0;
+    if (r->body.len || r->body_bytes) return 0; /* bytes already kept: the body is read as a whole */
+    lt_aoai_call call;
+    if (!lt_aoai_classify(ex->req.method, ex->req.target, &call) || call.op == LT_AOAI_OTHER) return 0;
+    lt_aoai_stream *s = malloc(sizeof *s);
+    if (!s) return 0;
+    if (lt_stream_init(s, call.op == LT_AOAI_RESPONSES) < 0) { free(s); return 0; }
+    r->aoai = s;
+    return 1;
+}
+
+void lt_aoai_stream_feed(lt_aoai_stream *s, const uint8_t *p, size_t n)
+{
+    if (s && s->sse && n) lt_sse_feed(s->sse, p, n);
+}
+
+size_t lt_aoai_stream_footprint(const lt_aoai_stream *s)
+{
+    if (!s) return 0;
+    const lt_acc *a = &s->a;
+    size_t n = sizeof *s + lt_sse_footprint(s->sse) + a->out_text.cap + a->valid_filters.cap + a->tail.cap;
+    for (int i = 0; i < a->nmc; i++) n += a->mc[i].val.cap;
+    n += a->nch * sizeof *a->ch;
+    for (size_t i = 0; i < a->nch; i++) {
+        const lt_acc_choice *c = &a->ch[i];
+        n += c->content.cap + c->refusal.cap + c->text.cap + c->last_filters.cap + c->ntools * sizeof *c->tools;
+        for (size_t k = 0; k < c->ntools; k++) n += c->tools[k].args.cap;
+    }
+    return n;
+}
+
+void lt_aoai_stream_destroy(lt_aoai_stream *s)
+{
+    if (!s) return;
+    lt_stream_free(s);
+    free(s);
+}
+
+/* The facts of a streamed answer: from the stream attached to the response
+ * (read as it arrived), else from its kept body, read now. */
 static void lt_fill_stream(json_t *out, const lt_exchange *ex, int responses, int completions, lt_counters *ctr)
 {
-    lt_acc a;
-    memset(&a, 0, sizeof a);
-    a.resp = &ex->resp;
-    int fast = lt_fast_enabled();
-    lt_sse_ctx x = {&a, responses, !responses && fast, 0, ctr, fast};
-    size_t events = lt_sse_parse_all(ex->resp.body.data, ex->resp.body.len, lt_acc_on_event, &x);
-    ctr->sse_events += events;
-    lt_debug("SSE stream: %zu events, %zu by the fast path", events, x.fast_events);
-    json_t *usage = a.usage;
+    lt_aoai_stream local, *s = ex->resp.aoai;
+    if (!s) {
+        s = &local;
+        if (lt_stream_init(s, responses) < 0) return;
+        lt_sse_feed(s->sse, ex->resp.body.data, ex->resp.body.len);
+    }
+    lt_stream_finish(s);
+    lt_acc *a = &s->a;
+    ctr->sse_events += s->x.events;
+    ctr->json_errors += s->x.json_errors;
+    lt_debug("SSE stream: %zu events, %zu by the fast path", s->x.events, s->x.fast_events);
+    json_t *usage = a->usage;
     if (responses) {
-        json_t *r = a.final_response;
-        lt_set_str(out, LT_AOAI_F_RESPONSE_ID, r ? json_object_get(r, "id") : a.id);
-        lt_set_str(out, LT_AOAI_F_MODEL, r ? json_object_get(r, "model") : a.model);
+        json_t *r = a->final_response;
+        lt_set_str(out, LT_AOAI_F_RESPONSE_ID, r ? json_object_get(r, "id") : a->id);
+        lt_set_str(out, LT_AOAI_F_MODEL, r ? json_object_get(r, "model") : a->model);
         usage = json_object_get(r, "usage");
         json_t *output = json_object_get(r, "output");
         if (json_is_array(output)) json_object_set(out, LT_AOAI_F_RESPONSE_MESSAGES, output);
-        else if (a.rs_items) json_object_set(out, LT_AOAI_F_RESPONSE_MESSAGES, a.rs_items);
-        else if (a.have_out_text)
+        else if (a->rs_items) json_object_set(out, LT_AOAI_F_RESPONSE_MESSAGES, a->rs_items);
+        else if (a->have_out_text)
             json_object_set_new(out, LT_AOAI_F_RESPONSE_MESSAGES, json_pack("[{s:s,s:o}]", "role", "assistant",
-                                                                   "content", lt_buf_json(&a.out_text)));
+                                                                   "content", lt_buf_json(&a->out_text)));
         lt_set(out, LT_AOAI_F_RESPONSE_STATUS, json_object_get(r, "status"));
     } else {
-        lt_set_str(out, LT_AOAI_F_RESPONSE_ID, a.id);
-        lt_set_str(out, LT_AOAI_F_MODEL, a.model);
-        lt_set_str(out, LT_AOAI_F_SYSTEM_FINGERPRINT, a.fingerprint);
-        lt_acc_chat_columns(&a, out, completions);
+        lt_set_str(out, LT_AOAI_F_RESPONSE_ID, a->id);
+        lt_set_str(out, LT_AOAI_F_MODEL, a->model);
+        lt_set_str(out, LT_AOAI_F_SYSTEM_FINGERPRINT, a->fingerprint);
+        lt_acc_chat_columns(a, out, completions);
     }
     if (!lt_usage_fill(out, usage)) lt_usage_missing(out, ctr);
-    lt_fill_ttft(out, ex, &a);
-    lt_acc_free(&a);
+    lt_fill_ttft(out, ex, a);
+    if (s == &local) lt_stream_free(s);
 }
 
 static void lt_fill_nonstream(json_t *out, const lt_exchange *ex, json_t *resp, const lt_aoai_call *call,

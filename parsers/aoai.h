@@ -70,6 +70,24 @@ typedef struct lt_aoai_cfg {
 void lt_aoai_parse(const lt_aoai_call *call, const lt_exchange *ex, const lt_aoai_cfg *cfg, json_t *out,
                    lt_counters *ctr);
 
+/* Streamed answers read as they arrive. A 2xx text/event-stream answer to
+ * a modelled call (any operation but LT_AOAI_OTHER, whose raw body records
+ * keep) is not kept whole: the HTTP parser attaches a stream to the response
+ * when its head is known, http_msg.c hands it the decoded body bytes instead
+ * of keeping them, and its SSE parser folds each event into the call's
+ * accumulators (text so far, tool arguments, filter results, usage). A
+ * stream in flight so costs its accumulators, not its body; lt_aoai_parse()
+ * reads them and gives exactly the facts it gives from the whole body. */
+typedef struct lt_aoai_stream lt_aoai_stream;
+/* Attaches a stream to ex->resp when the request and the response head call
+ * for one and no body byte has arrived yet. Returns 1 when attached. */
+int lt_aoai_stream_attach(lt_exchange *ex);
+/* The next n decoded body bytes. */
+void lt_aoai_stream_feed(lt_aoai_stream *s, const uint8_t *p, size_t n);
+/* Bytes the stream holds (charged to the memory budget as it grows). */
+size_t lt_aoai_stream_footprint(const lt_aoai_stream *s);
+void lt_aoai_stream_destroy(lt_aoai_stream *s);
+
 /* The API id for the gateway record ("azure-openai" or NULL). */
 const char *lt_aoai_api_id(const lt_aoai_call *call);
 

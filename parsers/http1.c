@@ -29,6 +29,7 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../common/membudget.h"
+#include "aoai.h"
 #include "content.h"
 #include "http1.h"
 
@@ -431,6 +432,7 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
         return 0;
     }
     d->state = lt_h1_body_mode(h, d, ex, dir);
+    if (dir == LT_DIR_TO_CLIENT) lt_aoai_stream_attach(ex); /* a streamed answer is folded, not kept */
     if (m->budget_truncated) lt_h1_strip_request(m);
     if (d->state == H1_RESYNC) lt_h1_parse_error(h, dir, ts);
     else if (d->state == H1_HEAD) lt_h1_message_done(h, dir, ts, 0);

@@ -5,7 +5,8 @@
  *   priority, promised stream id) -> CONTENT -> PAD -> HEAD ...
  * DATA and header-block content is consumed straight from the input as it
  * arrives, whatever the TCP segmentation: DATA goes to the stream's body
- * (through the Content-Encoding decoder), header-block fragments go to the
+ * (through the Content-Encoding decoder; a streamed Azure OpenAI answer is
+ * folded into its call's accumulators instead, aoai.h), header-block fragments go to the
  * direction's HPACK decoder, which keeps partial fields itself. Only the
  * 9-byte header, the few prefix bytes and small control frames (SETTINGS,
  * RST_STREAM, GOAWAY, ...) are copied, and only when split across inputs.
@@ -36,6 +37,7 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../common/membudget.h"
+#include "aoai.h"
 #include "content.h"
 #include "hpack.h"
 #include "http2_conn.h"
@@ -368,6 +370,7 @@ static int h2_block_install(lt_h2 *h, h2_dir *d, int dir, h2_stream *s)
         lt_content_set_ratio(s->dec[dir], h->cfg.decode_ratio_max);
         lt_http_msg_body_decoder(m, s->dec[dir], h->cfg.budget);
     }
+    if (dir == LT_DIR_TO_CLIENT) lt_aoai_stream_attach(&s->ex); /* a streamed answer is folded, not kept */
     s->headers_seen[dir] = 1;
     return 0;
 }

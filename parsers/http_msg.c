@@ -10,6 +10,7 @@
 #include <strings.h>
 #include "../common/log.h"
 #include "../common/membudget.h"
+#include "aoai.h"
 #include "content.h"
 #include "http_msg.h"
 
@@ -41,6 +42,7 @@ void lt_http_msg_free(lt_http_msg *m)
     free(m->hdrs);
     lt_buf_free(&m->body);
     free(m->marks);
+    lt_aoai_stream_destroy(m->aoai);
     lt_membudget_release(m->budget, m->charged);
     lt_http_msg_init(m);
 }
@@ -108,11 +110,37 @@ static void lt_http_msg_budget_cut(lt_http_msg *m)
     if (!m->incomplete) m->incomplete = LT_INC_MEMCAP;
 }
 
+/* Hands n decoded bytes to the message's stream; its growth is charged to
+ * the budget like a body's: past what the budget allows, the bytes fed so
+ * far stay (the memory is taken) and the body is cut there. */
+static void lt_http_msg_fold(lt_http_msg *m, const uint8_t *p, size_t n, lt_membudget *mb)
+{
+    lt_aoai_stream_feed(m->aoai, p, n);
+    m->body_folded += n;
+    if (!mb) return;
+    size_t fp = lt_aoai_stream_footprint(m->aoai);
+    if (fp <= m->folded_charged) return;
+    size_t grow = fp - m->folded_charged;
+    m->budget = mb;
+    if (lt_membudget_try_charge(mb, grow, LT_MEMBUDGET_BULK) < 0) {
+        lt_membudget_charge(mb, grow);
+        lt_http_msg_budget_cut(m);
+    }
+    m->folded_charged = fp;
+    m->charged += grow;
+}
+
 size_t lt_http_msg_body_append(lt_http_msg *m, const uint8_t *p, size_t n, size_t cap, lt_membudget *mb)
 {
-    size_t room = m->body.len < cap ? cap - m->body.len : 0;
+    uint64_t kept = m->body.len + m->body_folded;
+    size_t room = kept < cap ? (size_t)(cap - kept) : 0;
     size_t keep = n < room ? n : room;
     if (m->budget_truncated) keep = 0; /* once refused, the body stays cut (no holes inside it) */
+    if (m->aoai) {
+        if (keep) lt_http_msg_fold(m, p, keep, mb);
+        if (keep < n) m->body_truncated = 1;
+        return keep;
+    }
     if (mb && keep) {
         m->budget = mb;
         size_t fit = lt_membudget_buf_room(mb, &m->body, keep, &m->charged, LT_MEMBUDGET_BULK);
@@ -132,6 +160,10 @@ void lt_http_msg_body_decoder(lt_http_msg *m, lt_content *dec, lt_membudget *mb)
 
 void lt_http_msg_body_decoded(lt_http_msg *m, const lt_content *dec)
 {
+    if (m->aoai && m->body.len) { /* the decoder's output, folded and let go */
+        if (!m->budget_truncated) lt_http_msg_fold(m, m->body.data, m->body.len, m->budget);
+        lt_buf_reset(&m->body);
+    }
     if (lt_content_budget_hit(dec) && !m->budget_truncated) lt_http_msg_budget_cut(m);
     if (lt_content_truncated(dec)) m->body_truncated = 1;
 }

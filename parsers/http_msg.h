@@ -7,7 +7,8 @@
  * the inline proxy produce identical records.
  *
  * Bodies are kept decoded (Content-Encoding removed, chunk framing removed)
- * up to a cap; body_marks remember when each part of the body arrived so
+ * up to a cap, except a streamed Azure OpenAI answer, which is folded into
+ * its call's accumulators as it arrives (aoai.h); body_marks remember when each part of the body arrived so
  * time-to-first-token can be computed from a streamed body after the fact. */
 #ifndef LT_HTTP_MSG_H
 #define LT_HTTP_MSG_H
@@ -58,7 +59,11 @@ typedef struct lt_http_msg {
     lt_header *hdrs;
     size_t nhdrs, hdrcap;
 
-    lt_buf body;            /* decoded body, at most the body cap */
+    lt_buf body;            /* decoded body, at most the body cap (empty when folded) */
+    struct lt_aoai_stream *aoai; /* set: the body is folded into this as it arrives
+                                  * and not kept (aoai.h: streamed answers) */
+    uint64_t body_folded;   /* decoded bytes handed to aoai (they count toward the cap) */
+    size_t folded_charged;  /* aoai's footprint charged to the budget (part of charged) */
     uint64_t head_bytes;    /* bytes of the head on the wire */
     uint64_t wire_bytes;    /* bytes of body on the wire (before Content-Encoding decoding) */
     uint64_t body_bytes;    /* decoded body length, counted past the cap */

@@ -45,6 +45,11 @@ void lt_sse_destroy(lt_sse *s)
     free(s);
 }
 
+size_t lt_sse_footprint(const lt_sse *s)
+{
+    return s ? sizeof *s + s->line.cap + s->data.cap + s->event.cap + s->id.cap : 0;
+}
+
 static void lt_sse_reset_event(lt_sse *s)
 {
     lt_buf_reset(&s->data);

@@ -34,6 +34,9 @@ void lt_sse_feed(lt_sse *s, const uint8_t *data, size_t len);
 void lt_sse_finish(lt_sse *s);
 void lt_sse_destroy(lt_sse *s);
 
+/* Bytes the parser holds (its state and buffers; 0 for NULL). */
+size_t lt_sse_footprint(const lt_sse *s);
+
 /* Parses a whole buffer: create + feed + finish + destroy. Returns events seen. */
 size_t lt_sse_parse_all(const uint8_t *data, size_t len, lt_sse_cb cb, void *ud);
 
