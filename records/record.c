@@ -110,6 +110,8 @@ static json_t *lt_json_text(const char *v)
 typedef struct lt_ids {
     char correlation[37];
     char record[LT_TABLE__COUNT][33];
+    const char *key;    /* the caller's key (a request header value), or NULL */
+    char key_fp[13];    /* its fingerprint, computed once for all the columns that show it */
 } lt_ids;
 
 static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
@@ -127,10 +129,13 @@ static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
     lt_hex(h, 16, hex);
     snprintf(ids->correlation, sizeof ids->correlation, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
              hex + 12, hex + 16, hex + 20);
-    for (int tb = 0; tb < LT_TABLE__COUNT; tb++) {
+    for (int tb = 0; tb < LT_TABLE__COUNT; tb++) { /* "<table>|<key>" */
         char k2[300];
-        int m = snprintf(k2, sizeof k2, "%d|%s", tb, key);
-        lt_sha256(k2, (size_t)m, h);
+        k2[0] = (char)('0' + tb);
+        k2[1] = '|';
+        size_t kl = (size_t)n < sizeof key ? (size_t)n : sizeof key - 1; /* the string snprintf kept */
+        memcpy(k2 + 2, key, kl);
+        lt_sha256(k2, kl + 2, h);
         lt_hex(h, 16, ids->record[tb]);
     }
 }
@@ -211,12 +216,7 @@ static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_
         json_object_set_new(o, "Url", lt_json_text(ex->req.target ? ex->req.target : ""));
     }
     if (ex->resp.present) json_object_set_new(o, "ResponseCode", json_integer(ex->resp.status));
-    const char *key = ex->req.present ? lt_key_value(&ex->req) : NULL;
-    if (key) {
-        char fp[13];
-        lt_fingerprint(key, fp);
-        json_object_set_new(o, "KeyFingerprint", lt_json_text(fp));
-    }
+    if (ids->key) json_object_set_new(o, "KeyFingerprint", lt_json_text(ids->key_fp));
     lt_set_hdr(o, "Region", &ex->resp, "x-ms-region");
     json_object_set_new(o, "Complete", json_boolean(!ex->incomplete));
     if (ex->incomplete) json_object_set_new(o, "IncompleteReason", lt_json_text(lt_incomplete_str(ex->incomplete)));
@@ -227,14 +227,15 @@ static double lt_ms(lt_time_us a, lt_time_us b) { return (double)(a - b) / 1000.
 
 /* ---- gateway record ------------------------------------------------------ */
 
-static json_t *lt_headers_json(const lt_http_msg *m)
+static json_t *lt_headers_json(const lt_http_msg *m, const lt_ids *ids)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < m->nhdrs; i++) {
         const lt_header *h = &m->hdrs[i];
         if (lt_is_secret_header(h->name)) {
             char fp[13], v[20];
-            lt_fingerprint(h->value, fp);
+            if (h->value == ids->key) memcpy(fp, ids->key_fp, sizeof fp); /* the same bytes */
+            else lt_fingerprint(h->value, fp);
             snprintf(v, sizeof v, "fp:%s", fp);
             json_object_set_new(o, h->name, lt_json_text(v));
         } else {
@@ -269,11 +270,11 @@ static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg
     json_object_set_new(o, "ClientProtocol", lt_json_text(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
     if (ex->req.present) {
         json_object_set_new(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
-        json_object_set_new(o, "RequestHeaders", lt_headers_json(&ex->req));
+        json_object_set_new(o, "RequestHeaders", lt_headers_json(&ex->req, ids));
     }
     if (ex->resp.present) {
         json_object_set_new(o, "ResponseSize", json_integer((json_int_t)(ex->resp.head_bytes + ex->resp.wire_bytes)));
-        json_object_set_new(o, "ResponseHeaders", lt_headers_json(&ex->resp));
+        json_object_set_new(o, "ResponseHeaders", lt_headers_json(&ex->resp, ids));
         json_object_set_new(o, "IsRequestSuccess", json_boolean(ex->resp.status >= 200 && ex->resp.status < 400));
     }
     if (call && call->op) {
@@ -346,6 +347,8 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     if (!cfg) { lt_record_cfg_defaults(&defaults); cfg = &defaults; }
     lt_ids ids;
     lt_make_ids(ex, &ids);
+    ids.key = ex->req.present ? lt_key_value(&ex->req) : NULL;
+    if (ids.key) lt_fingerprint(ids.key, ids.key_fp);
     lt_aoai_call call;
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
     lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
