@@ -5,17 +5,13 @@
 #   write_conf FILE AUTH [extra lines...]
 #   control JSON         -> POST /control
 #   standin_stop
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/certs.sh"
 standin_start() {
     SDIR=$1
     mkdir -p "$SDIR"
+    test_certs "$SDIR" server 127.0.0.1 IP:127.0.0.1 || return 1
     (
         cd "$SDIR"
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=llmtap test CA" \
-            -keyout ca.key -out ca.pem >/dev/null 2>&1
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr >/dev/null 2>&1
-        printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext \
-            -out server.pem >/dev/null 2>&1
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=llmtap client" -keyout client.key \
             -out client.crt >/dev/null 2>&1
         cat client.crt client.key >client.pem
