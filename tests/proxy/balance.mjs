@@ -8,7 +8,7 @@
 //   node balance.mjs DIR        (LLMTAP set; exit 1 on any failure)
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { check, chat, proxyConf, request, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
+import { check, chat, proxyConf, request, sleep, startBackend, startProxy, runScenarios } from './harness.mjs';
 
 const dir = process.argv[2];
 process.env.LT_TEST_DB = `${dir}/spool.db`;
@@ -171,12 +171,4 @@ async function headers() {
 }
 
 const all = { weights, cooldown, breaker, status, headers };
-try {
-  for (const n of process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(all)) await all[n]();
-} catch (e) {
-  results.fail++;
-  console.log(`FAIL: ${e.stack}`);
-}
-stopAll();
-console.log(`${results.pass} passed, ${results.fail} failed`);
-process.exit(results.fail ? 1 : 0);
+await runScenarios(all, process.argv.slice(3));

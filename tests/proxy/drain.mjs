@@ -5,7 +5,7 @@
 //   node drain.mjs DIR
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { check, chat, proxyConf, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
+import { check, chat, proxyConf, sleep, startBackend, startProxy, runScenarios } from './harness.mjs';
 
 const dir = process.argv[2];
 
@@ -58,7 +58,4 @@ async function deadline() {
   a.stop();
 }
 
-try { await graceful(); await deadline(); } catch (e) { results.fail++; console.log(`FAIL: ${e.stack}`); }
-stopAll();
-console.log(`${results.pass} passed, ${results.fail} failed`);
-process.exit(results.fail ? 1 : 0);
+await runScenarios({ graceful, deadline });

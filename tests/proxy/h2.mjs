@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
-import { KEY, chat, check, proxyConf, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
+import { KEY, chat, check, proxyConf, sleep, startBackend, startProxy, runScenarios } from './harness.mjs';
 
 const [dir, caFile, cert, key] = process.argv.slice(2);
 process.env.LT_TEST_DB = `${dir}/spool.db`;
@@ -149,7 +149,4 @@ async function main() {
   a.stop(); b.stop();
 }
 
-try { await main(); } catch (e) { results.fail++; console.log(`FAIL: ${e.stack}`); }
-stopAll();
-console.log(`${results.pass} passed, ${results.fail} failed`);
-process.exit(results.fail ? 1 : 0);
+await runScenarios({ main });

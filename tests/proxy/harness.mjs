@@ -26,6 +26,22 @@ export function stopAll() {
 }
 process.on('exit', stopAll);
 
+// The end of every proxy test: runs the scenarios (name -> async function)
+// named in names, or all of them in order when names is empty; an exception
+// counts as one failure and ends the run. Then stops every process started,
+// prints the tally and exits 1 on any failure.
+export async function runScenarios(all, names = []) {
+  try {
+    for (const n of names.length ? names : Object.keys(all)) await all[n]();
+  } catch (e) {
+    results.fail++;
+    console.log(`FAIL: ${e.stack}`);
+  }
+  stopAll();
+  console.log(`${results.pass} passed, ${results.fail} failed`);
+  process.exit(results.fail ? 1 : 0);
+}
+
 function waitLine(proc, stream, re, what) {
   return new Promise((resolve, reject) => {
     let buf = '';

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KEY, chat, check, proxyConf, results, startBackend, startProxy, stopAll } from './harness.mjs';
+import { KEY, chat, check, proxyConf, startBackend, startProxy, runScenarios } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -89,13 +89,6 @@ async function ownAnswers() {
   a.stop();
 }
 
-const names = process.argv.slice(3).length ? process.argv.slice(3) : ['chat', 'choices', 'tools', 'ops', 'curl', 'errors', 'own'];
-try {
-  for (const n of names) await (n === 'own' ? ownAnswers() : scenario(n));
-} catch (e) {
-  results.fail++;
-  console.log(`FAIL: ${e.stack}`);
-}
-stopAll();
-console.log(`${results.pass} passed, ${results.fail} failed`);
-process.exit(results.fail ? 1 : 0);
+const all = Object.fromEntries(['chat', 'choices', 'tools', 'ops', 'curl', 'errors'].map((n) => [n, () => scenario(n)]));
+all.own = ownAnswers;
+await runScenarios(all, process.argv.slice(3));

@@ -6,7 +6,7 @@
 // backend request.
 //   node stream.mjs DIR [spacing|noretry|cancel]
 import { execFileSync } from 'node:child_process';
-import { KEY, chat, check, proxyConf, request, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
+import { KEY, chat, check, proxyConf, request, sleep, startBackend, startProxy, runScenarios } from './harness.mjs';
 
 const dir = process.argv[2];
 process.env.LT_TEST_DB = `${dir}/spool.db`;
@@ -116,12 +116,4 @@ async function close() {
 }
 
 const all = { spacing, noretry, cancel, close };
-try {
-  for (const n of process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(all)) await all[n]();
-} catch (e) {
-  results.fail++;
-  console.log(`FAIL: ${e.stack}`);
-}
-stopAll();
-console.log(`${results.pass} passed, ${results.fail} failed`);
-process.exit(results.fail ? 1 : 0);
+await runScenarios(all, process.argv.slice(3));

@@ -7,7 +7,7 @@
 // and a pooled connection that dies before answering is retried on a fresh
 // one without failing the call (one backend only: no failover could hide it).
 //   node tls.mjs DIR CA.pem CERT.pem KEY.pem     (certificates for "localhost")
-import { check, chat, proxyConf, request, results, sleep, startBackend, startProxy, stopAll } from './harness.mjs';
+import { check, chat, proxyConf, request, sleep, startBackend, startProxy, runScenarios } from './harness.mjs';
 
 const [dir, ca, cert, key] = process.argv.slice(2);
 process.env.LT_TEST_DB = `${dir}/spool.db`;
@@ -58,7 +58,4 @@ async function main() {
   a.stop();
 }
 
-try { await main(); } catch (e) { results.fail++; console.log(`FAIL: ${e.stack}`); }
-stopAll();
-console.log(`${results.pass} passed, ${results.fail} failed`);
-process.exit(results.fail ? 1 : 0);
+await runScenarios({ main });
