@@ -370,12 +370,18 @@ static size_t lt_rd_echo(const lt_redact_cfg *cfg, const lt_redact_set *s, char 
     return total;
 }
 
+/* Rule 2 needs an '=' and rule 3 a '"': a string without one is not scanned
+ * for it (JSON text kept as a string has quotes but seldom an '='). */
 static size_t lt_rd_by_name(const lt_redact_cfg *cfg, char **str, size_t *len)
 {
-    lt_rd_edit e = {.src = *str};
-    lt_buf_init(&e.out);
-    lt_rd_params(cfg, *str, *len, lt_rd_param_edit, &e);
-    size_t n = lt_rd_finish(&e, str, len);
+    size_t n = 0;
+    if (memchr(*str, '=', *len)) {
+        lt_rd_edit e = {.src = *str};
+        lt_buf_init(&e.out);
+        lt_rd_params(cfg, *str, *len, lt_rd_param_edit, &e);
+        n = lt_rd_finish(&e, str, len);
+    }
+    if (!memchr(*str, '"', *len)) return n;
     lt_rd_edit f = {.src = *str};
     lt_buf_init(&f.out);
     lt_rd_json_text(cfg, *str, *len, &f);
@@ -386,8 +392,8 @@ static size_t lt_rd_by_name(const lt_redact_cfg *cfg, char **str, size_t *len)
 static size_t lt_rd_nul(char **str, size_t *len)
 {
     size_t nul = 0;
+    if (!memchr(*str, 0, *len)) return 0;
     for (size_t i = 0; i < *len; i++) nul += (*str)[i] == 0;
-    if (!nul) return 0;
     char *o = malloc(*len + 2 * nul + 1), *w = o;
     if (!o) return 0;
     for (size_t i = 0; i < *len; i++) {
