@@ -51,9 +51,13 @@ committed() { sqlite3 "$db" "select tbl, json_extract(json, '\$.CorrelationId'),
 # Pausing: the test writes a generation number to $tmp/pause; the loop, between
 # calls, answers with the same number in $tmp/paused and waits while paused.
 client_loop() {
+    set +e   # runs in the background: the test may remove the pause file under it, which must not end the loop
     local i=0
     while [ ! -e "$tmp/stop" ]; do
-        if [ -e "$tmp/pause" ]; then cp "$tmp/pause" "$tmp/paused.tmp"; mv "$tmp/paused.tmp" "$tmp/paused"; sleep 0.1; continue; fi
+        if [ -e "$tmp/pause" ]; then
+            cp "$tmp/pause" "$tmp/paused.tmp" 2>/dev/null && mv "$tmp/paused.tmp" "$tmp/paused"
+            sleep 0.1; continue
+        fi
         i=$((i + 1))
         LT_STANDIN_HOST=$IP_SRV LT_CLIENT_IP=$IP_CLI ip netns exec "$NS_CLI" node tests/fixtures/gen/clients.mjs \
             chat "$AOAI_PORT" "$tmp/truth.$i.json" >/dev/null 2>&1 || true
