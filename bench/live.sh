@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 MB=${2:-${LIVE_MB:-1024}}
-RATES=${LIVE_RATES:-"1000 1500 2000 2500 top"}
+RATES=${LIVE_RATES-"1000 1500 2000 2500 top"}   # LIVE_RATES="" runs the soak alone
 RING=${LIVE_RING:-64M}
 SOAK_S=${LIVE_SOAK_S:-60}
 SOAK_MBPS=${LIVE_SOAK_MBPS:-400}
@@ -119,7 +119,7 @@ done
 touch "$tmp/stop"; wait "$SPID" || true; SPID=
 st=$(status); kill -TERM "$APID"; wait "$APID" || true; APID=
 first=${samples[0]}; last=${samples[-1]}; max=$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)
-soak="soak $SOAK_S s at $SOAK_MBPS Mbit/s (1 worker): RSS first $((first / 1024)) MiB, max $((max / 1024)) MiB, last $((last / 1024)) MiB ($(printf '%s ' "${samples[@]}" | awk '{for(i=1;i<=NF;i++) printf "%d ", $i/1024}')MiB every 5 s); kernel drops $(jq '[.capture.interfaces[].kernel_dropped]|add' <<<"$st"), exchanges $(jq .counters.http_exchanges <<<"$st")"
+soak="soak $SOAK_S s at $SOAK_MBPS Mbit/s (1 worker, ring $RING, load average $(cut -d" " -f1-3 /proc/loadavg) at the end): RSS first $((first / 1024)) MiB, max $((max / 1024)) MiB, last $((last / 1024)) MiB ($(printf '%s ' "${samples[@]}" | awk '{for(i=1;i<=NF;i++) printf "%d ", $i/1024}')MiB every 5 s); kernel drops $(jq '[.capture.interfaces[].kernel_dropped]|add' <<<"$st"), exchanges $(jq .counters.http_exchanges <<<"$st")"
 echo "$soak"
 
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
