@@ -46,5 +46,11 @@ lt_counters *lt_pipeline_counters(lt_pipeline *p);
 
 /* Reads a pcap or pcapng file through the pipeline. 0 ok, -1 error (*err set, malloc'd). */
 int lt_capture_file(lt_pipeline *p, const char *path, char **err);
+/* Takes one frame of a file: 0, or -1 when it could not be queued (out of memory). */
+typedef int (*lt_capture_frame_fn)(void *ud, int linktype, const uint8_t *frame, size_t caplen, lt_time_us ts);
+/* Reads a pcap or pcapng file frame by frame into fn (the one file reader of
+ * lt_capture_file and lt_workers_file); *last = the last frame's time (0:
+ * none). 0 ok, -1 error: the file, or fn refused a frame (*err set, malloc'd). */
+int lt_capture_read(const char *path, lt_capture_frame_fn fn, void *ud, lt_time_us *last, char **err);
 
 #endif

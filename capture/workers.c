@@ -16,7 +16,6 @@
  * (LT_QUEUE + 2) batches per worker are in memory whatever the file size.
  * The N pipelines share one memory budget (common/membudget.h): the ceiling
  * is the process's, not each worker's. */
-#include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,33 +239,16 @@ static void lt_workers_finish(lt_workers *w, lt_time_us ts)
     }
 }
 
+static int lt_workers_frame(void *ud, int linktype, const uint8_t *frame, size_t caplen, lt_time_us ts)
+{
+    return lt_workers_packet(ud, linktype, frame, caplen, ts);
+}
+
 int lt_workers_file(lt_workers *w, const char *path, char **err)
 {
-    char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *pc = pcap_open_offline(path, errbuf);
-    if (!pc) {
-        if (err && asprintf(err, "%s: %s", path, errbuf) < 0) *err = NULL;
-        lt_workers_finish(w, 0);
-        return -1;
-    }
-    int linktype = pcap_datalink(pc), r, rc = 0;
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    lt_time_us last = 0;
-    while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
-        last = (lt_time_us)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-        if (lt_workers_packet(w, linktype, data, h->caplen, last) < 0) {
-            if (err && asprintf(err, "%s: out of memory queueing a frame of %u bytes", path, h->caplen) < 0) *err = NULL;
-            rc = -1;
-            break;
-        }
-    }
-    if (r == -1) { /* -2 is the end of the file */
-        if (err && asprintf(err, "%s: %s", path, pcap_geterr(pc)) < 0) *err = NULL;
-        rc = -1;
-    }
+    lt_time_us last;
+    int rc = lt_capture_read(path, lt_workers_frame, w, &last, err);
     lt_workers_finish(w, last);
-    pcap_close(pc);
     return rc;
 }
 
