@@ -271,24 +271,28 @@ static lt_kex lt_ka_countif(lt_kc *c, const lt_kql_token *t, lt_kex *a, int n)
     return lt_kex_make(lt_kql_fmt(c, "count(CASE WHEN %s THEN 1 END)", a[0].sql), LT_KQL_LONG, NULL);
 }
 
-static lt_kex lt_ka_sum(lt_kc *c, const lt_kql_token *t, lt_kex *a, int n)
+/* The argument of sum()/sumif() and avg()/avgif() (iffn names the -if
+ * form): a number or a timespan, NULL (left out by the aggregate) where the
+ * -if form's condition does not hold. */
+static const char *lt_ka_value(lt_kc *c, const lt_kql_token *t, lt_kex *a, int n, const char *iffn)
 {
-    int cond = !strcmp(t->text, "sumif");
+    int cond = !strcmp(t->text, iffn);
     lt_kex_need(c, t, n, 1 + cond, 1 + cond);
     if (!lt_kex_numeric(a[0].type) && a[0].type != LT_KQL_TIMESPAN)
         lt_kql_fail(c, t, "%s() of a %s (use tolong()/todouble())", t->text, lt_kql_type_name(a[0].type));
-    const char *v = cond ? lt_kql_fmt(c, "CASE WHEN %s THEN %s END", a[1].sql, a[0].sql) : a[0].sql;
+    return cond ? lt_kql_fmt(c, "CASE WHEN %s THEN %s END", a[1].sql, a[0].sql) : a[0].sql;
+}
+
+static lt_kex lt_ka_sum(lt_kc *c, const lt_kql_token *t, lt_kex *a, int n)
+{
+    const char *v = lt_ka_value(c, t, a, n, "sumif");
     lt_kql_type ty = a[0].type == LT_KQL_BOOL ? LT_KQL_LONG : a[0].type;
     return lt_kex_make(lt_kql_fmt(c, "coalesce(sum(%s), 0)", v), ty, a[0].col);
 }
 
 static lt_kex lt_ka_avg(lt_kc *c, const lt_kql_token *t, lt_kex *a, int n)
 {
-    int cond = !strcmp(t->text, "avgif");
-    lt_kex_need(c, t, n, 1 + cond, 1 + cond);
-    if (!lt_kex_numeric(a[0].type) && a[0].type != LT_KQL_TIMESPAN)
-        lt_kql_fail(c, t, "%s() of a %s (use tolong()/todouble())", t->text, lt_kql_type_name(a[0].type));
-    const char *v = cond ? lt_kql_fmt(c, "CASE WHEN %s THEN %s END", a[1].sql, a[0].sql) : a[0].sql;
+    const char *v = lt_ka_value(c, t, a, n, "avgif");
     return lt_kex_make(lt_kql_fmt(c, "avg(%s)", v), a[0].type == LT_KQL_TIMESPAN ? LT_KQL_TIMESPAN : LT_KQL_REAL, a[0].col);
 }
 
