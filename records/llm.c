@@ -51,7 +51,7 @@ int lt_llm_columns_add(json_t *rec, json_t *facts)
     int unknown = 0;
     json_object_foreach(facts, k, v) {
         const char *col = lt_llm_column_name(k);
-        if (col) json_object_set(rec, col, v);
+        if (col) json_object_set_nocheck(rec, col, v); /* column names: ASCII literals */
         else unknown++;
     }
     return unknown;

@@ -95,6 +95,10 @@ static int lt_is_secret_header(const char *name)
     return 0;
 }
 
+/* Column names are ASCII literals (k of lt_set_time, lt_set_hdr and
+ * lt_set_hdr_int too): they are set with the _nocheck calls, which skip
+ * jansson's UTF-8 check of the key; header names from the wire are checked. */
+
 /* json_string(v): an ASCII string is valid UTF-8, so it is copied without
  * jansson's byte-by-byte UTF-8 check; anything else goes through the check. */
 static json_t *lt_json_text(const char *v)
@@ -103,6 +107,14 @@ static json_t *lt_json_text(const char *v)
     const unsigned char *p = (const unsigned char *)v;
     while (*p && *p < 0x80) p++;
     return *p ? json_string(v) : json_stringn_nocheck(v, (size_t)(p - (const unsigned char *)v));
+}
+
+/* json_object_set_new with a key from the wire: an ASCII key needs no UTF-8 check. */
+static int lt_set_wire_key(json_t *o, const char *k, json_t *v)
+{
+    const unsigned char *p = (const unsigned char *)k;
+    while (*p && *p < 0x80) p++;
+    return *p ? json_object_set_new(o, k, v) : json_object_set_new_nocheck(o, k, v);
 }
 
 /* ---- identity ------------------------------------------------------------ */
@@ -145,13 +157,13 @@ static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
 static void lt_set_time(json_t *o, const char *k, lt_time_us t)
 {
     char buf[40];
-    if (t) json_object_set_new(o, k, lt_json_text(lt_time_iso(t, buf, sizeof buf)));
+    if (t) json_object_set_new_nocheck(o, k, lt_json_text(lt_time_iso(t, buf, sizeof buf)));
 }
 
 static void lt_set_hdr(json_t *o, const char *k, const lt_http_msg *m, const char *name)
 {
     const char *v = m->present ? lt_http_msg_header(m, name) : NULL;
-    if (v) json_object_set_new(o, k, lt_json_text(v));
+    if (v) json_object_set_new_nocheck(o, k, lt_json_text(v));
 }
 
 static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const char *name)
@@ -160,7 +172,7 @@ static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const
     char *e;
     if (!v) return;
     long long n = strtoll(v, &e, 10);
-    if (e != v) json_object_set_new(o, k, json_integer(n));
+    if (e != v) json_object_set_new_nocheck(o, k, json_integer(n));
 }
 
 /* CallerIpAddress: X-Forwarded-For aware. hops < 0: the leftmost (original
@@ -201,25 +213,25 @@ static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_
     lt_time_us t0 = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
     lt_set_time(o, "TimeGenerated", t0);
     lt_set_time(o, "CallTime", t0); /* survives Log Analytics replacing an old TimeGenerated */
-    json_object_set_new(o, "CorrelationId", lt_json_text(ids->correlation));
-    json_object_set_new(o, "RecordId", lt_json_text(ids->record[table]));
+    json_object_set_new_nocheck(o, "CorrelationId", lt_json_text(ids->correlation));
+    json_object_set_new_nocheck(o, "RecordId", lt_json_text(ids->record[table]));
     lt_caller_ip(ex, cfg, ip, sizeof ip);
-    json_object_set_new(o, "CallerIpAddress", lt_json_text(ip));
+    json_object_set_new_nocheck(o, "CallerIpAddress", lt_json_text(ip));
     if (ex->conn) {
-        json_object_set_new(o, "ClientPort", json_integer(ex->conn->client.port));
-        json_object_set_new(o, "ServerIpAddress",
+        json_object_set_new_nocheck(o, "ClientPort", json_integer(ex->conn->client.port));
+        json_object_set_new_nocheck(o, "ServerIpAddress",
                             lt_json_text(lt_endpoint_addr_str(&ex->conn->server, ip, sizeof ip)));
-        json_object_set_new(o, "ServerPort", json_integer(ex->conn->server.port));
+        json_object_set_new_nocheck(o, "ServerPort", json_integer(ex->conn->server.port));
     }
     if (ex->req.present) {
-        json_object_set_new(o, "Method", lt_json_text(ex->req.method ? ex->req.method : ""));
-        json_object_set_new(o, "Url", lt_json_text(ex->req.target ? ex->req.target : ""));
+        json_object_set_new_nocheck(o, "Method", lt_json_text(ex->req.method ? ex->req.method : ""));
+        json_object_set_new_nocheck(o, "Url", lt_json_text(ex->req.target ? ex->req.target : ""));
     }
-    if (ex->resp.present) json_object_set_new(o, "ResponseCode", json_integer(ex->resp.status));
-    if (ids->key) json_object_set_new(o, "KeyFingerprint", lt_json_text(ids->key_fp));
+    if (ex->resp.present) json_object_set_new_nocheck(o, "ResponseCode", json_integer(ex->resp.status));
+    if (ids->key) json_object_set_new_nocheck(o, "KeyFingerprint", lt_json_text(ids->key_fp));
     lt_set_hdr(o, "Region", &ex->resp, "x-ms-region");
-    json_object_set_new(o, "Complete", json_boolean(!ex->incomplete));
-    if (ex->incomplete) json_object_set_new(o, "IncompleteReason", lt_json_text(lt_incomplete_str(ex->incomplete)));
+    json_object_set_new_nocheck(o, "Complete", json_boolean(!ex->incomplete));
+    if (ex->incomplete) json_object_set_new_nocheck(o, "IncompleteReason", lt_json_text(lt_incomplete_str(ex->incomplete)));
 }
 
 /* Milliseconds between two times, rounded to the microsecond. */
@@ -237,10 +249,10 @@ static json_t *lt_headers_json(const lt_http_msg *m, const lt_ids *ids)
             if (h->value == ids->key) memcpy(fp, ids->key_fp, sizeof fp); /* the same bytes */
             else lt_fingerprint(h->value, fp);
             snprintf(v, sizeof v, "fp:%s", fp);
-            json_object_set_new(o, h->name, lt_json_text(v));
+            lt_set_wire_key(o, h->name, lt_json_text(v));
         } else {
             json_t *s = lt_json_text(h->value);
-            json_object_set_new(o, h->name, s ? s : lt_json_text("(invalid UTF-8)"));
+            lt_set_wire_key(o, h->name, s ? s : lt_json_text("(invalid UTF-8)"));
         }
     }
     return o;
@@ -255,10 +267,10 @@ static void lt_error_columns(json_t *o, const lt_http_msg *resp)
     json_t *e = json_object_get(j, "error");
     json_t *code = json_object_get(e ? e : j, "code"), *msg = json_object_get(e ? e : j, "message");
     if (!code && !e) code = json_object_get(j, "statusCode");
-    if (json_is_string(code)) json_object_set(o, "LastErrorReason", code);
+    if (json_is_string(code)) json_object_set_nocheck(o, "LastErrorReason", code);
     else if (json_is_integer(code))
-        json_object_set_new(o, "LastErrorReason", json_sprintf("%lld", (long long)json_integer_value(code)));
-    if (json_is_string(msg)) json_object_set(o, "LastErrorMessage", msg);
+        json_object_set_new_nocheck(o, "LastErrorReason", json_sprintf("%lld", (long long)json_integer_value(code)));
+    if (json_is_string(msg)) json_object_set_nocheck(o, "LastErrorMessage", msg);
     json_decref(j);
 }
 
@@ -267,26 +279,26 @@ static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg
 {
     json_t *o = json_object();
     lt_common_columns(o, ex, cfg, ids, LT_TABLE_GATEWAY);
-    json_object_set_new(o, "ClientProtocol", lt_json_text(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
+    json_object_set_new_nocheck(o, "ClientProtocol", lt_json_text(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
     if (ex->req.present) {
-        json_object_set_new(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
-        json_object_set_new(o, "RequestHeaders", lt_headers_json(&ex->req, ids));
+        json_object_set_new_nocheck(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
+        json_object_set_new_nocheck(o, "RequestHeaders", lt_headers_json(&ex->req, ids));
     }
     if (ex->resp.present) {
-        json_object_set_new(o, "ResponseSize", json_integer((json_int_t)(ex->resp.head_bytes + ex->resp.wire_bytes)));
-        json_object_set_new(o, "ResponseHeaders", lt_headers_json(&ex->resp, ids));
-        json_object_set_new(o, "IsRequestSuccess", json_boolean(ex->resp.status >= 200 && ex->resp.status < 400));
+        json_object_set_new_nocheck(o, "ResponseSize", json_integer((json_int_t)(ex->resp.head_bytes + ex->resp.wire_bytes)));
+        json_object_set_new_nocheck(o, "ResponseHeaders", lt_headers_json(&ex->resp, ids));
+        json_object_set_new_nocheck(o, "IsRequestSuccess", json_boolean(ex->resp.status >= 200 && ex->resp.status < 400));
     }
     if (call && call->op) {
-        json_object_set_new(o, "OperationName", lt_json_text(call->operation));
-        json_object_set_new(o, "ApiId", lt_json_text(lt_aoai_api_id(call)));
+        json_object_set_new_nocheck(o, "OperationName", lt_json_text(call->operation));
+        json_object_set_new_nocheck(o, "ApiId", lt_json_text(lt_aoai_api_id(call)));
     } else if (ex->req.present && ex->req.method) {
-        json_object_set_new(o, "OperationName", lt_json_text(ex->req.method));
+        json_object_set_new_nocheck(o, "OperationName", lt_json_text(ex->req.method));
     }
     if (ex->req.present && ex->resp.present && ex->resp.end_ts) {
-        json_object_set_new(o, "TotalTime", json_integer((json_int_t)lt_ms(ex->resp.end_ts, ex->req.start_ts)));
+        json_object_set_new_nocheck(o, "TotalTime", json_integer((json_int_t)lt_ms(ex->resp.end_ts, ex->req.start_ts)));
         if (ex->req.end_ts && ex->resp.start_ts >= ex->req.end_ts)
-            json_object_set_new(o, "BackendTime", json_integer((json_int_t)lt_ms(ex->resp.start_ts, ex->req.end_ts)));
+            json_object_set_new_nocheck(o, "BackendTime", json_integer((json_int_t)lt_ms(ex->resp.start_ts, ex->req.end_ts)));
     }
     lt_error_columns(o, &ex->resp);
     lt_set_hdr_int(o, "RetryAfter", &ex->resp, "retry-after");
@@ -301,11 +313,11 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
 {
     json_t *o = json_object();
     lt_common_columns(o, ex, cfg, ids, LT_TABLE_LLM);
-    json_object_set_new(o, "SequenceNumber", json_integer(0));
-    json_object_set_new(o, "OperationName", lt_json_text(call->operation));
-    if (call->deployment[0]) json_object_set_new(o, "DeploymentName", lt_json_text(call->deployment));
-    if (call->api_version[0]) json_object_set_new(o, "ApiVersion", lt_json_text(call->api_version));
-    json_object_set_new(o, "HttpVersion", lt_json_text(ex->version == 20 ? "HTTP/2" : "HTTP/1.1"));
+    json_object_set_new_nocheck(o, "SequenceNumber", json_integer(0));
+    json_object_set_new_nocheck(o, "OperationName", lt_json_text(call->operation));
+    if (call->deployment[0]) json_object_set_new_nocheck(o, "DeploymentName", lt_json_text(call->deployment));
+    if (call->api_version[0]) json_object_set_new_nocheck(o, "ApiVersion", lt_json_text(call->api_version));
+    json_object_set_new_nocheck(o, "HttpVersion", lt_json_text(ex->version == 20 ? "HTTP/2" : "HTTP/1.1"));
     lt_set_hdr(o, "XRequestId", &ex->resp, "x-request-id");
     lt_set_hdr(o, "ApimRequestId", &ex->resp, "apim-request-id");
     lt_set_hdr(o, "ClientRequestId", &ex->req, "x-ms-client-request-id");
@@ -315,9 +327,9 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
         lt_set_time(o, "FirstByteTime", ex->resp.start_ts);
         lt_set_time(o, "EndTime", ex->resp.end_ts);
         if (ex->req.present && ex->resp.end_ts)
-            json_object_set_new(o, "DurationMs", json_integer((json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000)));
+            json_object_set_new_nocheck(o, "DurationMs", json_integer((json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000)));
     }
-    if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new(o, "BodyTruncated", json_true());
+    if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new_nocheck(o, "BodyTruncated", json_true());
     json_t *facts = json_object();
     lt_aoai_cfg acfg = {.store_embeddings = cfg->store_embeddings, .raw_body_cap = cfg->raw_body_cap};
     lt_aoai_parse(call, ex, &acfg, facts, ctr);
