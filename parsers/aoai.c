@@ -135,6 +135,7 @@ typedef struct lt_acc_choice {
     lt_acc_tool *tools;
     size_t ntools;
     json_t *filters;             /* content_filter_results, merged */
+    lt_buf filters_due;          /* results still to merge, as their bytes (lt_acc_filters_settle) */
     lt_buf last_filters;         /* the bytes merged last by the fast path */
     int last_filters_ok;         /* last_filters is what was merged last */
 } lt_acc_choice;
@@ -144,6 +145,7 @@ typedef struct lt_acc {
     lt_acc_choice *ch;
     size_t nch;
     json_t *id, *model, *fingerprint, *usage, *prompt_filters;
+    lt_buf prompt_filters_text;  /* the last prompt_filter_results, as compact JSON (read once, at the end) */
     uint64_t first_token_off;
     int have_first_token;
     int done;
@@ -205,9 +207,48 @@ static void lt_acc_append(lt_buf *b, int *flag, json_t *v)
     *flag = 1;
 }
 
+/* A stream in flight holds its filter results as bytes, not trees (a jansson
+ * tree costs several times its text, per stream): the fast path queues the
+ * results it would merge (filters_due: length, bytes, ...) and they are
+ * merged, in order, before anything else is merged and before the columns
+ * read them; past LT_FILTERS_DUE_MAX bytes, at once. */
+#define LT_FILTERS_DUE_MAX 4096
+
+static void lt_acc_filters_settle(lt_acc_choice *c)
+{
+    size_t off = 0, n;
+    while (off + sizeof n <= c->filters_due.len) {
+        memcpy(&n, c->filters_due.data + off, sizeof n);
+        off += sizeof n;
+        json_t *o = lt_json_load((const char *)c->filters_due.data + off, n, 1, NULL);
+        off += n;
+        if (json_is_object(o)) {
+            if (!c->filters) c->filters = json_object();
+            json_object_update(c->filters, o);
+        }
+        json_decref(o);
+    }
+    lt_buf_free(&c->filters_due);
+}
+
+/* Queues validated filter-result bytes; -1 when they could not be queued. */
+static int lt_acc_filters_defer(lt_acc_choice *c, const char *p, size_t n)
+{
+    size_t was = c->filters_due.len;
+    if (lt_buf_append(&c->filters_due, &n, sizeof n) < 0 || lt_buf_append(&c->filters_due, p, n) < 0) {
+        c->filters_due.len = was;
+        return -1;
+    }
+    c->last_filters_ok = 0;
+    if (!c->filters) c->filters = json_object();
+    if (c->filters_due.len > LT_FILTERS_DUE_MAX) lt_acc_filters_settle(c);
+    return 0;
+}
+
 static void lt_acc_merge_filters(lt_acc_choice *c, json_t *f)
 {
     if (!json_is_object(f)) return;
+    lt_acc_filters_settle(c);
     c->last_filters_ok = 0;
     if (!c->filters) c->filters = json_object();
     json_object_update(c->filters, f);
@@ -238,7 +279,14 @@ static void lt_acc_chat_chunk(lt_acc *a, json_t *j, uint64_t off)
     lt_acc_keep(&a->fingerprint, json_object_get(j, "system_fingerprint"));
     json_t *pf = json_object_get(j, "prompt_filter_results");
     if (!pf) pf = json_object_get(j, "prompt_annotations");
-    if (json_is_array(pf)) lt_acc_keep(&a->prompt_filters, pf);
+    if (json_is_array(pf)) { /* kept as text until read: a tree costs several times its text */
+        char *t = json_dumps(pf, JSON_COMPACT);
+        lt_buf_reset(&a->prompt_filters_text);
+        if (t) lt_buf_append(&a->prompt_filters_text, t, strlen(t));
+        else lt_acc_keep(&a->prompt_filters, pf);
+        if (t) { json_decref(a->prompt_filters); a->prompt_filters = NULL; }
+        free(t);
+    }
     json_t *u = json_object_get(j, "usage");
     if (json_is_object(u)) lt_acc_keep(&a->usage, u);
     size_t i;
@@ -595,9 +643,11 @@ static void lt_fast_filters(lt_acc_choice *ac, const lt_jstr *f)
         if (!ac->filters) ac->filters = json_object();
         return;
     }
-    json_t *o = lt_json_load(f->s, f->n, 1, NULL);
-    lt_acc_merge_filters(ac, o);
-    json_decref(o);
+    if (lt_acc_filters_defer(ac, f->s, f->n) < 0) {
+        json_t *o = lt_json_load(f->s, f->n, 1, NULL);
+        lt_acc_merge_filters(ac, o);
+        json_decref(o);
+    }
     lt_buf_reset(&ac->last_filters);
     ac->last_filters_ok = lt_buf_append(&ac->last_filters, f->s, f->n) == 0;
 }
@@ -676,6 +726,7 @@ static void lt_acc_free(lt_acc *a)
         json_decref(c->role);
         json_decref(c->finish);
         json_decref(c->filters);
+        lt_buf_free(&c->filters_due);
         lt_buf_free(&c->last_filters);
         lt_buf_free(&c->content);
         lt_buf_free(&c->refusal);
@@ -694,6 +745,7 @@ static void lt_acc_free(lt_acc *a)
     json_decref(a->fingerprint);
     json_decref(a->usage);
     json_decref(a->prompt_filters);
+    lt_buf_free(&a->prompt_filters_text);
     json_decref(a->final_response);
     json_decref(a->rs_items);
     lt_buf_free(&a->out_text);
@@ -740,6 +792,7 @@ static void lt_acc_chat_columns(lt_acc *a, json_t *out, int completions)
     json_t *msgs = json_array(), *fins = json_array(), *filters = json_array();
     for (size_t i = 0; i < a->nch; i++) {
         lt_acc_choice *c = &a->ch[i];
+        lt_acc_filters_settle(c);
         json_t *m = json_object();
         json_object_set_new(m, "index", json_integer(c->index));
         if (completions || c->has_text) {
@@ -761,6 +814,9 @@ static void lt_acc_chat_columns(lt_acc *a, json_t *out, int completions)
     json_object_set_new(out, LT_AOAI_F_FINISH_REASONS, fins);
     if (json_array_size(filters)) json_object_set_new(out, LT_AOAI_F_CONTENT_FILTER_RESULTS, filters);
     else json_decref(filters);
+    if (a->prompt_filters_text.len && !a->prompt_filters) /* exact: a compact dump of a tree loads back equal */
+        a->prompt_filters = json_loadb((const char *)a->prompt_filters_text.data, a->prompt_filters_text.len,
+                                       JSON_ALLOW_NUL, NULL);
     if (a->prompt_filters) json_object_set(out, LT_AOAI_F_PROMPT_FILTER_RESULTS, a->prompt_filters);
 }
 
@@ -871,12 +927,14 @@ size_t lt_aoai_stream_footprint(const lt_aoai_stream *s)
 {
     if (!s) return 0;
     const lt_acc *a = &s->a;
-    size_t n = sizeof *s + lt_sse_footprint(s->sse) + a->out_text.cap + a->valid_filters.cap + a->tail.cap;
+    size_t n = sizeof *s + lt_sse_footprint(s->sse) + a->out_text.cap + a->valid_filters.cap + a->tail.cap +
+               a->prompt_filters_text.cap;
     for (int i = 0; i < a->nmc; i++) n += a->mc[i].val.cap;
     n += a->nch * sizeof *a->ch;
     for (size_t i = 0; i < a->nch; i++) {
         const lt_acc_choice *c = &a->ch[i];
-        n += c->content.cap + c->refusal.cap + c->text.cap + c->last_filters.cap + c->ntools * sizeof *c->tools;
+        n += c->content.cap + c->refusal.cap + c->text.cap + c->last_filters.cap + c->filters_due.cap +
+             c->ntools * sizeof *c->tools;
         for (size_t k = 0; k < c->ntools; k++) n += c->tools[k].args.cap;
     }
     return n;

@@ -6,7 +6,8 @@
  * facts, same json_errors and sse_events); the HTTP/1 parser end to end, one
  * byte at a time, identity and gzip, with and without the body cap (no body
  * kept, same facts); calls that keep their body (not modelled, not 2xx, not
- * SSE); and the memory budget cutting a folded stream ("memcap"). Fixed
+ * SSE); the memory budget cutting a folded stream ("memcap"); filter
+ * results queued as bytes merged like the general path merges them. Fixed
  * seeds: a failure is repeatable and prints both results. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -300,6 +301,39 @@ static void test_budget_cuts_folded(void **st)
     lt_buf_free(&sse);
 }
 
+/* Filter results that change on every chunk (more than the 4 KiB queued as
+ * bytes, so merged on the way too) give the general path's merge exactly. */
+static void test_changing_filters(void **st)
+{
+    (void)st;
+    lt_buf b;
+    lt_buf_init(&b);
+    for (int i = 0; i < 120; i++) {
+        char ev[512];
+        snprintf(ev, sizeof ev, "data: {\"choices\":[{\"content_filter_results\":{\"k%d\":{\"filtered\":false,"
+                 "\"severity\":\"s%d\"},\"hate\":{\"n\":%d}},\"delta\":{\"content\":\"x\"},\"finish_reason\":null,"
+                 "\"index\":%d}],\"id\":\"c\",\"model\":\"m\"}\n\n", i % 7, i, i, i % 2);
+        lt_buf_append(&b, ev, strlen(ev));
+    }
+    char *got[2];
+    for (int fast = 0; fast < 2; fast++) {
+        setenv("LLMTAP_AOAI_FAST", fast ? "1" : "0", 1);
+        lt_exchange ex;
+        exchange_for(&ex, CHAT_PATH, 200, "text/event-stream");
+        assert_int_equal(lt_aoai_stream_attach(&ex), 1);
+        lt_http_msg_body_append(&ex.resp, b.data, b.len, 16u << 20, NULL);
+        got[fast] = facts(&ex);
+        lt_exchange_free(&ex);
+    }
+    unsetenv("LLMTAP_AOAI_FAST");
+    if (strcmp(got[0], got[1])) print_error("expected (general path) %s\ngot (fast path)         %s\n", got[0], got[1]);
+    assert_string_equal(got[0], got[1]);
+    assert_non_null(strstr(got[1], "\"k6\":{\"filtered\":false,\"severity\":\"s118\"}"));
+    free(got[0]);
+    free(got[1]);
+    lt_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_bodies_kept),
         cmocka_unit_test(test_http1_folds),
         cmocka_unit_test(test_budget_cuts_folded),
+        cmocka_unit_test(test_changing_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
