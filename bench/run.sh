@@ -101,7 +101,8 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
     echo "  whatever the load). Hot spots after the steps of issue 13: record building (records/: headers JSON, redaction,"
     echo "  fingerprints), jansson for the request body and the first/usage chunk of each stream, SSE line splitting."
     echo "- The HTTP/2 capture keeps 300 connections with 24 streams each open at once (pcapsynth interleaves the"
-    echo "  copies), hence the higher peak RSS: it is the bodies in flight, bounded by body_cap and h2_streams_max."
+    echo "  copies), hence the higher peak RSS: streams in flight (their state, headers and request bodies; a streamed"
+    echo "  answer holds its accumulators, not its body), bounded by h2_streams_max and memory_budget."
 } > BENCHMARKS.md.new
 row="| $(date -u +%Y-%m-%d) | $(git rev-parse --short HEAD 2>/dev/null || echo -) | $(calc "$main_mb / $tw") | $(calc "$main_ex / $tw") | $(awk "BEGIN { printf \"%.2f\", $bw / $tw }") |"
 if [ -f BENCHMARKS.md ] && grep -q "^## History" BENCHMARKS.md; then
