@@ -29,6 +29,7 @@
 #include "../common/log.h"
 #include "aoai.h"
 #include "../common/jscan.h"
+#include "../common/jtext.h"
 #include "sse.h"
 
 /* ---- small JSON helpers ------------------------------------------------- */
@@ -280,9 +281,10 @@ static void lt_acc_chat_chunk(lt_acc *a, json_t *j, uint64_t off)
     json_t *pf = json_object_get(j, "prompt_filter_results");
     if (!pf) pf = json_object_get(j, "prompt_annotations");
     if (json_is_array(pf)) { /* kept as text until read: a tree costs several times its text */
-        char *t = json_dumps(pf, JSON_COMPACT);
+        size_t tl = 0;
+        char *t = lt_jtext_dump(pf, &tl); /* json_dumps(pf, JSON_COMPACT)'s bytes */
         lt_buf_reset(&a->prompt_filters_text);
-        if (t) lt_buf_append(&a->prompt_filters_text, t, strlen(t));
+        if (t) lt_buf_append(&a->prompt_filters_text, t, tl);
         else lt_acc_keep(&a->prompt_filters, pf);
         if (t) { json_decref(a->prompt_filters); a->prompt_filters = NULL; }
         free(t);
@@ -814,9 +816,12 @@ static void lt_acc_chat_columns(lt_acc *a, json_t *out, int completions)
     json_object_set_new(out, LT_AOAI_F_FINISH_REASONS, fins);
     if (json_array_size(filters)) json_object_set_new(out, LT_AOAI_F_CONTENT_FILTER_RESULTS, filters);
     else json_decref(filters);
-    if (a->prompt_filters_text.len && !a->prompt_filters) /* exact: a compact dump of a tree loads back equal */
-        a->prompt_filters = json_loadb((const char *)a->prompt_filters_text.data, a->prompt_filters_text.len,
-                                       JSON_ALLOW_NUL, NULL);
+    if (a->prompt_filters_text.len && !a->prompt_filters) { /* exact: a compact dump of a tree loads back equal */
+        const char *pt = (const char *)a->prompt_filters_text.data;
+        size_t pn = a->prompt_filters_text.len;
+        a->prompt_filters = lt_fast_enabled() ? lt_jscan_tree(pt, pn) : NULL; /* NULL on \u0000: jansson's */
+        if (!a->prompt_filters) a->prompt_filters = json_loadb(pt, pn, JSON_ALLOW_NUL, NULL);
+    }
     if (a->prompt_filters) json_object_set(out, LT_AOAI_F_PROMPT_FILTER_RESULTS, a->prompt_filters);
 }
 
