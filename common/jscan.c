@@ -89,7 +89,7 @@ int lt_jscan_string(lt_jscan *j, lt_jstr *out)
     out->s = j->p;
     out->escaped = 0;
     for (;;) {
-        p = lt_jtext_plain_run(p, end);
+        p = lt_jtext_plain_run_inline(p, end);
         if (p >= end) return -1;
         switch (lt_jscan_class[*p]) {
         case C_QUOTE:

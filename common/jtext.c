@@ -27,20 +27,7 @@ size_t lt_jtext_utf8_len(const unsigned char *p, const unsigned char *end)
 
 const unsigned char *lt_jtext_plain_run(const unsigned char *p, const unsigned char *end)
 {
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* signed compare: bytes >= 0x80 are negative, so they count as below 0x20 too */
-        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                       _mm_cmplt_epi8(v, space));
-        int m = _mm_movemask_epi8(special);
-        if (m) return p + __builtin_ctz((unsigned)m);
-        p += 16;
-    }
-#endif
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
-    return p;
+    return lt_jtext_plain_run_inline(p, end);
 }
 
 /* The output; err remembers a failed allocation, so a dump is whole or NULL. */

@@ -11,14 +11,35 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Length of the UTF-8 sequence at p (lead byte >= 0x80), 0 when jansson would
  * reject it (bad lead or continuation, overlong, surrogate, above U+10FFFF). */
 size_t lt_jtext_utf8_len(const unsigned char *p, const unsigned char *end);
 
 /* First byte at or after p that is a quote, a backslash, a control byte or
- * >= 0x80 (end if none). */
+ * >= 0x80 (end if none). Inline too, for the scanner's short keys, where the
+ * call cost as much as the scan. */
 const unsigned char *lt_jtext_plain_run(const unsigned char *p, const unsigned char *end);
+static inline const unsigned char *lt_jtext_plain_run_inline(const unsigned char *p, const unsigned char *end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* signed compare: bytes >= 0x80 are negative, so they count as below 0x20 too */
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                       _mm_cmplt_epi8(v, space));
+        int m = _mm_movemask_epi8(special);
+        if (m) return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+    return p;
+}
 
 /* json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER), byte for byte; malloc'ed,
  * *len set; NULL where json_dumps would fail (invalid UTF-8 in a string). */
