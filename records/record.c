@@ -154,6 +154,19 @@ static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
 
 /* ---- shared columns ------------------------------------------------------ */
 
+/* lt_http_msg_header for a lowercase ASCII literal name: the first byte is
+ * compared before strcasecmp (a header whose first byte differs in more than
+ * the 0x20 bit is another name), so the dozen lookups per exchange over ~20
+ * headers cost a byte compare each instead of a strcasecmp. */
+static const char *lt_hdr(const lt_http_msg *m, const char *name)
+{
+    for (size_t i = 0; i < m->nhdrs; i++) {
+        const char *h = m->hdrs[i].name;
+        if (((*h ^ *name) & ~0x20) == 0 && !strcasecmp(h, name)) return m->hdrs[i].value;
+    }
+    return NULL;
+}
+
 static void lt_set_time(json_t *o, const char *k, lt_time_us t)
 {
     char buf[40];
@@ -162,13 +175,13 @@ static void lt_set_time(json_t *o, const char *k, lt_time_us t)
 
 static void lt_set_hdr(json_t *o, const char *k, const lt_http_msg *m, const char *name)
 {
-    const char *v = m->present ? lt_http_msg_header(m, name) : NULL;
+    const char *v = m->present ? lt_hdr(m, name) : NULL;
     if (v) json_object_set_new_nocheck(o, k, lt_json_text(v));
 }
 
 static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const char *name)
 {
-    const char *v = m->present ? lt_http_msg_header(m, name) : NULL;
+    const char *v = m->present ? lt_hdr(m, name) : NULL;
     char *e;
     if (!v) return;
     long long n = strtoll(v, &e, 10);
@@ -179,7 +192,7 @@ static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const
  * client) entry; hops = N: trust N proxies, take the Nth entry from the right. */
 static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, char *out, size_t outlen)
 {
-    const char *xff = ex->req.present ? lt_http_msg_header(&ex->req, "x-forwarded-for") : NULL;
+    const char *xff = ex->req.present ? lt_hdr(&ex->req, "x-forwarded-for") : NULL;
     out[0] = 0;
     if (xff && cfg->xff_trusted_hops != 0) {
         char *copy = strdup(xff), *save = NULL, *items[64];
@@ -200,9 +213,9 @@ static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, char *
 
 static const char *lt_key_value(const lt_http_msg *req)
 {
-    const char *v = lt_http_msg_header(req, "api-key");
-    if (!v) v = lt_http_msg_header(req, "authorization");
-    if (!v) v = lt_http_msg_header(req, "ocp-apim-subscription-key");
+    const char *v = lt_hdr(req, "api-key");
+    if (!v) v = lt_hdr(req, "authorization");
+    if (!v) v = lt_hdr(req, "ocp-apim-subscription-key");
     return v;
 }
 

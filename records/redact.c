@@ -81,6 +81,7 @@ typedef struct lt_rd_sig {
 
 static lt_rd_sig lt_rd_sigs[3];
 static pthread_once_t lt_rd_sigs_once = PTHREAD_ONCE_INIT;
+static int lt_rd_sigs_ready; /* set (release) at the end of lt_rd_sigs_init: pthread_once is skipped after */
 
 static void lt_rd_sigs_init(void)
 {
@@ -97,31 +98,35 @@ static void lt_rd_sigs_init(void)
             f[c >> 6] |= 1ull << (c & 63);
         }
     }
+    __atomic_store_n(&lt_rd_sigs_ready, 1, __ATOMIC_RELEASE);
 }
 
 /* 1 when the signature of a built-in list rules the name out. */
-static int lt_rd_sig_excludes(const char *const *list, const char *name, size_t n)
+static inline int lt_rd_sig_excludes(const char *const *list, const char *name, size_t n)
 {
-    pthread_once(&lt_rd_sigs_once, lt_rd_sigs_init);
-    for (int i = 0; i < 3; i++) {
-        const lt_rd_sig *g = &lt_rd_sigs[i];
-        if (g->list != list) continue;
-        unsigned char c = n ? (unsigned char)*name : 0; /* an empty listed name is entered with byte 0 */
-        return !(g->first[n < 63 ? n : 63][c >> 6] >> (c & 63) & 1);
-    }
-    return 0;
+    int i = list == lt_redact_default_fields ? 2 : list == lt_redact_default_headers ? 0
+          : list == lt_redact_default_params ? 1 : -1;
+    if (i < 0) return 0;
+    if (!__atomic_load_n(&lt_rd_sigs_ready, __ATOMIC_ACQUIRE)) pthread_once(&lt_rd_sigs_once, lt_rd_sigs_init);
+    unsigned char c = n ? (unsigned char)*name : 0; /* an empty listed name is entered with byte 0 */
+    return !(lt_rd_sigs[i].first[n < 63 ? n : 63][c >> 6] >> (c & 63) & 1);
 }
 
 /* The first bytes are compared before anything else: two bytes that differ
  * in more than the 0x20 bit are different letters for strncasecmp too, and
  * most names asked about (record columns, headers) differ from every listed
  * one there. */
-static int lt_rd_listed(const char *const *list, const char *name, size_t n)
+static int lt_rd_listed_walk(const char *const *list, const char *name, size_t n)
 {
-    if (lt_rd_sig_excludes(list, name, n)) return 0;
     for (; list && *list; list++)
         if ((!n || ((**list ^ *name) & ~0x20) == 0) && strlen(*list) == n && !strncasecmp(*list, name, n)) return 1;
     return 0;
+}
+
+/* The signature check inline (most names stop there), the walk called. */
+static inline int lt_rd_listed(const char *const *list, const char *name, size_t n)
+{
+    return !lt_rd_sig_excludes(list, name, n) && lt_rd_listed_walk(list, name, n);
 }
 
 static int lt_rd_in(char *const *extra, size_t n_extra, const char *name, size_t n)
