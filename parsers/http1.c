@@ -540,30 +540,57 @@ static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_tim
 
 /* ---- chunked framing ----------------------------------------------------- */
 
-/* Collects one line into d->head; returns its length (without CRLF) when
- * complete and sets *used, or -1 when more input is needed. */
-static long lt_h1_take_line(lt_h1 *h, lt_h1_dir *d, const uint8_t *p, size_t n, size_t *used)
+/* Collects one line; returns its length (without CRLF) when complete, sets
+ * *used and points *line at it (in p when the whole line is in this feed and
+ * nothing is held: no copy, else in d->head), or -1 when more input is
+ * needed (the partial line is held in d->head), -2 past head_cap. */
+static long lt_h1_take_line(lt_h1 *h, lt_h1_dir *d, const uint8_t *p, size_t n, size_t *used,
+                            const char **line)
 {
     const uint8_t *lf = memchr(p, '\n', n);
     size_t take = lf ? (size_t)(lf - p) + 1 : n;
     if (d->head.len + take > h->cfg.head_cap) return -2;
-    lt_buf_append(&d->head, p, take);
-    lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
     *used = take;
-    if (!lf) return -1;
-    size_t l = d->head.len - 1;
-    if (l && d->head.data[l - 1] == '\r') l--;
+    const char *b;
+    size_t l;
+    if (lf && !d->head.len) {
+        b = (const char *)p;
+        l = take - 1;
+    } else {
+        lt_buf_append(&d->head, p, take);
+        lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
+        if (!lf) return -1;
+        b = (const char *)d->head.data;
+        l = d->head.len - 1;
+    }
+    if (l && b[l - 1] == '\r') l--;
+    *line = b;
     return (long)l;
 }
 
-static int lt_h1_chunk_size(lt_h1_dir *d, size_t l)
+static const uint8_t lt_h1_hexval[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+}; /* hex digit value + 1, 0 for anything else */
+
+/* The chunk size at the start of line s[0, l) (its extensions and anything
+ * after the digits are ignored), as strtoull(s, &e, 16) read it: an optional
+ * "0x" before a digit, ULLONG_MAX past 64 bits. -1 when s does not start
+ * with a hex digit. */
+static int lt_h1_chunk_size(lt_h1_dir *d, const char *s, size_t l)
 {
-    const char *s = (const char *)d->head.data;
-    char *e;
-    if (!l || !isxdigit((unsigned char)s[0])) return -1;
-    unsigned long long v = strtoull(s, &e, 16);
-    if (e == s) return -1;
-    d->remaining = v;
+    const unsigned char *u = (const unsigned char *)s;
+    if (!l || !lt_h1_hexval[u[0]]) return -1;
+    size_t i = 0;
+    if (l >= 3 && u[0] == '0' && (u[1] | 0x20) == 'x' && lt_h1_hexval[u[2]]) i = 2;
+    uint64_t v = 0;
+    int over = 0;
+    for (; i < l && lt_h1_hexval[u[i]]; i++) {
+        if (v >> 60) over = 1;
+        v = (v << 4) | (uint64_t)(lt_h1_hexval[u[i]] - 1);
+    }
+    d->remaining = over ? UINT64_MAX : v;
     return 0;
 }
 
@@ -659,6 +686,7 @@ static size_t lt_h1_step(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
 {
     lt_h1_dir *d = &h->d[dir];
     size_t used = 0;
+    const char *line = NULL;
     long l;
     switch (d->state) {
     case H1_HEAD:
@@ -676,9 +704,9 @@ static size_t lt_h1_step(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
         lt_h1_body(h, d, p, n, ts);
         return n;
     case H1_CHUNK_SIZE:
-        l = lt_h1_take_line(h, d, p, n, &used);
+        l = lt_h1_take_line(h, d, p, n, &used, &line);
         if (l == -1) return used;
-        if (l < 0 || lt_h1_chunk_size(d, (size_t)l) < 0) { lt_h1_parse_error(h, dir, ts); return used; }
+        if (l < 0 || lt_h1_chunk_size(d, line, (size_t)l) < 0) { lt_h1_parse_error(h, dir, ts); return used; }
         lt_buf_reset(&d->head);
         d->state = d->remaining ? H1_CHUNK_DATA : H1_TRAILERS;
         return used;
@@ -690,14 +718,14 @@ static size_t lt_h1_step(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
         return take;
     }
     case H1_CHUNK_DATA_END:
-        l = lt_h1_take_line(h, d, p, n, &used);
+        l = lt_h1_take_line(h, d, p, n, &used, &line);
         if (l == -1) return used;
         if (l != 0) { lt_h1_parse_error(h, dir, ts); return used; }
         lt_buf_reset(&d->head);
         d->state = H1_CHUNK_SIZE;
         return used;
     case H1_TRAILERS:
-        l = lt_h1_take_line(h, d, p, n, &used);
+        l = lt_h1_take_line(h, d, p, n, &used, &line);
         if (l == -1) return used;
         if (l < 0) { lt_h1_parse_error(h, dir, ts); return used; }
         if (l == 0) {
@@ -705,7 +733,7 @@ static size_t lt_h1_step(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
             lt_h1_message_done(h, dir, ts, 0);
             return used;
         }
-        lt_h1_header_lines(d->msg, (const char *)d->head.data, (const char *)d->head.data + d->head.len);
+        lt_h1_header_lines(d->msg, line, line + (d->head.len ? d->head.len : used));
         lt_buf_reset(&d->head);
         return used;
     default:

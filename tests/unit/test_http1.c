@@ -108,6 +108,28 @@ static void test_every_split(void **st)
     }
 }
 
+/* Chunk sizes are read as strtoull(s, &e, 16) read them (the parser used it
+ * before reading the digits itself): "0x" before a digit, leading zeros,
+ * both cases, an extension right after the digits; at every split. */
+static void test_chunk_size_forms(void **st)
+{
+    (void)st;
+    const char *req = "GET /c HTTP/1.1\r\n\r\n";
+    const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nxyz\r\n00b;a=b\r\nhello world\r\n"
+                       "0X2\r\n!!\r\n0\r\nX-T: 1\r\n\r\n";
+    for (size_t i = 0; i <= strlen(resp); i++) {
+        col c;
+        void *p = mk(&c, 0);
+        feeds(p, 0, req);
+        feed(p, 1, resp, i);
+        feed(p, 1, resp + i, strlen(resp) - i);
+        done(p);
+        assert_int_equal(c.n, 1);
+        assert_string_equal(c.ex[0].body_resp, "xyzhello world!!");
+        assert_int_equal(c.ex[0].incomplete, 0);
+    }
+}
+
 static void test_pipelining(void **st)
 {
     (void)st;
@@ -480,7 +502,7 @@ int main(void)
         cmocka_unit_test(test_simple_cl), cmocka_unit_test(test_every_split), cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_close_delimited), cmocka_unit_test(test_no_body_responses),
         cmocka_unit_test(test_100_continue), cmocka_unit_test(test_gzip_deflate_br), cmocka_unit_test(test_bomb_capped),
-        cmocka_unit_test(test_gap_in_cl_body), cmocka_unit_test(test_gap_in_chunked_resyncs),
+        cmocka_unit_test(test_gap_in_cl_body), cmocka_unit_test(test_chunk_size_forms), cmocka_unit_test(test_gap_in_chunked_resyncs),
         cmocka_unit_test(test_garbage_then_request), cmocka_unit_test(test_missed_start),
         cmocka_unit_test(test_close_pending), cmocka_unit_test(test_response_without_request),
         cmocka_unit_test(test_upgrade_h2c), cmocka_unit_test(test_early_response),
