@@ -124,30 +124,80 @@ typedef struct lt_ids {
     char record[LT_TABLE__COUNT][33];
     const char *key;    /* the caller's key (a request header value), or NULL */
     char key_fp[13];    /* its fingerprint, computed once for all the columns that show it */
+    char client[64];    /* the connection's addresses as text ("" without a connection), */
+    char server[64];    /* made once for the ids and the columns of both records */
 } lt_ids;
+
+/* Decimal digits of v at p (what %llu writes); returns the end. */
+static char *lt_put_u64(char *p, unsigned long long v)
+{
+    char d[20];
+    int n = 0;
+    do d[n++] = (char)('0' + v % 10); while ((v /= 10));
+    while (n) *p++ = d[--n];
+    return p;
+}
+
+static char *lt_put_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* The key "<client>|<port>|<server>|<port>|<time>|<stream>|<seq>|<conn start>"
+ * as snprintf("%s|%u|%s|%u|%lld|%u|%u|%llu") wrote it: at most 2 x 63 (addresses)
+ * + 2 x 5 (ports) + 2 x 20 (times) + 2 x 10 + 7 separators = 203 bytes. */
+static size_t lt_ids_key(const lt_exchange *ex, const lt_ids *ids, char key[256])
+{
+    const lt_conn_info *c = ex->conn;
+    lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
+    char *p = lt_put_str(key, ids->client);
+    *p++ = '|';
+    p = lt_put_u64(p, c ? c->client.port : 0);
+    *p++ = '|';
+    p = lt_put_str(p, ids->server);
+    *p++ = '|';
+    p = lt_put_u64(p, c ? c->server.port : 0);
+    *p++ = '|';
+    if (t < 0) { *p++ = '-'; p = lt_put_u64(p, 0ull - (unsigned long long)t); }
+    else p = lt_put_u64(p, (unsigned long long)t);
+    *p++ = '|';
+    p = lt_put_u64(p, ex->stream_id);
+    *p++ = '|';
+    p = lt_put_u64(p, ex->seq);
+    *p++ = '|';
+    p = lt_put_u64(p, (unsigned long long)(c ? c->start_ts : 0));
+    *p = 0;
+    return (size_t)(p - key);
+}
 
 static void lt_make_ids(const lt_exchange *ex, lt_ids *ids)
 {
-    char key[256], a[64], b[64];
+    char key[256];
     const lt_conn_info *c = ex->conn;
-    lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
-    int n = snprintf(key, sizeof key, "%s|%u|%s|%u|%lld|%u|%u|%llu",
-                     c ? lt_endpoint_addr_str(&c->client, a, sizeof a) : "", c ? c->client.port : 0,
-                     c ? lt_endpoint_addr_str(&c->server, b, sizeof b) : "", c ? c->server.port : 0,
-                     (long long)t, ex->stream_id, ex->seq, (unsigned long long)(c ? c->start_ts : 0));
+    ids->client[0] = ids->server[0] = 0;
+    if (c) {
+        lt_endpoint_addr_str(&c->client, ids->client, sizeof ids->client);
+        lt_endpoint_addr_str(&c->server, ids->server, sizeof ids->server);
+    }
+    size_t n = lt_ids_key(ex, ids, key);
     unsigned char h[32];
-    lt_sha256(key, (size_t)n, h);
+    lt_sha256(key, n, h);
     char hex[65];
     lt_hex(h, 16, hex);
-    snprintf(ids->correlation, sizeof ids->correlation, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-             hex + 12, hex + 16, hex + 20);
+    char *q = ids->correlation; /* 8-4-4-4-12 */
+    memcpy(q, hex, 8); q[8] = '-';
+    memcpy(q + 9, hex + 8, 4); q[13] = '-';
+    memcpy(q + 14, hex + 12, 4); q[18] = '-';
+    memcpy(q + 19, hex + 16, 4); q[23] = '-';
+    memcpy(q + 24, hex + 20, 12); q[36] = 0;
     for (int tb = 0; tb < LT_TABLE__COUNT; tb++) { /* "<table>|<key>" */
         char k2[300];
         k2[0] = (char)('0' + tb);
         k2[1] = '|';
-        size_t kl = (size_t)n < sizeof key ? (size_t)n : sizeof key - 1; /* the string snprintf kept */
-        memcpy(k2 + 2, key, kl);
-        lt_sha256(k2, kl + 2, h);
+        memcpy(k2 + 2, key, n);
+        lt_sha256(k2, n + 2, h);
         lt_hex(h, 16, ids->record[tb]);
     }
 }
@@ -190,7 +240,8 @@ static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const
 
 /* CallerIpAddress: X-Forwarded-For aware. hops < 0: the leftmost (original
  * client) entry; hops = N: trust N proxies, take the Nth entry from the right. */
-static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, char *out, size_t outlen)
+static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids, char *out,
+                         size_t outlen)
 {
     const char *xff = ex->req.present ? lt_hdr(&ex->req, "x-forwarded-for") : NULL;
     out[0] = 0;
@@ -208,7 +259,12 @@ static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, char *
         if (n) snprintf(out, outlen, "%s", items[pick]);
         free(copy);
     }
-    if (!out[0] && ex->conn) lt_endpoint_addr_str(&ex->conn->client, out, outlen);
+    if (!out[0] && ex->conn) {
+        size_t l = strlen(ids->client);
+        if (l >= outlen) l = outlen - 1;
+        memcpy(out, ids->client, l);
+        out[l] = 0;
+    }
 }
 
 static const char *lt_key_value(const lt_http_msg *req)
@@ -228,12 +284,11 @@ static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_
     lt_set_time(o, "CallTime", t0); /* survives Log Analytics replacing an old TimeGenerated */
     json_object_set_new_nocheck(o, "CorrelationId", lt_json_text(ids->correlation));
     json_object_set_new_nocheck(o, "RecordId", lt_json_text(ids->record[table]));
-    lt_caller_ip(ex, cfg, ip, sizeof ip);
+    lt_caller_ip(ex, cfg, ids, ip, sizeof ip);
     json_object_set_new_nocheck(o, "CallerIpAddress", lt_json_text(ip));
     if (ex->conn) {
         json_object_set_new_nocheck(o, "ClientPort", json_integer(ex->conn->client.port));
-        json_object_set_new_nocheck(o, "ServerIpAddress",
-                            lt_json_text(lt_endpoint_addr_str(&ex->conn->server, ip, sizeof ip)));
+        json_object_set_new_nocheck(o, "ServerIpAddress", lt_json_text(ids->server));
         json_object_set_new_nocheck(o, "ServerPort", json_integer(ex->conn->server.port));
     }
     if (ex->req.present) {
