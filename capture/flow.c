@@ -25,33 +25,69 @@ void lt_flow_table_free(lt_flow_table *t)
 static int lt_ep_cmp(const lt_endpoint *a, const lt_endpoint *b)
 {
     if (a->family != b->family) return a->family < b->family ? -1 : 1;
-    int c = memcmp(a->addr, b->addr, a->family == 6 ? 16 : 4);
-    if (c) return c;
+    if (a->family == 6) {
+        int c = memcmp(a->addr, b->addr, 16);
+        if (c) return c;
+    } else { /* memcmp's order of 4 bytes: the big-endian numbers' order */
+        uint32_t x, y;
+        memcpy(&x, a->addr, 4);
+        memcpy(&y, b->addr, 4);
+        x = __builtin_bswap32(x);
+        y = __builtin_bswap32(y);
+        if (x != y) return x < y ? -1 : 1;
+    }
     return a->port < b->port ? -1 : a->port > b->port;
 }
 
-static int lt_ep_eq(const lt_endpoint *a, const lt_endpoint *b) { return lt_ep_cmp(a, b) == 0; }
-
-static uint64_t lt_ep_hash(const lt_endpoint *e, uint64_t h)
+/* lt_ep_cmp(a, b) == 0 without memcmp's call and order. */
+static inline int lt_ep_eq(const lt_endpoint *a, const lt_endpoint *b)
 {
-    size_t n = e->family == 6 ? 16 : 4;
-    for (size_t i = 0; i < n; i++) h = (h ^ e->addr[i]) * 0x100000001b3ULL;
-    h = (h ^ e->port) * 0x100000001b3ULL;
-    return h;
+    if (a->family != b->family || a->port != b->port) return 0;
+    if (a->family == 6) return !memcmp(a->addr, b->addr, 16);
+    uint32_t x, y;
+    memcpy(&x, a->addr, 4);
+    memcpy(&y, b->addr, 4);
+    return x == y;
+}
+
+/* The address taken 4 bytes at a time, then the port (a multiply per word,
+ * not per byte); lt_flow_bucket mixes the high bits down before masking. */
+static inline uint64_t lt_ep_hash(const lt_endpoint *e, uint64_t h)
+{
+    static const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint32_t w[4];
+    if (e->family == 6) {
+        memcpy(w, e->addr, 16);
+        h = (h ^ w[0]) * k;
+        h = (h ^ w[1]) * k;
+        h = (h ^ w[2]) * k;
+        h = (h ^ w[3]) * k;
+    } else {
+        memcpy(w, e->addr, 4);
+        h = (h ^ w[0]) * k;
+    }
+    return (h ^ e->port) * k;
 }
 
 static size_t lt_flow_bucket(const lt_flow_table *t, const lt_endpoint *a, const lt_endpoint *b)
 {
     uint64_t h = lt_ep_hash(b, lt_ep_hash(a, 0xcbf29ce484222325ULL));
+    h ^= h >> 32;
+    h *= 0xff51afd7ed558ccdULL;
     return (size_t)(h ^ (h >> 29)) & (t->nbuckets - 1);
 }
 
 lt_flow *lt_flow_find(lt_flow_table *t, const lt_endpoint *src, const lt_endpoint *dst, int *side)
 {
+    lt_flow *f = t->last;
+    if (f) { /* ep[0] is the lower endpoint: the side follows from which one src is */
+        if (lt_ep_eq(&f->ep[0], src) && lt_ep_eq(&f->ep[1], dst)) { *side = 0; return f; }
+        if (lt_ep_eq(&f->ep[0], dst) && lt_ep_eq(&f->ep[1], src)) { *side = 1; return f; }
+    }
     int s = lt_ep_cmp(src, dst) > 0;
     const lt_endpoint *a = s ? dst : src, *b = s ? src : dst;
-    for (lt_flow *f = t->buckets[lt_flow_bucket(t, a, b)]; f; f = f->hnext) {
-        if (lt_ep_eq(&f->ep[0], a) && lt_ep_eq(&f->ep[1], b)) { *side = s; return f; }
+    for (f = t->buckets[lt_flow_bucket(t, a, b)]; f; f = f->hnext) {
+        if (lt_ep_eq(&f->ep[0], a) && lt_ep_eq(&f->ep[1], b)) { *side = s; t->last = f; return f; }
     }
     return NULL;
 }
@@ -104,6 +140,7 @@ void lt_flow_remove(lt_flow_table *t, lt_flow *f)
     lt_flow **pp = &t->buckets[lt_flow_bucket(t, &f->ep[0], &f->ep[1])];
     while (*pp && *pp != f) pp = &(*pp)->hnext;
     if (*pp) *pp = f->hnext;
+    if (t->last == f) t->last = NULL;
     lt_lru_unlink(t, f);
     t->count--;
     free(f);

@@ -34,6 +34,7 @@ typedef struct lt_flow_table {
     size_t count, max;
     lt_flow *lru_head, *lru_tail;
     uint64_t next_id;
+    lt_flow *last;          /* flow found last (packets come in runs per connection), or NULL */
 } lt_flow_table;
 
 int lt_flow_table_init(lt_flow_table *t, size_t max);

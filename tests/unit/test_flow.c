@@ -37,6 +37,46 @@ static void test_both_directions_one_flow(void **st)
     lt_flow_table_free(&t);
 }
 
+/* Many flows looked up in turns from either side (the last-found cache and
+ * the hash): each finds its own flow, and the side follows memcmp's order of
+ * the address bytes then the port (10.0.1.0 sorts after 10.0.0.255). */
+static void test_many_flows_sides(void **st)
+{
+    (void)st;
+    enum { N = 300 };
+    lt_flow_table t;
+    assert_int_equal(lt_flow_table_init(&t, N), 0);
+    lt_endpoint c[N], s[N];
+    lt_flow *f[N];
+    for (int i = 0; i < N; i++) {
+        c[i] = ep((uint8_t)i, (uint16_t)(40000 + i));
+        c[i].addr[2] = (uint8_t)(i & 1);
+        s[i] = ep((uint8_t)(255 - i % 7), 443);
+        int side;
+        f[i] = lt_flow_create(&t, &c[i], &s[i], 1, &side);
+        assert_non_null(f[i]);
+        int cmp = memcmp(c[i].addr, s[i].addr, 4);
+        int want = cmp > 0 || (cmp == 0 && c[i].port > s[i].port);
+        if (side != want) fail_msg("flow %d: side %d on create, expected %d", i, side, want);
+    }
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < N; k++) {
+            int i = (k * 7 + r) % N, side_c = -1, side_s = -1;
+            assert_ptr_equal(lt_flow_find(&t, &c[i], &s[i], &side_c), f[i]);
+            assert_ptr_equal(lt_flow_find(&t, &c[i], &s[i], &side_c), f[i]);
+            assert_ptr_equal(lt_flow_find(&t, &s[i], &c[i], &side_s), f[i]);
+            if (side_c + side_s != 1) fail_msg("flow %d: sides %d and %d, expected 0 and 1", i, side_c, side_s);
+        }
+    for (int i = 0; i < N; i++) {
+        int side;
+        assert_ptr_equal(lt_flow_find(&t, &s[i], &c[i], &side), f[i]);
+        lt_flow_remove(&t, f[i]);
+        assert_null(lt_flow_find(&t, &s[i], &c[i], &side));
+    }
+    assert_int_equal(t.count, 0);
+    lt_flow_table_free(&t);
+}
+
 static void test_lru_follows_activity(void **st)
 {
     (void)st;
@@ -78,7 +118,7 @@ static void test_ipv6_and_ports_distinguish(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_both_directions_one_flow),
+        cmocka_unit_test(test_both_directions_one_flow), cmocka_unit_test(test_many_flows_sides),
         cmocka_unit_test(test_lru_follows_activity),
         cmocka_unit_test(test_ipv6_and_ports_distinguish),
     };
