@@ -40,7 +40,8 @@ static const struct lt_llm_column {
 const char *lt_llm_column_name(const char *fact)
 {
     for (size_t i = 0; i < sizeof lt_llm_columns / sizeof *lt_llm_columns; i++)
-        if (!strcmp(lt_llm_columns[i].fact, fact)) return lt_llm_columns[i].column;
+        if (lt_llm_columns[i].fact[0] == fact[0] && !strcmp(lt_llm_columns[i].fact, fact)) /* first byte first */
+            return lt_llm_columns[i].column;
     return NULL;
 }
 
