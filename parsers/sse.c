@@ -78,6 +78,19 @@ static void lt_sse_dispatch(lt_sse *s, uint64_t end, int unterminated)
     lt_sse_reset_event(s);
 }
 
+/* lt_buf_append with the call and the growth check's arithmetic skipped
+ * when b has room (the event's buffers are reused: nearly always). */
+static inline void lt_sse_append(lt_buf *b, const char *p, size_t n)
+{
+    if (b->cap - b->len > n) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = 0;
+    } else {
+        lt_buf_append(b, p, n);
+    }
+}
+
 /* One complete line (without its terminator) starting at stream offset off. */
 static void lt_sse_line(lt_sse *s, const char *p, size_t n, uint64_t off, uint64_t end)
 {
@@ -90,8 +103,8 @@ static void lt_sse_line(lt_sse *s, const char *p, size_t n, uint64_t off, uint64
     size_t vlen = colon ? n - flen - 1 : 0;
     if (vlen && *v == ' ') { v++; vlen--; }
     if (flen == 4 && !memcmp(p, "data", 4)) {
-        if (s->has_data) lt_buf_append(&s->data, "\n", 1);
-        lt_buf_append(&s->data, v, vlen);
+        if (s->has_data) lt_sse_append(&s->data, "\n", 1);
+        lt_sse_append(&s->data, v, vlen);
         s->has_data = 1;
     } else if (flen == 5 && !memcmp(p, "event", 5)) {
         lt_buf_reset(&s->event);
