@@ -62,12 +62,31 @@ void lt_record_clear(lt_record *rec)
 static EVP_MD *lt_sha256_md;
 static pthread_once_t lt_sha256_once = PTHREAD_ONCE_INIT;
 
-static void lt_sha256_fetch(void) { lt_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+/* Each thread keeps one digest context (EVP_Digest allocated and freed a
+ * context per hash, ~40% of the cost of hashing these short keys); it is
+ * freed when the thread ends (pthread key destructor). */
+static pthread_key_t lt_sha256_key;
+
+static void lt_sha256_ctx_free(void *ctx) { EVP_MD_CTX_free(ctx); }
+
+static void lt_sha256_fetch(void)
+{
+    lt_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (pthread_key_create(&lt_sha256_key, lt_sha256_ctx_free)) lt_sha256_md = NULL; /* then EVP_Digest */
+}
 
 static void lt_sha256(const void *p, size_t n, unsigned char out[32])
 {
     unsigned int len = 32;
     pthread_once(&lt_sha256_once, lt_sha256_fetch);
+    EVP_MD_CTX *ctx = lt_sha256_md ? pthread_getspecific(lt_sha256_key) : NULL;
+    if (lt_sha256_md && !ctx && (ctx = EVP_MD_CTX_new()) && pthread_setspecific(lt_sha256_key, ctx)) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    if (ctx && EVP_DigestInit_ex(ctx, lt_sha256_md, NULL) && EVP_DigestUpdate(ctx, p, n) &&
+        EVP_DigestFinal_ex(ctx, out, &len))
+        return;
     EVP_Digest(p, n, out, &len, lt_sha256_md ? lt_sha256_md : EVP_sha256(), NULL);
 }
 
