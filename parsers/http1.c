@@ -367,7 +367,7 @@ static void lt_h1_charge_request(lt_h1 *h, lt_h1_ex *hx, lt_http_msg *m)
 /* A request over the budget: its headers go once its framing is known. */
 static void lt_h1_strip_request(lt_http_msg *m)
 {
-    for (size_t i = 0; i < m->nhdrs; i++) { free(m->hdrs[i].name); free(m->hdrs[i].value); }
+    for (size_t i = 0; i < m->nhdrs; i++) free(m->hdrs[i].name); /* value is in its block */
     free(m->hdrs);
     m->hdrs = NULL;
     m->nhdrs = m->hdrcap = 0;

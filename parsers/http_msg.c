@@ -35,10 +35,7 @@ void lt_http_msg_free(lt_http_msg *m)
     free(m->target);
     free(m->authority);
     free(m->reason);
-    for (size_t i = 0; i < m->nhdrs; i++) {
-        free(m->hdrs[i].name);
-        free(m->hdrs[i].value);
-    }
+    for (size_t i = 0; i < m->nhdrs; i++) free(m->hdrs[i].name); /* value is in its block */
     free(m->hdrs);
     lt_buf_free(&m->body);
     free(m->marks);
@@ -57,8 +54,17 @@ int lt_http_msg_add_header(lt_http_msg *m, const char *name, size_t nlen,
         m->hdrs = h;
         m->hdrcap = cap;
     }
-    char *n = strndup(name, nlen), *v = strndup(value, vlen);
-    if (!n || !v) { free(n); free(v); return -1; }
+    /* one allocation "name\0value\0" instead of two strndup; like strndup,
+     * each stops at a NUL in its bytes */
+    nlen = strnlen(name, nlen);
+    vlen = strnlen(value, vlen);
+    char *n = malloc(nlen + vlen + 2);
+    if (!n) return -1;
+    memcpy(n, name, nlen);
+    n[nlen] = 0;
+    char *v = n + nlen + 1;
+    memcpy(v, value, vlen);
+    v[vlen] = 0;
     m->hdrs[m->nhdrs].name = n;
     m->hdrs[m->nhdrs].value = v;
     m->nhdrs++;

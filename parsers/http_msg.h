@@ -35,7 +35,7 @@ const char *lt_incomplete_str(int reason);
 
 typedef struct lt_header {
     char *name;   /* as on the wire (HTTP/2: lowercase); compare case-insensitively */
-    char *value;
+    char *value;  /* in name's allocation, after name's NUL: free(name) frees both */
 } lt_header;
 
 typedef struct lt_body_mark {

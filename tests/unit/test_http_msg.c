@@ -71,6 +71,23 @@ static void body_at(lt_http_msg *m, size_t n, lt_time_us ts)
     m->body_bytes += n;
 }
 
+/* Name and value share one allocation; each stops at a NUL in its bytes
+ * (as strndup did), and lt_http_msg_free frees the block. */
+static void test_header_block_and_nul(void **st)
+{
+    (void)st;
+    lt_http_msg m;
+    lt_http_msg_init(&m);
+    for (int i = 0; i < 40; i++) /* past the first growth of the array */
+        assert_int_equal(lt_http_msg_add_header(&m, "X-A\0zz", 6, "v\0w", 3), 0);
+    assert_int_equal(lt_http_msg_add_header(&m, "Empty", 5, "", 0), 0);
+    assert_string_equal(m.hdrs[0].name, "X-A");
+    assert_string_equal(m.hdrs[39].value, "v");
+    assert_string_equal(lt_http_msg_header(&m, "empty"), "");
+    assert_ptr_equal(m.hdrs[40].value, m.hdrs[40].name + 6);
+    lt_http_msg_free(&m);
+}
+
 static void test_marks_and_time_at(void **st)
 {
     (void)st;
@@ -145,6 +162,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incomplete_str),
         cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_header_block_and_nul),
         cmocka_unit_test(test_marks_and_time_at),
         cmocka_unit_test(test_marks_cap_keeps_earliest),
         cmocka_unit_test(test_exchange_init_free),
