@@ -79,7 +79,7 @@ typedef struct lt_rd_sig {
     uint64_t first[64][4];  /* [n][c / 64] bit c % 64: a name of n bytes (63: 63 or more) starting with c */
 } lt_rd_sig;
 
-static lt_rd_sig lt_rd_sigs[3];
+static lt_rd_sig lt_rd_sigs[4]; /* headers, params, fields; [3]: headers or fields (a member name) */
 static pthread_once_t lt_rd_sigs_once = PTHREAD_ONCE_INIT;
 static int lt_rd_sigs_ready; /* set (release) at the end of lt_rd_sigs_init: pthread_once is skipped after */
 
@@ -98,6 +98,8 @@ static void lt_rd_sigs_init(void)
             f[c >> 6] |= 1ull << (c & 63);
         }
     }
+    for (int n = 0; n < 64; n++)
+        for (int w = 0; w < 4; w++) lt_rd_sigs[3].first[n][w] = lt_rd_sigs[0].first[n][w] | lt_rd_sigs[2].first[n][w];
     __atomic_store_n(&lt_rd_sigs_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -461,10 +463,24 @@ static size_t lt_rd_string(const lt_redact_cfg *cfg, const lt_redact_set *s, jso
 
 static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth);
 
+/* 0 when the member name k[0, n) is neither a secret header nor a secret
+ * field: with the built-in lists and no configured names one signature
+ * check answers for both (most member names, the record's columns first). */
+static int lt_rd_named(const lt_redact_cfg *c, const char *k, size_t n)
+{
+    if ((!c->headers || c->headers == lt_redact_default_headers) &&
+        (!c->fields || c->fields == lt_redact_default_fields) && !c->n_extra_headers && !c->n_extra_fields) {
+        if (!__atomic_load_n(&lt_rd_sigs_ready, __ATOMIC_ACQUIRE)) pthread_once(&lt_rd_sigs_once, lt_rd_sigs_init);
+        unsigned char b = n ? (unsigned char)*k : 0;
+        if (!(lt_rd_sigs[3].first[n < 63 ? n : 63][b >> 6] >> (b & 63) & 1)) return 0;
+    }
+    return lt_rd_header(c, k, n) || lt_rd_field(c, k, n);
+}
+
 static size_t lt_rd_member(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *k, json_t *m, int depth)
 {
     size_t kl = strlen(k);
-    int named = lt_rd_header(cfg, k, kl) || lt_rd_field(cfg, k, kl);
+    int named = lt_rd_named(cfg, k, kl);
     if (named && json_is_string(m) && !lt_rd_is_fp(json_string_value(m), json_string_length(m))) {
         char fp[16];
         lt_rd_fp(json_string_value(m), json_string_length(m), fp);
