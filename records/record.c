@@ -10,6 +10,7 @@
  * fingerprints. */
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,20 +121,27 @@ static int lt_is_secret_header(const char *name)
 
 /* json_string(v): an ASCII string is valid UTF-8, so it is copied without
  * jansson's byte-by-byte UTF-8 check; anything else goes through the check. */
+/* Whether v[0, n) is ASCII: 8 bytes per step (a byte >= 0x80 sets its top bit). */
+static int lt_is_ascii(const char *v, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { memcpy(&w, v + i, 8); acc |= w; }
+    for (; i < n; i++) acc |= (unsigned char)v[i];
+    return !(acc & 0x8080808080808080ull);
+}
+
 static json_t *lt_json_text(const char *v)
 {
     if (!v) return NULL;
-    const unsigned char *p = (const unsigned char *)v;
-    while (*p && *p < 0x80) p++;
-    return *p ? json_string(v) : json_stringn_nocheck(v, (size_t)(p - (const unsigned char *)v));
+    size_t n = strlen(v);
+    return lt_is_ascii(v, n) ? json_stringn_nocheck(v, n) : json_string(v);
 }
 
 /* json_object_set_new with a key from the wire: an ASCII key needs no UTF-8 check. */
 static int lt_set_wire_key(json_t *o, const char *k, json_t *v)
 {
-    const unsigned char *p = (const unsigned char *)k;
-    while (*p && *p < 0x80) p++;
-    return *p ? json_object_set_new(o, k, v) : json_object_set_new_nocheck(o, k, v);
+    return lt_is_ascii(k, strlen(k)) ? json_object_set_new_nocheck(o, k, v) : json_object_set_new(o, k, v);
 }
 
 /* ---- identity ------------------------------------------------------------ */
