@@ -276,11 +276,16 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
 {
     size_t n = 0;
     char *js = lt_jtext_dump(rec->obj, &n); /* json_dumps' bytes, several times faster */
-    if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", rec->id); return -1; }
+    return lt_spool_put_text(s, rec->table, rec->id, rec->time, js, n);
+}
+
+int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, char *js, size_t n)
+{
+    if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", id); return -1; }
     sqlite3_stmt *st = s->st[ST_PUT];
-    sqlite3_bind_int(st, 1, rec->table);
-    sqlite3_bind_text(st, 2, rec->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, rec->time);
+    sqlite3_bind_int(st, 1, table);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, time);
     sqlite3_bind_text(st, 4, js, (int)n, free);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
     sqlite3_bind_int64(st, 6, lt_clock_now_us());
@@ -289,7 +294,7 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
         char why[256];
-        snprintf(why, sizeof why, "record %s: %s", rec->id, sqlite3_errmsg(s->db));
+        snprintf(why, sizeof why, "record %s: %s", id, sqlite3_errmsg(s->db));
         lt_spool_lost(s, 1, why);
         if (s->in_txn && sqlite3_get_autocommit(s->db)) {  /* the whole transaction went with it */
             lt_spool_lost(s, s->txn_inserted, "the transaction was rolled back");

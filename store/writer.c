@@ -1,9 +1,12 @@
 /* writer.c -- the spool writer thread (see writer.h).
  *
- * A ring of lt_record under one mutex. submit() copies the record header and
- * takes a reference on its JSON object (jansson's reference counts are
- * atomic), so the capture thread does no serialization and no I/O; it only
- * holds the lock for a few stores. The thread swaps out up to one batch,
+ * A ring of serialized records under one mutex. submit() writes the
+ * record's JSON text (lt_jtext_dump) on the caller's thread and queues the
+ * text, so the capture thread does no I/O and holds the lock for a few
+ * stores; the record's JSON tree is built and freed on one thread. (Queuing
+ * the tree instead made the writer free, on its thread, hundreds of small
+ * blocks per record that the capture thread had allocated: glibc's arena
+ * lock then serialized the two threads, and storing cost more than parsing.) The thread swaps out up to one batch,
  * releases the lock, and writes the batch in one transaction: the commit is
  * the unit of durability (what `kill -9` cannot take back) and of cost (one
  * WAL append per batch instead of per record). Group commit: a batch is
@@ -18,11 +21,21 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include "../common/jtext.h"
 #include "../common/log.h"
 #include "writer.h"
 
 #define LT_WRITER_BATCH 1000
 #define LT_WRITER_LINGER_MS 20
+
+/* One queued record: its text, owned until the spool takes it. */
+typedef struct lt_wrec {
+    int table;
+    char id[33];
+    lt_time_us time;
+    char *text;
+    size_t len;
+} lt_wrec;
 
 struct lt_writer {
     lt_spool *spool;
@@ -31,7 +44,7 @@ struct lt_writer {
     pthread_cond_t wake;       /* records queued or stop requested */
     pthread_cond_t done;       /* a batch was committed */
     pthread_cond_t room;       /* the queue has room again (submit_wait) */
-    lt_record *ring;
+    lt_wrec *ring;
     size_t cap, head, count;
     uint64_t accepted_seq;     /* records accepted so far */
     uint64_t done_seq;         /* records committed (or failed) so far */
@@ -40,7 +53,7 @@ struct lt_writer {
     int flushing;              /* flush() waits: commit without lingering */
 };
 
-static size_t lt_writer_take(lt_writer *w, lt_record *batch)
+static size_t lt_writer_take(lt_writer *w, lt_wrec *batch)
 {
     size_t n = 0;
     while (w->count && n < LT_WRITER_BATCH) {
@@ -52,12 +65,13 @@ static size_t lt_writer_take(lt_writer *w, lt_record *batch)
 }
 
 /* One transaction; returns records the spool took (inserted or duplicate). */
-static int lt_writer_commit(lt_writer *w, lt_record *batch, size_t n)
+static int lt_writer_commit(lt_writer *w, lt_wrec *batch, size_t n)
 {
     int ok = lt_spool_begin(w->spool) == 0;
     for (size_t i = 0; i < n; i++) {
-        if (ok) lt_spool_put(w->spool, &batch[i]);
-        lt_record_clear(&batch[i]);
+        if (ok) lt_spool_put_text(w->spool, batch[i].table, batch[i].id, batch[i].time, batch[i].text, batch[i].len);
+        else free(batch[i].text);
+        batch[i].text = NULL;
     }
     if (ok && lt_spool_commit(w->spool) == 0) return 0;
     lt_error("writer: a batch of %zu records could not be committed to the spool", n);
@@ -68,7 +82,7 @@ static void *lt_writer_main(void *arg)
 {
     lt_writer *w = arg;
     pthread_setname_np(pthread_self(), "llmtap-writer");
-    lt_record *batch = malloc(sizeof *batch * LT_WRITER_BATCH);
+    lt_wrec *batch = malloc(sizeof *batch * LT_WRITER_BATCH);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->count && !w->stop) pthread_cond_wait(&w->wake, &w->mu);
@@ -115,11 +129,19 @@ lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max)
     return w;
 }
 
-static void lt_writer_enqueue(lt_writer *w, const lt_record *rec)
+/* The record as the queue keeps it: its text, written on the caller's thread. */
+static lt_wrec lt_writer_wrec(const lt_record *rec)
 {
-    lt_record *slot = &w->ring[(w->head + w->count) % w->cap];
-    *slot = *rec;
-    json_incref(slot->obj);
+    lt_wrec r = {.table = rec->table, .time = rec->time};
+    memcpy(r.id, rec->id, sizeof r.id);
+    r.text = lt_jtext_dump(rec->obj, &r.len);   /* NULL: the spool counts and logs it */
+    return r;
+}
+
+static void lt_writer_enqueue(lt_writer *w, lt_wrec *rec)
+{
+    w->ring[(w->head + w->count) % w->cap] = *rec;
+    rec->text = NULL;
     w->count++;
     w->accepted_seq++;
     w->st.submitted++;
@@ -128,27 +150,31 @@ static void lt_writer_enqueue(lt_writer *w, const lt_record *rec)
 
 int lt_writer_submit_wait(lt_writer *w, const lt_record *rec)
 {
+    lt_wrec r = lt_writer_wrec(rec);
     pthread_mutex_lock(&w->mu);
     while (w->count == w->cap && !w->stop) {
         pthread_cond_signal(&w->wake);
         pthread_cond_wait(&w->room, &w->mu);
     }
     int rc = w->stop ? -1 : 0;
-    if (!rc) lt_writer_enqueue(w, rec);
+    if (!rc) lt_writer_enqueue(w, &r);
     pthread_mutex_unlock(&w->mu);
+    free(r.text);   /* not queued */
     return rc;
 }
 
 int lt_writer_submit(lt_writer *w, const lt_record *rec)
 {
+    lt_wrec r = lt_writer_wrec(rec);
     pthread_mutex_lock(&w->mu);
     if (w->count == w->cap || w->stop) {
         uint64_t d = ++w->st.dropped;
         pthread_mutex_unlock(&w->mu);
+        free(r.text);
         lt_warn("writer: spool queue full, record %s dropped (%llu dropped so far)", rec->id, (unsigned long long)d);
         return -1;
     }
-    lt_writer_enqueue(w, rec);
+    lt_writer_enqueue(w, &r);
     pthread_mutex_unlock(&w->mu);
     return 0;
 }

@@ -2,8 +2,8 @@
  * commits in batches beside the capture.
  *
  * Capture and parsing must never wait on SQLite. lt_writer_submit() puts a
- * record (its JSON object is shared by reference, never copied) in a bounded
- * queue and returns at once; a writer thread takes everything queued, writes
+ * record (its JSON text, written on the caller's thread; the caller keeps and
+ * frees its JSON object) in a bounded queue and returns at once; a writer thread takes everything queued, writes
  * it in one transaction with the spool's prepared statements and commits.
  * When the queue is full the record is dropped, counted and logged: a full
  * queue means the disk cannot keep up, and blocking the capture would lose
