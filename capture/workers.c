@@ -26,6 +26,7 @@
 
 #define LT_BATCH_BYTES (256u << 10)
 #define LT_QUEUE 16                 /* 4 MiB per worker: rides out bursts of one worker's flows */
+#define LT_SPARE 4                  /* used batch buffers a worker hands back to the reader */
 #define LT_FLOWMAP_MAX (1u << 19)   /* slots: up to 262,144 flows placed by load (~23 MiB) */
 
 typedef struct lt_flowkey {
@@ -57,6 +58,10 @@ typedef struct lt_worker {
     lt_batch q[LT_QUEUE];
     int head, count, done;
     lt_batch cur;           /* being filled by the reader */
+    uint8_t *spare[LT_SPARE];   /* batch buffers back from the worker, reused by the reader:
+                                 * a fresh 256 KB malloc per batch is an mmap and page faults
+                                 * on the reader's thread, freed on another */
+    int nspare;
     uint64_t given;         /* bytes handed to this worker so far */
     int started;
 } lt_worker;
@@ -94,6 +99,12 @@ static void *lt_worker_main(void *arg)
         pthread_cond_signal(&wk->room);
         pthread_mutex_unlock(&wk->mu);
         lt_worker_run_batch(wk, &b);
+        pthread_mutex_lock(&wk->mu);
+        if (b.cap == LT_BATCH_BYTES && wk->nspare < LT_SPARE) {
+            wk->spare[wk->nspare++] = b.data;
+            b.data = NULL;
+        }
+        pthread_mutex_unlock(&wk->mu);
         free(b.data);
     }
     return NULL;
@@ -212,7 +223,12 @@ static int lt_workers_packet(lt_workers *w, int linktype, const uint8_t *frame, 
     if (wk->cur.data && wk->cur.len + need > wk->cur.cap) lt_worker_push(wk);
     if (!wk->cur.data) {
         wk->cur.cap = need > LT_BATCH_BYTES ? need : LT_BATCH_BYTES;
-        if (!(wk->cur.data = malloc(wk->cur.cap))) return -1;
+        if (wk->cur.cap == LT_BATCH_BYTES) {
+            pthread_mutex_lock(&wk->mu);
+            if (wk->nspare) wk->cur.data = wk->spare[--wk->nspare];
+            pthread_mutex_unlock(&wk->mu);
+        }
+        if (!wk->cur.data && !(wk->cur.data = malloc(wk->cur.cap))) return -1;
     }
     memcpy(wk->cur.data + wk->cur.len, &h, sizeof h);
     memcpy(wk->cur.data + wk->cur.len + sizeof h, frame, caplen);
@@ -266,6 +282,7 @@ void lt_workers_destroy(lt_workers *w)
         lt_pipeline_destroy(wk->pl);
         for (int k = 0; k < wk->count; k++) free(wk->q[(wk->head + k) % LT_QUEUE].data);
         free(wk->cur.data);
+        for (int k = 0; k < wk->nspare; k++) free(wk->spare[k]);
         pthread_mutex_destroy(&wk->mu);
         pthread_cond_destroy(&wk->more);
         pthread_cond_destroy(&wk->room);
