@@ -12,7 +12,7 @@
 
 CC       ?= cc
 BUILD    ?= build
-PKGS     := libpcap jansson libcurl sqlite3 libnghttp2 zlib libbrotlidec libbrotlienc openssl libevent inih libevent_openssl
+PKGS     := libpcap jansson libcurl sqlite3 libnghttp2 zlib libbrotlidec libbrotlienc openssl libevent inih libevent_openssl libdeflate
 OPT      ?= -O2 -g
 WERROR   ?= 1
 # The caller's CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS (make CFLAGS=-O0, dpkg's

@@ -33,7 +33,8 @@ static size_t lt_chunk_plain8(const char *p)
     uint64_t w;
     memcpy(&w, p, 8);
     if ((w & LT_HIGHS) | ((w - LT_ONES * 0x20) & ~w & LT_HIGHS) | lt_chunk_zero8(w ^ (LT_ONES * 0x7f))) return 0;
-    return 8 + (size_t)__builtin_popcountll(lt_chunk_zero8(w ^ (LT_ONES * '"')) | lt_chunk_zero8(w ^ (LT_ONES * '\\')));
+    uint64_t q = (lt_chunk_zero8(w ^ (LT_ONES * '"')) | lt_chunk_zero8(w ^ (LT_ONES * '\\'))) >> 7;
+    return 8 + (size_t)((q * LT_ONES) >> 56);   /* one bit per flagged byte, summed into the top byte */
 }
 
 size_t lt_chunk_utf8_prefix(const char *s, size_t len, size_t max_escaped)
