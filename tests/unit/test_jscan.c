@@ -110,8 +110,8 @@ static void test_tree_matches_jansson(void **st)
 {
     (void)st;
     static const char *seeds[] = {
-        "{\"choices\":[],\"created\":0,\"id\":\"\",\"prompt_filter_results\":[{\"content_filter_results\":"
-        "{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}},\"prompt_index\":0}]}",
+        ("{\"choices\":[],\"created\":0,\"id\":\"\",\"prompt_filter_results\":[{\"content_filter_results\":"
+         "{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}},\"prompt_index\":0}]}"),
         "{\"a\":1,\"b\":[true,false,null,-0,-12,{}],\"a\":\"dup\",\"c\":{\"d\":[[]]}}",
         "{\"k\\u00e9y\":\"v\\n\\\"\\ud83d\\ude0a\",\"\":\"\",\"x\\\"\":[\"\xea\xb0\x80\"]}",
         " [ 1 , {\"a\" : \"b\" } ]\n",
