@@ -55,7 +55,8 @@ static void make_stream(lt_buf *b, const char **evs, size_t nev, int ne)
         memcpy(tmp, c, n);
         for (int m = rand() % 3; m > 0; m--) tmp[(size_t)rand() % n] = alpha[rand() % (sizeof alpha - 1)];
         for (size_t k = 0; k < n; k++) if (tmp[k] == '\n' || tmp[k] == '\r') tmp[k] = ' ';
-        lt_buf_append(b, rand() % 4 ? "data: " : "event: x\r\ndata:", rand() % 4 ? 6 : 15);
+        const char *field = rand() % 4 ? "data: " : "event: x\r\ndata:";
+        lt_buf_append(b, field, strlen(field));
         lt_buf_append(b, tmp, n);
         if (rand() % 3) lt_buf_append(b, "\n\n", 2);
         else lt_buf_append(b, "\r\n\r\n", 4);
