@@ -1,14 +1,22 @@
 /* pcap_loop.c -- the baseline for `make bench`: read a capture with libpcap
  * and touch every captured byte (a running checksum the compiler cannot
- * drop). llmtap's replay throughput is reported as a ratio of this. */
+ * drop). llmtap's replay throughput is reported as a ratio of this.
+ *   pcap_loop FILE          pcap_open_offline, as any libpcap program reads a file
+ *   pcap_loop --map FILE    the same loop over llmtap's own file reader
+ *                           (lt_capture_open: a mapping of the file), so the
+ *                           bench can tell the reading from the processing */
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <string.h>
+#include "../capture/pipeline.h"
 
 int main(int argc, char **argv)
 {
     char err[PCAP_ERRBUF_SIZE];
-    if (argc < 2) { fprintf(stderr, "usage: pcap_loop FILE\n"); return 2; }
-    pcap_t *pc = pcap_open_offline(argv[1], err);
+    int map = argc > 2 && !strcmp(argv[1], "--map");
+    if (argc < 2 + map) { fprintf(stderr, "usage: pcap_loop [--map] FILE\n"); return 2; }
+    const char *path = argv[1 + map];
+    pcap_t *pc = map ? lt_capture_open(path, err) : pcap_open_offline(path, err);
     if (!pc) { fprintf(stderr, "pcap_loop: %s\n", err); return 1; }
     struct pcap_pkthdr *h;
     const u_char *d;

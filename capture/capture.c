@@ -22,7 +22,7 @@
 #include "pipeline.h"
 
 #define LT_CAPTURE_WINDOW (2u << 20)   /* pages released behind the reader in steps of this */
-#define LT_CAPTURE_STDIO_BUF (256u << 10)
+#define LT_CAPTURE_STDIO_BUF (64u << 10)
 
 typedef struct lt_capture_map {
     const uint8_t *base;
@@ -74,13 +74,19 @@ static FILE *lt_capture_map_open(const char *path)
     return f;
 }
 
+pcap_t *lt_capture_open(const char *path, char *errbuf)
+{
+    FILE *f = lt_capture_map_open(path);
+    pcap_t *pc = f ? pcap_fopen_offline(f, errbuf) : pcap_open_offline(path, errbuf);
+    if (!pc && f) fclose(f);
+    return pc;
+}
+
 int lt_capture_read(const char *path, lt_capture_frame_fn fn, void *ud, lt_time_us *last, char **err)
 {
     *last = 0;
     char errbuf[PCAP_ERRBUF_SIZE] = "";
-    FILE *f = lt_capture_map_open(path);
-    pcap_t *pc = f ? pcap_fopen_offline(f, errbuf) : pcap_open_offline(path, errbuf);
-    if (!pc && f) fclose(f);
+    pcap_t *pc = lt_capture_open(path, errbuf);
     if (!pc) {
         if (err && asprintf(err, "%s: %s", path, errbuf) < 0) *err = NULL;
         return -1;
