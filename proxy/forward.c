@@ -2,9 +2,12 @@
  * request, fail over, stream the response back, and show the parsers the
  * exact bytes the client exchanged.
  *
- * The backend side is libevent's evhttp client (per-backend keep-alive
- * pools in proxy.c); the client side is an interface (lt_fwd_ops in
- * proxy.h) implemented by h1.c (evhttp server, HTTP/1.x) and h2.c
+ * The backend side is a bufferevent per connection (per-backend keep-alive
+ * pools in proxy.c): the request head is written straight into its output
+ * buffer, and the response is framed here as it arrives (head, then
+ * Content-Length, chunked or close-delimited body; 1xx skipped), the body
+ * bytes moved on to the client side piece by piece. The client side is an
+ * interface (lt_fwd_ops in proxy.h) implemented by h1.c (HTTP/1.x) and h2.c
  * (libnghttp2, each stream one call), so both protocols share every rule
  * below. The tap sees each call as HTTP/1.1 bytes rebuilt from what the
  * client sent and got. The order of a call:
@@ -12,8 +15,8 @@
  *   -> response head: a status in retry_on (429, 5xx) is held, not sent, and
  *      the next backend is tried at once; any other status starts the reply
  *      to the client, and from then on nothing is retried
- *   -> body chunks are passed on as they arrive (evhttp chunked callback:
- *      no buffering to a threshold), each also copied to the tap
+ *   -> body bytes are passed on as they arrive (each read of the backend's
+ *      socket: no buffering to a threshold), each also copied to the tap
  *   -> end: the proxy's columns (BackendId, Attempts, ...) to the tap.
  * A connect error, an EOF before the head or the first-byte timer also fail
  * over. When no backend is left the proxy answers itself (503
@@ -38,6 +41,9 @@
 #include "../common/log.h"
 #include "proxy.h"
 
+enum { LT_BST_HEAD, LT_BST_LEN, LT_BST_CSIZE, LT_BST_CDATA, LT_BST_CEND, LT_BST_TRAILER, LT_BST_EOF, LT_BST_DONE };
+enum { LT_BERR_NONE, LT_BERR_EOF, LT_BERR_IO, LT_BERR_TIMEOUT, LT_BERR_HEAD };
+
 typedef struct lt_held {          /* a retryable answer kept in case it is the last */
     int status;
     struct evkeyvalq headers;
@@ -51,10 +57,14 @@ struct lt_call {
     void *cs;                     /* the client side; NULL once the client is gone */
     lt_tap_conn *tap;
     lt_fwd_req req;
-    struct evhttp_request *breq;  /* the attempt in flight */
-    lt_bconn *bcon;               /* its connection */
+    lt_bconn *bcon;               /* the attempt's connection, while it is in flight */
     struct event *timer;
-    int bidx, attempts, holding, started, chunked, cancelling, too_large, truncated, err, connecting;
+    int bidx, attempts, holding, started, chunked, too_large, truncated, berr, connecting;
+    int bst, bkeep;               /* response framing (LT_BST_*); the connection may be reused after it */
+    uint64_t bleft;               /* body bytes left (Content-Length, or of the current chunk) */
+    struct evkeyvalq rhdrs;       /* the attempt's response head */
+    char reason[64];
+    struct evbuffer *piece;       /* body bytes on their way to the client side */
     int reused, got_head;         /* the attempt's connection came from the pool; its head arrived */
     uint8_t tried[LT_PROXY_MAX_BACKENDS];
     json_t *errors;               /* AttemptErrors */
@@ -109,7 +119,7 @@ void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to)
 static void lt_fwd_nodelay(lt_bconn *bc)
 {
     if (bc->nodelay) return;
-    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(bc->evcon)), one = 1;
+    int fd = bufferevent_getfd(bc->bev), one = 1;
     if (fd >= 0) bc->nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
 }
 
@@ -186,12 +196,14 @@ static void lt_fwd_tap_request(lt_call *c)
     lt_fwd_tap_buf(c, LT_DIR_TO_SERVER, b);
 }
 
-static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
+/* The reply's head as the client side sends it: hop-by-hop fields dropped,
+ * and a body without a length shown chunked (the tap reads HTTP/1.1). */
+static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs, int chunked)
 {
     if (!c->tap->id) return;   /* log_calls = false */
     lt_buf *b = &c->w->tapbuf;
     lt_buf_reset(b);
-    /* evhttp answers in the client's version */
+    /* h1.c answers in the client's version */
     lt_fwd_put(b, "HTTP/1.", 7);
     lt_fwd_put_num(b, (uint64_t)c->req.minor, 10);
     lt_fwd_put(b, " ", 1);
@@ -199,8 +211,10 @@ static void lt_fwd_tap_head(lt_call *c, int status, const char *reason, struct e
     lt_fwd_put(b, " ", 1);
     lt_fwd_puts(b, reason ? reason : "");
     lt_fwd_put(b, "\r\n", 2);
+    const char *conn = evhttp_find_header(hdrs, "Connection");
     struct evkeyval *h;
-    TAILQ_FOREACH(h, hdrs, next) lt_fwd_put_field(b, h->key, h->value);
+    TAILQ_FOREACH(h, hdrs, next) if (!lt_forward_hop(h->key, conn)) lt_fwd_put_field(b, h->key, h->value);
+    if (chunked) lt_fwd_put_field(b, "Transfer-Encoding", "chunked");
     lt_fwd_put(b, "\r\n", 2);
     lt_fwd_tap_buf(c, LT_DIR_TO_CLIENT, b);
 }
@@ -245,7 +259,9 @@ static void lt_call_free(lt_call *c)
     if (c->timer) event_free(c->timer);
     json_decref(c->errors);
     evhttp_clear_headers(&c->held.headers);
+    evhttp_clear_headers(&c->rhdrs);
     if (c->held.body) evbuffer_free(c->held.body);
+    if (c->piece) evbuffer_free(c->piece);
     lt_worker *w = c->w;
     w->inflight--;
     free(c);
@@ -286,7 +302,7 @@ static void lt_fwd_local(lt_call *c, int status, const char *reason, const char 
     if (retry_after_s > 0) { snprintf(tmp, sizeof tmp, "%ld", retry_after_s); evhttp_add_header(&out, "Retry-After", tmp); }
     snprintf(tmp, sizeof tmp, "%zu", strlen(body));
     evhttp_add_header(&out, "Content-Length", tmp);
-    lt_fwd_tap_head(c, status, reason, &out);
+    lt_fwd_tap_head(c, status, reason, &out, 0);
     lt_fwd_tap(c, LT_DIR_TO_CLIENT, body, strlen(body));
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, body, strlen(body));
@@ -298,11 +314,9 @@ static void lt_fwd_local(lt_call *c, int status, const char *reason, const char 
 
 static void lt_fwd_start_reply(lt_call *c, int status, const char *reason, struct evkeyvalq *hdrs)
 {
-    struct evkeyvalq *out = c->ops->head(c->cs, status, reason, hdrs);
+    c->chunked = c->ops->head(c->cs, status, reason, hdrs);
     c->started = 1;
-    const char *te = evhttp_find_header(out, "Transfer-Encoding");
-    c->chunked = te && !strcasecmp(te, "chunked");
-    lt_fwd_tap_head(c, status, reason, out);
+    lt_fwd_tap_head(c, status, reason, hdrs, c->chunked);
 }
 
 static void lt_fwd_end_reply(lt_call *c)
@@ -330,7 +344,7 @@ static void lt_fwd_pass_held(lt_call *c)
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%zu", evbuffer_get_length(c->held.body));
     evhttp_add_header(&out, "Content-Length", tmp);
-    lt_fwd_tap_head(c, c->held.status, NULL, &out);
+    lt_fwd_tap_head(c, c->held.status, NULL, &out, 0);
     lt_fwd_tap_chunk(c, c->held.body);
     struct evbuffer *b = evbuffer_new();
     evbuffer_add_buffer(b, c->held.body);
@@ -369,13 +383,14 @@ static void lt_fwd_note_error(lt_call *c, int status, int64_t retry_ms, const ch
     json_array_append_new(c->errors, e);
 }
 
-/* idle: the connection's last request ended with a whole response. */
+/* idle: the connection's last request ended with a whole response it may carry another after. */
 static void lt_fwd_release(lt_call *c, int idle)
 {
     if (!c->bcon) return;
-    lt_proxy_backend_release(c->w, c->bcon, idle);
+    lt_bconn *bc = c->bcon;
     c->bcon = NULL;
-    c->breq = NULL;
+    event_del(c->timer);
+    lt_proxy_backend_release(c->w, bc, idle);
 }
 
 /* Connect error, EOF before the head, or the first-byte timeout. */
@@ -397,58 +412,39 @@ static void lt_fwd_arm(lt_call *c, int64_t ms)
     evtimer_add(c->timer, &tv);
 }
 
-/* Is the backend connection's TCP connect done? */
-static int lt_fwd_connected(lt_call *c)
-{
-    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->bcon->evcon));
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0;
-}
-
 /* The attempt's timer: first the connect deadline, then the first byte's. */
 static void lt_fwd_timeout(evutil_socket_t fd, short ev, void *arg)
 {
     (void)fd; (void)ev;
     lt_call *c = arg;
-    if (!c->breq) return;
+    if (!c->bcon) return;
     const lt_proxy_cfg *cfg = c->w->px->cfg;
     const char *why = "timeout";
     if (c->connecting) {
         c->connecting = 0;
-        if (lt_fwd_connected(c)) { lt_fwd_arm(c, cfg->first_byte_timeout_ms - cfg->connect_timeout_ms); return; }
+        if (c->bcon->connected) { lt_fwd_arm(c, cfg->first_byte_timeout_ms - cfg->connect_timeout_ms); return; }
         why = "connect timeout";
     }
-    c->cancelling = 1;
-    evhttp_cancel_request(c->breq);
-    c->cancelling = 0;
-    c->breq = NULL;
+    lt_fwd_release(c, 0);
     lt_fwd_attempt_failed(c, why);
-}
-
-static void lt_fwd_error_cb(enum evhttp_request_error e, void *arg)
-{
-    lt_call *c = arg;
-    if (!c->cancelling) c->err = (int)e + 1;
 }
 
 static const char *lt_fwd_err_str(int e)
 {
-    switch (e - 1) {
-    case EVREQ_HTTP_TIMEOUT: return "timeout";
-    case EVREQ_HTTP_EOF: return "connection closed";
-    case EVREQ_HTTP_INVALID_HEADER: return "invalid response head";
-    case EVREQ_HTTP_BUFFER_ERROR: return "connect or I/O error";
-    case EVREQ_HTTP_DATA_TOO_LONG: return "response too large";
+    switch (e) {
+    case LT_BERR_TIMEOUT: return "timeout";
+    case LT_BERR_EOF: return "connection closed";
+    case LT_BERR_HEAD: return "invalid response head";
+    case LT_BERR_IO: return "connect or I/O error";
     default: return "error";
     }
 }
 
 /* Updates the backend's health from a response status. */
-static int64_t lt_fwd_account(lt_call *c, struct evhttp_request *breq, int status)
+static int64_t lt_fwd_account(lt_call *c, int status)
 {
     lt_proxy *px = c->w->px;
-    struct evkeyvalq *h = evhttp_request_get_input_headers(breq);
+    struct evkeyvalq *h = &c->rhdrs;
     lt_time_us now = lt_clock_now_us();
     int64_t retry = -1;
     pthread_mutex_lock(&px->mu);
@@ -466,46 +462,44 @@ static int64_t lt_fwd_account(lt_call *c, struct evhttp_request *breq, int statu
     return retry;
 }
 
-static void lt_fwd_hold(lt_call *c, struct evhttp_request *breq, int status, int64_t retry)
+static void lt_fwd_hold(lt_call *c, int status, int64_t retry)
 {
     c->holding = 1;
     c->held.status = status;
     snprintf(c->held.backend, sizeof c->held.backend, "%s", c->w->px->backends[c->bidx].name);
     evhttp_clear_headers(&c->held.headers);
     struct evkeyval *h;
-    TAILQ_FOREACH(h, evhttp_request_get_input_headers(breq), next) evhttp_add_header(&c->held.headers, h->key, h->value);
+    TAILQ_FOREACH(h, &c->rhdrs, next) evhttp_add_header(&c->held.headers, h->key, h->value);
     evbuffer_drain(c->held.body, evbuffer_get_length(c->held.body));
     lt_fwd_note_error(c, status, retry, NULL);
 }
 
-static int lt_fwd_header_cb(struct evhttp_request *breq, void *arg)
+/* The response head arrived (c->rhdrs, c->reason). */
+static void lt_fwd_on_head(lt_call *c, int status)
 {
-    lt_call *c = arg;
     event_del(c->timer);
     c->got_head = 1;
     c->t_first = lt_clock_mono_us();
     lt_fwd_nodelay(c->bcon);
-    int status = evhttp_request_get_response_code(breq);
-    int64_t retry = lt_fwd_account(c, breq, status);
-    if (lt_proxy_cfg_retryable(c->w->px->cfg, status)) { lt_fwd_hold(c, breq, status, retry); return 0; }
+    int64_t retry = lt_fwd_account(c, status);
+    if (lt_proxy_cfg_retryable(c->w->px->cfg, status)) { lt_fwd_hold(c, status, retry); return; }
     c->holding = 0;
-    const char *cl = evhttp_find_header(evhttp_request_get_input_headers(breq), "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > c->w->px->cfg->max_response_bytes) { c->too_large = 1; return 0; }
-    if (!c->cs) return 0;
-    lt_fwd_start_reply(c, status, evhttp_request_get_response_code_line(breq), evhttp_request_get_input_headers(breq));
-    return 0;
+    const char *cl = evhttp_find_header(&c->rhdrs, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > c->w->px->cfg->max_response_bytes) { c->too_large = 1; return; }
+    if (!c->cs) return;
+    lt_fwd_start_reply(c, status, c->reason, &c->rhdrs);
 }
 
-static void lt_fwd_chunk_cb(struct evhttp_request *breq, void *arg)
+/* Body bytes as they arrive (chunked framing already removed): drains data. */
+static void lt_fwd_on_body(lt_call *c, struct evbuffer *in)
 {
-    lt_call *c = arg;
-    struct evbuffer *in = evhttp_request_get_input_buffer(breq);
     if (c->holding) { evbuffer_add_buffer(c->held.body, in); return; }
-    if (c->too_large || c->truncated || !c->cs || !c->started) return;
+    if (c->too_large || c->truncated || !c->cs || !c->started) { evbuffer_drain(in, evbuffer_get_length(in)); return; }
     c->resp_bytes += evbuffer_get_length(in);
-    if (c->resp_bytes > c->w->px->cfg->max_response_bytes) { c->truncated = 1; return; }
+    if (c->resp_bytes > c->w->px->cfg->max_response_bytes) { c->truncated = 1; evbuffer_drain(in, evbuffer_get_length(in)); return; }
     lt_fwd_tap_chunk(c, in);
     c->ops->chunk(c->cs, in);
+    evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 /* The backend failed after the reply started: never retried; the client's
@@ -518,19 +512,19 @@ static void lt_fwd_cut(lt_call *c)
     c->ops->cut(c->cs, c);   /* the side ends the call through lt_forward_cancel */
 }
 
-static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
+/* The attempt failed with error e (LT_BERR_*), whatever it had received. */
+static void lt_fwd_on_fail(lt_call *c, int e)
 {
-    lt_call *c = arg;
-    event_del(c->timer);
-    int status = breq ? evhttp_request_get_response_code(breq) : 0;
-    if (!breq || !status) {
-        c->breq = NULL;
-        if (lt_fwd_stale(c)) return;
-        if (!c->started) { lt_fwd_attempt_failed(c, lt_fwd_err_str(c->err)); return; }
-        lt_fwd_cut(c);
-        return;
-    }
-    lt_fwd_release(c, 1);
+    c->berr = e;
+    if (lt_fwd_stale(c)) return;
+    if (!c->started) { lt_fwd_attempt_failed(c, lt_fwd_err_str(e)); return; }
+    lt_fwd_cut(c);
+}
+
+/* The whole response arrived; keep: the connection may carry another request. */
+static void lt_fwd_on_done(lt_call *c, int keep)
+{
+    lt_fwd_release(c, keep);
     if (c->holding) { c->holding = 0; lt_call_attempt(c); return; }
     if (c->too_large) {
         lt_fwd_local(c, 502, "Bad Gateway", "RESPONSE_TOO_LARGE", "the backend's response exceeds max_response_size", 0);
@@ -539,30 +533,230 @@ static void lt_fwd_done_cb(struct evhttp_request *breq, void *arg)
     lt_fwd_end_reply(c);
 }
 
-/* The request as the backend gets it: hop-by-hop fields dropped, Host and
- * the api-key set for the backend, X-Forwarded-For appended. */
-static void lt_fwd_request_headers(lt_call *c, struct evhttp_request *breq, const lt_backend_target *t, size_t blen)
+/* ---- the backend's response, framed as it arrives ---- */
+
+static int lt_fwd_token(const char *v, const char *tok)
 {
-    struct evkeyvalq *in = c->req.headers, *out = evhttp_request_get_output_headers(breq);
+    size_t n = strlen(tok);
+    for (const char *p = v; p && (p = strcasestr(p, tok)); p += n) {
+        int start = p == v || p[-1] == ',' || p[-1] == ' ' || p[-1] == '\t';
+        int end = !p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t' || p[n] == ';';
+        if (start && end) return 1;
+    }
+    return 0;
+}
+
+/* Parses the head in h (n bytes, ends with CRLF CRLF; modified in place)
+ * into c->rhdrs / c->reason. Returns the status, or -1. */
+static int lt_fwd_parse_head(lt_call *c, char *h, size_t n, int *minor)
+{
+    char *end = h + n - 2, *eol = memchr(h, '\n', n);
+    if (!eol || n < 12 || memcmp(h, "HTTP/1.", 7) || (h[7] != '0' && h[7] != '1') || h[8] != ' ') return -1;
+    *minor = h[7] - '0';
+    if (h[9] < '1' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9') return -1;
+    int status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+    char *r = h + 12, *re = eol;
+    while (r < re && *r == ' ') r++;
+    while (re > r && (re[-1] == '\r' || re[-1] == ' ')) re--;
+    size_t rl = (size_t)(re - r);
+    if (rl >= sizeof c->reason) rl = sizeof c->reason - 1;
+    memcpy(c->reason, r, rl);
+    c->reason[rl] = 0;
+    evhttp_clear_headers(&c->rhdrs);
+    for (char *p = eol + 1; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p) + 1), *le = nl;
+        if (!nl) return -1;
+        if (le > p && le[-1] == '\r') le--;
+        if (le == p) break;
+        char *colon = memchr(p, ':', (size_t)(le - p));
+        if (!colon || colon == p) return -1;
+        *colon = 0;
+        char *v = colon + 1;
+        while (v < le && (*v == ' ' || *v == '\t')) v++;
+        char *ve = le;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        *ve = 0;
+        if (evhttp_add_header(&c->rhdrs, p, v) < 0) return -1;
+        p = nl + 1;
+    }
+    return status;
+}
+
+/* One line of at most 128 bytes (chunk size, trailer) into buf; -1: not yet
+ * complete, -2: too long. */
+static int lt_fwd_line(struct evbuffer *in, char *buf, size_t cap)
+{
+    size_t eol_len = 0;
+    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+    if (p.pos < 0) return evbuffer_get_length(in) > cap ? -2 : -1;
+    if ((size_t)p.pos >= cap) return -2;
+    evbuffer_remove(in, buf, (size_t)p.pos);
+    buf[p.pos] = 0;
+    evbuffer_drain(in, eol_len);
+    return (int)p.pos;
+}
+
+#define LT_FWD_HEAD_MAX 65536
+
+/* Returns 1 when the call left the connection (done or failed). */
+static int lt_fwd_frame(lt_call *c, struct evbuffer *in)
+{
+    lt_bconn *bc = c->bcon;
+    char line[130];
+    for (;;) {
+        size_t avail = evbuffer_get_length(in);
+        switch (c->bst) {
+        case LT_BST_HEAD: {
+            struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+            if (p.pos < 0) {
+                if (avail > LT_FWD_HEAD_MAX) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
+                return 0;
+            }
+            size_t hl = (size_t)p.pos + 4;
+            int minor = 1;
+            int status = lt_fwd_parse_head(c, (char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl, &minor);
+            evbuffer_drain(in, hl);
+            if (status < 0) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
+            if (status < 200) continue;   /* 100 Continue and the like: the real head follows */
+            const char *conn = evhttp_find_header(&c->rhdrs, "Connection");
+            c->bkeep = minor ? !(conn && lt_fwd_token(conn, "close")) : (conn && lt_fwd_token(conn, "keep-alive"));
+            const char *te = evhttp_find_header(&c->rhdrs, "Transfer-Encoding");
+            const char *cl = evhttp_find_header(&c->rhdrs, "Content-Length");
+            if (c->req.cmd == EVHTTP_REQ_HEAD || status == 204 || status == 304) c->bst = LT_BST_DONE;
+            else if (te && lt_fwd_token(te, "chunked")) c->bst = LT_BST_CSIZE;
+            else if (cl) {
+                char *e;
+                c->bleft = strtoull(cl, &e, 10);
+                if (e == cl || *e) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
+                c->bst = c->bleft ? LT_BST_LEN : LT_BST_DONE;
+            } else { c->bst = LT_BST_EOF; c->bkeep = 0; }
+            lt_fwd_on_head(c, status);
+            if (c->bcon != bc) return 1;
+            if (c->bst == LT_BST_DONE) { lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in)); return 1; }
+            continue;
+        }
+        case LT_BST_LEN:
+        case LT_BST_CDATA: {
+            if (!avail) return 0;
+            size_t n = avail < c->bleft ? avail : (size_t)c->bleft;
+            evbuffer_remove_buffer(in, c->piece, n);
+            c->bleft -= n;
+            lt_fwd_on_body(c, c->piece);
+            if (c->bleft) return 0;
+            if (c->bst == LT_BST_CDATA) { c->bst = LT_BST_CEND; continue; }
+            lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in));
+            return 1;
+        }
+        case LT_BST_CEND: {
+            int l = lt_fwd_line(in, line, sizeof line);
+            if (l == -1) return 0;
+            if (l != 0) { lt_fwd_on_fail(c, LT_BERR_IO); return 1; }
+            c->bst = LT_BST_CSIZE;
+            continue;
+        }
+        case LT_BST_CSIZE: {
+            int l = lt_fwd_line(in, line, sizeof line);
+            if (l == -1) return 0;
+            char *e;
+            unsigned long long sz = l < 0 ? 0 : strtoull(line, &e, 16);
+            if (l <= 0 || e == line || (*e && *e != ';' && *e != ' ' && *e != '\t')) { lt_fwd_on_fail(c, LT_BERR_IO); return 1; }
+            if (sz) { c->bleft = sz; c->bst = LT_BST_CDATA; }
+            else c->bst = LT_BST_TRAILER;
+            continue;
+        }
+        case LT_BST_TRAILER: {
+            int l = lt_fwd_line(in, line, sizeof line);
+            if (l == -1) return 0;
+            if (l == -2) {   /* a long trailer field: skip it */
+                size_t eol_len = 0;
+                struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+                if (p.pos < 0) { evbuffer_drain(in, avail); return 0; }
+                evbuffer_drain(in, (size_t)p.pos + eol_len);
+                continue;
+            }
+            if (l > 0) continue;
+            lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in));
+            return 1;
+        }
+        case LT_BST_EOF:
+            if (!avail) return 0;
+            evbuffer_remove_buffer(in, c->piece, avail);
+            lt_fwd_on_body(c, c->piece);
+            return 0;
+        default:
+            return 0;
+        }
+    }
+}
+
+void lt_forward_backend_read(lt_bconn *bc)
+{
+    lt_call *c = bc->call;
+    lt_fwd_frame(c, bufferevent_get_input(bc->bev));
+}
+
+void lt_forward_backend_event(lt_bconn *bc, short what)
+{
+    lt_call *c = bc->call;
+    if (what & BEV_EVENT_CONNECTED) {
+        bc->connected = 1;
+        lt_fwd_nodelay(bc);
+        return;
+    }
+    struct evbuffer *in = bufferevent_get_input(bc->bev);
+    if (evbuffer_get_length(in) && lt_fwd_frame(c, in)) return;   /* what came before the end */
+    if ((what & BEV_EVENT_EOF) && c->bst == LT_BST_EOF) { lt_fwd_on_done(c, 0); return; }
+    lt_fwd_on_fail(c, (what & BEV_EVENT_TIMEOUT) ? LT_BERR_TIMEOUT
+                      : (what & BEV_EVENT_EOF) ? LT_BERR_EOF : LT_BERR_IO);
+}
+
+/* The request as the backend gets it, written to out: hop-by-hop fields
+ * dropped, Host and the api-key set for the backend, X-Forwarded-For
+ * appended, the body after the head. */
+static void lt_fwd_put_hdr(struct evbuffer *out, const char *k, const char *v)
+{
+    evbuffer_add(out, k, strlen(k));
+    evbuffer_add(out, ": ", 2);
+    evbuffer_add(out, v, strlen(v));
+    evbuffer_add(out, "\r\n", 2);
+}
+
+static void lt_fwd_write_request(lt_call *c, struct evbuffer *out, const lt_backend_target *t)
+{
+    struct evkeyvalq *in = c->req.headers;
+    size_t blen = evbuffer_get_length(c->req.body);
+    const char *m = lt_forward_method(c->req.cmd);
+    evbuffer_add(out, m, strlen(m));
+    evbuffer_add(out, " ", 1);
+    evbuffer_add(out, t->path, strlen(t->path));
+    evbuffer_add(out, c->req.uri, strlen(c->req.uri));
+    evbuffer_add(out, " HTTP/1.1\r\n", 11);
     const char *conn = evhttp_find_header(in, "Connection");
     struct evkeyval *h;
     TAILQ_FOREACH(h, in, next) {
         if (lt_forward_hop(h->key, conn) || !strcasecmp(h->key, "host") || !strcasecmp(h->key, "content-length") ||
             !strcasecmp(h->key, "x-forwarded-for") || (t->api_key && !strcasecmp(h->key, "api-key")))
             continue;
-        evhttp_add_header(out, h->key, h->value);
+        lt_fwd_put_hdr(out, h->key, h->value);
     }
-    evhttp_add_header(out, "Host", t->hostport);
-    if (t->api_key) evhttp_add_header(out, "api-key", t->api_key);
+    lt_fwd_put_hdr(out, "Host", t->hostport);
+    if (t->api_key) lt_fwd_put_hdr(out, "api-key", t->api_key);
     const char *peer = c->req.peer;
     const char *xff = evhttp_find_header(in, "X-Forwarded-For");
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s%s%s", xff ? xff : "", xff ? ", " : "", peer ? peer : "");
-    evhttp_add_header(out, "X-Forwarded-For", buf);
+    evbuffer_add(out, "X-Forwarded-For: ", 17);
+    if (xff) { evbuffer_add(out, xff, strlen(xff)); evbuffer_add(out, ", ", 2); }
+    if (peer) evbuffer_add(out, peer, strlen(peer));
+    evbuffer_add(out, "\r\n", 2);
     if (blen || c->req.cmd == EVHTTP_REQ_POST) {
-        snprintf(buf, sizeof buf, "%zu", blen);
-        evhttp_add_header(out, "Content-Length", buf);
+        char tmp[24], *e = tmp + sizeof tmp, *p = e;
+        size_t v = blen;
+        do { *--p = (char)('0' + v % 10); v /= 10; } while (v);
+        evbuffer_add(out, "Content-Length: ", 16);
+        evbuffer_add(out, p, (size_t)(e - p));
+        evbuffer_add(out, "\r\n", 2);
     }
+    evbuffer_add(out, "\r\n", 2);
+    if (blen) evbuffer_add(out, evbuffer_pullup(c->req.body, -1), blen);
 }
 
 /* Sends the request to backend c->bidx, on a pooled connection unless fresh. */
@@ -570,29 +764,17 @@ static void lt_fwd_send(lt_call *c, int fresh)
 {
     lt_proxy *px = c->w->px;
     int idx = c->bidx;
-    c->err = 0;
+    c->berr = 0;
     c->got_head = 0;
+    c->bst = LT_BST_HEAD;
     c->t_attempt = lt_clock_mono_us();
-    c->bcon = lt_proxy_backend_get(c->w, idx, fresh);
-    c->reused = c->bcon && c->bcon->uses;
-    struct evhttp_request *breq = evhttp_request_new(lt_fwd_done_cb, c);
-    evhttp_request_set_header_cb(breq, lt_fwd_header_cb);
-    evhttp_request_set_chunked_cb(breq, lt_fwd_chunk_cb);
-    evhttp_request_set_error_cb(breq, lt_fwd_error_cb);
-    struct evbuffer *body = c->req.body;
-    size_t blen = evbuffer_get_length(body);
-    lt_fwd_request_headers(c, breq, &px->targets[idx], blen);
-    evbuffer_add(evhttp_request_get_output_buffer(breq), evbuffer_pullup(body, -1), blen);
-    char uri[8192];
-    snprintf(uri, sizeof uri, "%s%s", px->targets[idx].path, c->req.uri);
-    c->breq = breq;
-    if (!c->bcon || evhttp_make_request(c->bcon->evcon, breq, (enum evhttp_cmd_type)c->req.cmd, uri) < 0) {
-        if (!c->bcon) evhttp_request_free(breq);
-        c->breq = NULL;
-        lt_fwd_attempt_failed(c, "connect or I/O error");
-        return;
-    }
-    c->bcon->uses++;
+    lt_bconn *bc = lt_proxy_backend_get(c->w, idx, fresh);
+    if (!bc) { lt_fwd_attempt_failed(c, "connect or I/O error"); return; }
+    c->bcon = bc;
+    bc->call = c;
+    c->reused = bc->uses > 0;
+    bc->uses++;
+    lt_fwd_write_request(c, bufferevent_get_output(bc->bev), &px->targets[idx]);
     c->connecting = !c->reused && px->cfg->connect_timeout_ms < px->cfg->first_byte_timeout_ms;
     lt_fwd_arm(c, c->connecting ? px->cfg->connect_timeout_ms : px->cfg->first_byte_timeout_ms);
 }
@@ -603,8 +785,7 @@ static void lt_fwd_send(lt_call *c, int fresh)
  * the same attempt, and the backend is not blamed. 1 when retried. */
 static int lt_fwd_stale(lt_call *c)
 {
-    if (!c->reused || c->got_head || !c->cs ||
-        (c->err != EVREQ_HTTP_EOF + 1 && c->err != EVREQ_HTTP_BUFFER_ERROR + 1))
+    if (!c->reused || c->got_head || !c->cs || (c->berr != LT_BERR_EOF && c->berr != LT_BERR_IO))
         return 0;
     __atomic_add_fetch(&c->w->px->backends[c->bidx].conns_stale, 1, __ATOMIC_RELAXED);
     lt_fwd_release(c, 0);
@@ -636,10 +817,7 @@ void lt_forward_cancel(lt_call *c)
 {
     __atomic_add_fetch(&c->w->px->client_cancels, 1, __ATOMIC_RELAXED);
     c->cs = NULL;
-    if (c->breq) {
-        c->cancelling = 1;
-        evhttp_cancel_request(c->breq);
-        c->breq = NULL;
+    if (c->bcon) {
         pthread_mutex_lock(&c->w->px->mu);
         if (!c->started) lt_backend_probe_cancel(&c->w->px->backends[c->bidx]);
         pthread_mutex_unlock(&c->w->px->mu);
@@ -661,7 +839,9 @@ lt_call *lt_forward_call(lt_worker *w, const lt_fwd_ops *ops, void *cs, lt_tap_c
     c->t0 = lt_clock_mono_us();
     c->timer = evtimer_new(w->base, lt_fwd_timeout, c);
     TAILQ_INIT(&c->held.headers);
+    TAILQ_INIT(&c->rhdrs);
     c->held.body = evbuffer_new();
+    c->piece = evbuffer_new();
     w->inflight++;
     lt_fwd_tap_request(c);
     return c;

@@ -1,96 +1,456 @@
-/* h1.c -- the HTTP/1.x client side of the proxy: evhttp's server hands us
- * each request; forward.c does the call and answers through the lt_fwd_ops
- * below (evhttp's reply functions). One call at a time per connection, as
- * evhttp reads the next request only after the reply ended. */
+/* h1.c -- the HTTP/1.x client side of the proxy, on bufferevents (no
+ * evhttp): each accepted connection's bytes are framed here (request head,
+ * then a Content-Length or chunked body), each request becomes one call
+ * through forward.c, and the reply goes back through the lt_fwd_ops below
+ * as it comes: the backend's head with hop-by-hop fields dropped and the
+ * framing the client's version needs, then the body bytes as they arrive
+ * (moved, not copied, between buffers; chunked when the backend gave no
+ * length). One call at a time per connection: pipelined requests wait in
+ * the input buffer until the reply before them ended. The connection's
+ * buffers (head, body, URI) live as long as it does, so a request costs
+ * no allocation here beyond its header fields.
+ *
+ * On the TLS listener the connection starts here too; when ALPN picks h2
+ * (proxy.c) h2.c takes its bufferevent and lt_h1_forget drops this side. */
+#include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/http.h>
-#include <event2/http_struct.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "../common/clock.h"
+#include "../common/log.h"
 #include "proxy.h"
 
-/* The request is ended by the reply: nothing of the call is left here. */
-static struct evhttp_request *lt_h1_detach(lt_client *cl)
+enum { LT_H1_HEAD, LT_H1_BODY, LT_H1_CSIZE, LT_H1_CDATA, LT_H1_CEND, LT_H1_TRAILER, LT_H1_CALL, LT_H1_CLOSE };
+
+#define LT_H1_HEAD_MAX 65536
+
+static void lt_h1_process(lt_client *cl);
+
+/* ---- the connection ---- */
+
+static void lt_h1_unlink(lt_client *cl)
 {
-    struct evhttp_request *req = cl->req;
-    cl->req = NULL;
-    cl->call = NULL;
-    return req;
+    if (cl->prev) cl->prev->next = cl->next; else cl->w->clients = cl->next;
+    if (cl->next) cl->next->prev = cl->prev;
+    if (cl->call) {   /* the client is gone: its call is cancelled */
+        lt_call *c = cl->call;
+        cl->call = NULL;
+        lt_forward_cancel(c);
+    }
+    if (cl->tap_open) lt_tap_close(cl->w->px->tap, &cl->tap, 0, lt_clock_now_us());
+    evhttp_clear_headers(&cl->headers);
+    evbuffer_free(cl->body);
+    lt_buf_free(&cl->uri);
 }
 
-static struct evkeyvalq *lt_h1_head(void *cs, int status, const char *reason, struct evkeyvalq *hdrs)
+void lt_h1_free(lt_client *cl)
+{
+    lt_h1_unlink(cl);
+    bufferevent_free(cl->bev);
+    free(cl);
+}
+
+void lt_h1_forget(lt_client *cl)
+{
+    lt_h1_unlink(cl);
+    free(cl);
+}
+
+/* Ends the connection once what is queued for the client is sent. */
+static void lt_h1_close_soon(lt_client *cl)
+{
+    cl->st = LT_H1_CLOSE;
+    bufferevent_disable(cl->bev, EV_READ);
+    if (!evbuffer_get_length(bufferevent_get_output(cl->bev))) {
+        if (cl->in_proc) cl->dead = 1;
+        else lt_h1_free(cl);
+    }
+}
+
+/* The reply ended: the next request, or the end of the connection. */
+static void lt_h1_next(lt_client *cl)
+{
+    cl->call = NULL;
+    if (!cl->keep) { lt_h1_close_soon(cl); return; }
+    cl->st = LT_H1_HEAD;
+    evhttp_clear_headers(&cl->headers);
+    evbuffer_drain(cl->body, evbuffer_get_length(cl->body));
+    if (!cl->in_proc && evbuffer_get_length(bufferevent_get_input(cl->bev))) lt_h1_process(cl);
+}
+
+/* An answer of ours to a request that is no call (malformed, too large,
+ * method not allowed): not logged, and the connection ends after it. */
+static void lt_h1_refuse(lt_client *cl, int status, const char *reason)
+{
+    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, reason);
+    lt_h1_close_soon(cl);
+}
+
+/* ---- the reply (lt_fwd_ops) ---- */
+
+static void lt_h1_put(struct evbuffer *out, const char *s)
+{
+    evbuffer_add(out, s, strlen(s));
+}
+
+static void lt_h1_put_num(struct evbuffer *out, uint64_t v, unsigned base)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    do { *--p = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    evbuffer_add(out, p, (size_t)(e - p));
+}
+
+static void lt_h1_status_line(lt_client *cl, struct evbuffer *out, int status, const char *reason)
+{
+    evbuffer_add(out, cl->minor ? "HTTP/1.1 " : "HTTP/1.0 ", 9);
+    lt_h1_put_num(out, (uint64_t)(unsigned)status, 10);
+    evbuffer_add(out, " ", 1);
+    lt_h1_put(out, reason && *reason ? reason : "-");
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* The fields of hdrs but hop-by-hop ones, then the connection's own. */
+static void lt_h1_fields(lt_client *cl, struct evbuffer *out, struct evkeyvalq *hdrs)
+{
+    const char *conn = evhttp_find_header(hdrs, "Connection");
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, hdrs, next) {
+        if (lt_forward_hop(h->key, conn)) continue;
+        lt_h1_put(out, h->key);
+        evbuffer_add(out, ": ", 2);
+        lt_h1_put(out, h->value);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    if (cl->keep && cl->w->draining) cl->keep = 0;
+    if (!cl->keep) evbuffer_add(out, "Connection: close\r\n", 19);
+    else if (!cl->minor) evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+}
+
+static int lt_h1_no_body(lt_client *cl, int status)
+{
+    return cl->cmd == EVHTTP_REQ_HEAD || status == 204 || status == 304 || status < 200;
+}
+
+static int lt_h1_head(void *cs, int status, const char *reason, struct evkeyvalq *hdrs)
 {
     lt_client *cl = cs;
-    struct evkeyvalq *out = evhttp_request_get_output_headers(cl->req);
-    lt_forward_copy_headers(hdrs, out);
-    evhttp_send_reply_start(cl->req, status, reason);
-    return out;   /* with evhttp's Transfer-Encoding: chunked when it streams without a length */
+    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    cl->chunked_out = 0;
+    int body = !lt_h1_no_body(cl, status);
+    if (body && !evhttp_find_header(hdrs, "Content-Length")) {
+        if (cl->minor) cl->chunked_out = 1;
+        else cl->keep = 0;   /* HTTP/1.0: the end of the connection ends the body */
+    }
+    lt_h1_status_line(cl, out, status, reason);
+    lt_h1_fields(cl, out, hdrs);
+    if (cl->chunked_out) evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+    evbuffer_add(out, "\r\n", 2);
+    return cl->chunked_out;
 }
 
 static void lt_h1_chunk(void *cs, struct evbuffer *data)
 {
     lt_client *cl = cs;
-    evhttp_send_reply_chunk(cl->req, data);
+    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    size_t n = evbuffer_get_length(data);
+    if (!n) return;
+    if (cl->chunked_out) {
+        lt_h1_put_num(out, n, 16);
+        evbuffer_add(out, "\r\n", 2);
+        evbuffer_add_buffer(out, data);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add_buffer(out, data);
+    }
 }
 
 static void lt_h1_end(void *cs)
 {
-    evhttp_send_reply_end(lt_h1_detach(cs));
+    lt_client *cl = cs;
+    if (cl->chunked_out) evbuffer_add(bufferevent_get_output(cl->bev), "0\r\n\r\n", 5);
+    lt_h1_next(cl);
 }
 
 static void lt_h1_reply(void *cs, int status, const char *reason, struct evkeyvalq *hdrs, struct evbuffer *body)
 {
-    struct evhttp_request *req = lt_h1_detach(cs);
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    evhttp_clear_headers(out);
-    struct evkeyval *h;
-    TAILQ_FOREACH(h, hdrs, next) evhttp_add_header(out, h->key, h->value);
-    evhttp_send_reply(req, status, reason, body);
+    lt_client *cl = cs;
+    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    lt_h1_status_line(cl, out, status, reason);
+    lt_h1_fields(cl, out, hdrs);
+    evbuffer_add(out, "\r\n", 2);
+    if (!lt_h1_no_body(cl, status)) evbuffer_add_buffer(out, body);
+    lt_h1_next(cl);
 }
 
-/* The client sees the response end early: its connection is closed, and
- * the close callback (lt_h1_client_closed) ends the call. */
+/* The backend failed mid-reply: the client sees the reply end early (what
+ * it got so far is sent, then the connection closes). */
 static void lt_h1_cut(void *cs, lt_call *c)
 {
-    (void)c;
     lt_client *cl = cs;
-    evhttp_connection_free(cl->evcon);
+    cl->call = NULL;
+    lt_forward_cancel(c);
+    lt_h1_close_soon(cl);
 }
 
 static const lt_fwd_ops lt_h1_ops = {lt_h1_head, lt_h1_chunk, lt_h1_end, lt_h1_reply, lt_h1_cut};
 
-void lt_h1_client_closed(lt_client *cl)
+/* ---- the request ---- */
+
+static int lt_h1_method(const char *m, size_t n)
 {
-    lt_call *c = cl->call;
-    if (!c) return;
-    struct evhttp_request *req = lt_h1_detach(cl);
-    /* detached by evhttp after a client EOF: ours to free; still attached: freed with its connection */
-    if (req && !evhttp_request_get_connection(req)) evhttp_request_free(req);
-    lt_forward_cancel(c);
+    static const struct { const char *name; int cmd; } t[] = {
+        {"GET", EVHTTP_REQ_GET}, {"POST", EVHTTP_REQ_POST}, {"HEAD", EVHTTP_REQ_HEAD}, {"PUT", EVHTTP_REQ_PUT},
+        {"DELETE", EVHTTP_REQ_DELETE}, {"OPTIONS", EVHTTP_REQ_OPTIONS}, {"PATCH", EVHTTP_REQ_PATCH}};
+    for (size_t i = 0; i < LT_ARRAY_LEN(t); i++)
+        if (strlen(t[i].name) == n && !memcmp(m, t[i].name, n)) return t[i].cmd;
+    return -1;
 }
 
-void lt_h1_request(struct evhttp_request *req, void *arg)
+static int lt_h1_token(const char *v, const char *tok)
 {
-    lt_worker *w = arg;
-    lt_client *cl = lt_proxy_client(w, evhttp_request_get_connection(req));
-    if (cl && cl->call && cl->req == req) {   /* evhttp re-invokes us after a client error */
-        lt_h1_client_closed(cl);
-        return;
+    size_t n = strlen(tok);
+    for (const char *p = v; p && (p = strcasestr(p, tok)); p += n) {
+        int start = p == v || p[-1] == ',' || p[-1] == ' ' || p[-1] == '\t';
+        int end = !p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t' || p[n] == ';';
+        if (start && end) return 1;
     }
-    if (!cl) { evhttp_send_error(req, 500, "out of memory"); return; }
-    char *peer = NULL;
-    ev_uint16_t port;
-    evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+    return 0;
+}
+
+/* Parses the head (n bytes ending with an empty line; modified in place).
+ * 0 ok, else the status to refuse with. */
+static int lt_h1_parse_head(lt_client *cl, char *h, size_t n)
+{
+    char *end = h + n, *eol = memchr(h, '\n', n);
+    if (!eol) return 400;
+    char *le = eol > h && eol[-1] == '\r' ? eol - 1 : eol;
+    char *sp1 = memchr(h, ' ', (size_t)(le - h));
+    if (!sp1) return 400;
+    char *uri = sp1 + 1, *sp2 = memchr(uri, ' ', (size_t)(le - uri));
+    if (!sp2 || le - sp2 != 9 || memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1')) return 400;
+    if (*uri != '/') return 400;
+    cl->minor = sp2[8] - '0';
+    cl->cmd = lt_h1_method(h, (size_t)(sp1 - h));
+    lt_buf_reset(&cl->uri);
+    if (lt_buf_append(&cl->uri, uri, (size_t)(sp2 - uri) + 1) < 0) return 500;
+    cl->uri.data[sp2 - uri] = 0;
+    for (char *p = eol + 1; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) return 400;
+        le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == p) break;
+        char *colon = memchr(p, ':', (size_t)(le - p));
+        if (!colon || colon == p || *p == ' ' || *p == '\t') return 400;
+        *colon = 0;
+        char *v = colon + 1, *ve = le;
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        *ve = 0;
+        if (evhttp_add_header(&cl->headers, p, v) < 0) return 400;
+        p = nl + 1;
+    }
+    if (cl->cmd < 0) return 501;
+    const char *conn = evhttp_find_header(&cl->headers, "Connection");
+    cl->keep = cl->minor ? !(conn && lt_h1_token(conn, "close")) : (conn && lt_h1_token(conn, "keep-alive"));
+    const char *te = evhttp_find_header(&cl->headers, "Transfer-Encoding");
+    const char *len = evhttp_find_header(&cl->headers, "Content-Length");
+    uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;   /* beyond: refused unread, not logged */
+    if (te) {
+        if (!lt_h1_token(te, "chunked")) return 501;
+        cl->st = LT_H1_CSIZE;
+        if (len) cl->keep = 0;   /* both: the length is ignored, and the connection not trusted after */
+    } else if (len) {
+        char *e;
+        cl->left = strtoull(len, &e, 10);
+        if (e == len || *e || *len == '-') return 400;
+        if (cl->left > limit) return 413;
+        cl->st = cl->left ? LT_H1_BODY : LT_H1_CALL;
+    } else {
+        cl->st = LT_H1_CALL;
+    }
+    const char *expect = evhttp_find_header(&cl->headers, "Expect");
+    if (cl->st != LT_H1_CALL && cl->minor && expect && !strcasecmp(expect, "100-continue"))
+        evbuffer_add(bufferevent_get_output(cl->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    return 0;
+}
+
+/* The request is whole: it becomes a call. */
+static void lt_h1_dispatch(lt_client *cl)
+{
+    lt_worker *w = cl->w;
+    cl->st = LT_H1_CALL;
+    if (!cl->tap_open && w->px->cfg->log_calls) {
+        lt_conn_info info = {.server = w->px->listen_ep, .start_ts = lt_clock_now_us(), .client = cl->ep};
+        lt_tap_open(w->px->tap, &cl->tap, &info);
+        cl->tap_open = 1;
+    }
     lt_fwd_req fr = {
-        .cmd = evhttp_request_get_command(req), .uri = evhttp_request_get_uri(req),
-        .headers = evhttp_request_get_input_headers(req), .body = evhttp_request_get_input_buffer(req),
-        .peer = peer ? peer : "", .minor = req->minor,
+        .cmd = cl->cmd, .uri = (const char *)cl->uri.data, .headers = &cl->headers, .body = cl->body,
+        .peer = cl->peer, .minor = cl->minor,
     };
     lt_call *c = lt_forward_call(w, &lt_h1_ops, cl, &cl->tap, &fr);
-    if (!c) { evhttp_send_error(req, 500, "out of memory"); return; }
+    if (!c) { lt_h1_refuse(cl, 500, "Internal Server Error"); return; }
     cl->call = c;
-    cl->req = req;
-    lt_forward_go(c);
+    lt_forward_go(c);   /* its answer may come at once */
+}
+
+/* One line of at most cap-1 bytes into buf; -1: incomplete, -2: too long. */
+static int lt_h1_line(struct evbuffer *in, char *buf, size_t cap)
+{
+    size_t eol_len = 0;
+    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+    if (p.pos < 0) return evbuffer_get_length(in) >= cap ? -2 : -1;
+    if ((size_t)p.pos >= cap) return -2;
+    evbuffer_remove(in, buf, (size_t)p.pos);
+    buf[p.pos] = 0;
+    evbuffer_drain(in, eol_len);
+    return (int)p.pos;
+}
+
+/* Frames what the client sent, as far as it goes. */
+static void lt_h1_process(lt_client *cl)
+{
+    struct evbuffer *in = bufferevent_get_input(cl->bev);
+    uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;
+    char line[130];
+    cl->in_proc = 1;
+    while (!cl->dead) {
+        size_t avail = evbuffer_get_length(in);
+        int st = cl->st;
+        if (st == LT_H1_HEAD) {
+            if (!avail) break;
+            struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+            if (p.pos < 0) {
+                if (avail > LT_H1_HEAD_MAX) lt_h1_refuse(cl, 431, "Request Header Fields Too Large");
+                break;
+            }
+            size_t hl = (size_t)p.pos + 4;
+            int bad = lt_h1_parse_head(cl, (char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl);
+            evbuffer_drain(in, hl);
+            if (bad) {
+                lt_h1_refuse(cl, bad, bad == 413 ? "Payload Too Large" : bad == 501 ? "Not Implemented"
+                                      : bad == 500 ? "Internal Server Error" : "Bad Request");
+                break;
+            }
+            if (cl->st == LT_H1_CALL) lt_h1_dispatch(cl);
+        } else if (st == LT_H1_BODY || st == LT_H1_CDATA) {
+            if (!avail) break;
+            size_t n = avail < cl->left ? avail : (size_t)cl->left;
+            evbuffer_remove_buffer(in, cl->body, n);
+            cl->left -= n;
+            if (cl->left) break;
+            if (st == LT_H1_CDATA) cl->st = LT_H1_CEND;
+            else lt_h1_dispatch(cl);
+        } else if (st == LT_H1_CSIZE || st == LT_H1_CEND || st == LT_H1_TRAILER) {
+            int l = lt_h1_line(in, line, sizeof line);
+            if (l == -1) break;
+            if (st == LT_H1_CEND) {
+                if (l != 0) { lt_h1_refuse(cl, 400, "Bad Request"); break; }
+                cl->st = LT_H1_CSIZE;
+            } else if (st == LT_H1_CSIZE) {
+                char *e;
+                unsigned long long sz = l > 0 ? strtoull(line, &e, 16) : 0;
+                if (l <= 0 || e == line || (*e && *e != ';' && *e != ' ' && *e != '\t') ||
+                    sz > limit || evbuffer_get_length(cl->body) + sz > limit) {
+                    lt_h1_refuse(cl, l > 0 && e != line && sz ? 413 : 400, l > 0 && e != line && sz ? "Payload Too Large" : "Bad Request");
+                    break;
+                }
+                if (sz) { cl->left = sz; cl->st = LT_H1_CDATA; }
+                else cl->st = LT_H1_TRAILER;
+            } else if (l == 0) {
+                lt_h1_dispatch(cl);
+            } else if (l == -2) {
+                lt_h1_refuse(cl, 431, "Request Header Fields Too Large");
+                break;
+            }
+        } else {   /* a call in flight (pipelined bytes wait), or closing */
+            if (st == LT_H1_CLOSE) evbuffer_drain(in, avail);
+            break;
+        }
+    }
+    cl->in_proc = 0;
+    if (cl->dead) lt_h1_free(cl);
+}
+
+static void lt_h1_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    lt_h1_process(arg);
+}
+
+static void lt_h1_write_cb(struct bufferevent *bev, void *arg)
+{
+    lt_client *cl = arg;
+    if (cl->st == LT_H1_CLOSE && !evbuffer_get_length(bufferevent_get_output(bev))) lt_h1_free(cl);
+}
+
+static void lt_h1_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    lt_client *cl = arg;
+    if (what & BEV_EVENT_CONNECTED) return;   /* TLS handshake done */
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && cl->st == LT_H1_CALL) {
+        bufferevent_enable(bev, EV_READ);   /* the backend takes its time: the client may wait */
+        return;
+    }
+    lt_h1_free(cl);   /* EOF, error, idle: a call under way is cancelled */
+}
+
+void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *sa)
+{
+    lt_client *cl = calloc(1, sizeof *cl);
+    lt_proxy *px = w->px;
+    struct bufferevent *bev = NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (cl && px->server_ssl) {
+        SSL *ssl = SSL_new(px->server_ssl);
+        if (ssl) {
+            bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+            if (bev) SSL_set_app_data(ssl, bev);   /* for the ALPN callback */
+            else SSL_free(ssl);
+        }
+    } else if (cl) {
+        bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev) { free(cl); close(fd); return; }
+    cl->w = w;
+    cl->bev = bev;
+    cl->body = evbuffer_new();
+    TAILQ_INIT(&cl->headers);
+    lt_buf_init(&cl->uri);
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, cl->peer, sizeof cl->peer);
+        cl->ep.family = 6;
+        memcpy(cl->ep.addr, &a->sin6_addr, 16);
+        cl->ep.port = ntohs(a->sin6_port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, cl->peer, sizeof cl->peer);
+        cl->ep.family = 4;
+        memcpy(cl->ep.addr, &a->sin_addr, 4);
+        cl->ep.port = ntohs(a->sin_port);
+    }
+    cl->next = w->clients;
+    if (w->clients) w->clients->prev = cl;
+    w->clients = cl;
+    int64_t idle = px->cfg->idle_timeout_ms;
+    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+    bufferevent_set_timeouts(bev, &tv, &tv);
+    bufferevent_setcb(bev, lt_h1_read_cb, lt_h1_write_cb, lt_h1_event_cb, cl);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
 }

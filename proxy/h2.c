@@ -3,11 +3,11 @@
  * forward.c, exactly like an HTTP/1.x request (balancing, failover, limits,
  * records), answered through the lt_fwd_ops below.
  *
- * How a connection gets here: the TLS listener stays evhttp's; when ALPN
- * picks "h2" (proxy.c's select callback, during the handshake, before any
- * application byte is read) lt_h2_take swaps the connection's bufferevent
- * callbacks for ours. The evhttp connection object still owns the
- * bufferevent (and the socket); we free it when the h2 connection ends.
+ * How a connection gets here: every accepted connection starts in h1.c;
+ * when ALPN picks "h2" (proxy.c's select callback, during the handshake,
+ * before any application byte is read) lt_h2_take swaps the connection's
+ * bufferevent callbacks for ours and h1.c forgets it. The bufferevent (and
+ * the socket) is then ours; we free it when the h2 connection ends.
  *
  * A reply's body streams: the response is submitted with a data provider
  * that hands out what the backend sent so far and defers when it has
@@ -49,7 +49,6 @@ typedef struct lt_h2_stream {
     char *path, *authority;
     struct evkeyvalq headers;     /* request fields (+ Host from :authority) */
     struct evbuffer *body;        /* request body, kept up to max_request_size + 1 */
-    struct evkeyvalq tapview;     /* the reply's head as the tap sees it */
     struct evbuffer *out;         /* reply bytes not yet taken by nghttp2 */
     int out_eof, deferred, body_over, called;
     lt_call *call;
@@ -60,7 +59,6 @@ struct lt_h2_conn {
     lt_h2_conn *next, *prev;      /* worker's list */
     lt_worker *w;
     struct bufferevent *bev;
-    struct evhttp_connection *evcon;   /* evhttp's, owner of bev */
     nghttp2_session *ss;
     lt_h2_stream *streams;
     lt_conn_info info;
@@ -71,7 +69,7 @@ struct lt_h2_conn {
 
 static void lt_h2_flush(lt_h2_conn *hc);
 
-/* Without a stream, a connection is closed after idle_timeout like evhttp's. */
+/* Without a stream, a connection is closed after idle_timeout like an HTTP/1.x one. */
 static void lt_h2_idle(lt_h2_conn *hc)
 {
     int64_t idle = hc->w->px->cfg->idle_timeout_ms;
@@ -90,7 +88,6 @@ static void lt_h2_stream_free(lt_h2_stream *s)
     if (s->next) s->next->prev = s->prev;
     if (!hc->streams && !hc->dead) lt_h2_idle(hc);
     evhttp_clear_headers(&s->headers);
-    evhttp_clear_headers(&s->tapview);
     evbuffer_free(s->body);
     evbuffer_free(s->out);
     free(s->path);
@@ -105,7 +102,6 @@ static lt_h2_stream *lt_h2_stream_new(lt_h2_conn *hc, int32_t id)
     s->hc = hc;
     s->id = id;
     TAILQ_INIT(&s->headers);
-    TAILQ_INIT(&s->tapview);
     s->body = evbuffer_new();
     s->out = evbuffer_new();
     s->next = hc->streams;
@@ -165,17 +161,15 @@ static int lt_h2_has_body(lt_h2_stream *s, int status)
     return strcmp(s->method, "HEAD") && status != 204 && status != 304 && status >= 200;
 }
 
-static struct evkeyvalq *lt_h2_head(void *cs, int status, const char *reason, struct evkeyvalq *hdrs)
+static int lt_h2_head(void *cs, int status, const char *reason, struct evkeyvalq *hdrs)
 {
     (void)reason;
     lt_h2_stream *s = cs;
-    lt_forward_copy_headers(hdrs, &s->tapview);
-    lt_h2_submit(s, status, &s->tapview, lt_h2_has_body(s, status));
-    /* the tap reads HTTP/1.1: a body without a length is shown chunked, as evhttp would send it */
-    if (!evhttp_find_header(&s->tapview, "Content-Length") && lt_h2_has_body(s, status))
-        evhttp_add_header(&s->tapview, "Transfer-Encoding", "chunked");
+    int body = lt_h2_has_body(s, status);
+    lt_h2_submit(s, status, hdrs, body);   /* without hop-by-hop fields */
     lt_h2_flush(s->hc);
-    return &s->tapview;
+    /* the tap reads HTTP/1.1: a body without a length is shown chunked */
+    return body && !evhttp_find_header(hdrs, "Content-Length");
 }
 
 static void lt_h2_more(lt_h2_stream *s)
@@ -233,7 +227,7 @@ static int lt_h2_cmd(const char *m)
     return -1;
 }
 
-/* A reply of ours for a request that is no call (bad method or head): as evhttp would answer, not logged. */
+/* A reply of ours for a request that is no call (bad method or head): not logged. */
 static void lt_h2_refuse(lt_h2_stream *s, int status)
 {
     struct evkeyvalq h;
@@ -352,8 +346,7 @@ static void lt_h2_conn_free(lt_h2_conn *hc)
     if (hc->prev) hc->prev->next = hc->next; else hc->w->h2 = hc->next;
     if (hc->next) hc->next->prev = hc->prev;
     nghttp2_session_del(hc->ss);
-    bufferevent_setcb(hc->bev, NULL, NULL, NULL, NULL);
-    evhttp_connection_free(hc->evcon);   /* with it the bufferevent and the socket */
+    bufferevent_free(hc->bev);   /* with it the socket */
     event_free(hc->kill_ev);
     free(hc);
 }
@@ -428,22 +421,13 @@ static void lt_h2_endpoint(lt_endpoint *e, const char *addr, int port)
     else if (inet_pton(AF_INET6, addr, e->addr) == 1) e->family = 6;
 }
 
-int lt_h2_take(lt_worker *w, struct bufferevent *bev)
+int lt_h2_take(lt_worker *w, struct bufferevent *bev, const char *peer, int port)
 {
-    bufferevent_data_cb rcb, wcb;
-    bufferevent_event_cb ecb;
-    void *arg = NULL;
-    bufferevent_getcb(bev, &rcb, &wcb, &ecb, &arg);
-    if (!arg) return -1;
     lt_h2_conn *hc = calloc(1, sizeof *hc);
     if (!hc) return -1;
     hc->w = w;
     hc->bev = bev;
-    hc->evcon = arg;   /* evhttp's callbacks' argument is its connection */
-    char *addr = NULL;
-    ev_uint16_t port = 0;
-    evhttp_connection_get_peer(hc->evcon, &addr, &port);
-    snprintf(hc->peer, sizeof hc->peer, "%s", addr ? addr : "");
+    snprintf(hc->peer, sizeof hc->peer, "%s", peer);
     hc->info.server = w->px->listen_ep;
     lt_h2_endpoint(&hc->info.client, hc->peer, port);
     nghttp2_session_callbacks *cb;
@@ -467,7 +451,7 @@ int lt_h2_take(lt_worker *w, struct bufferevent *bev)
     hc->next = w->h2;
     if (w->h2) w->h2->prev = hc;
     w->h2 = hc;
-    /* from here the bytes are ours: evhttp's timeouts and disabled writes do not apply */
+    /* from here the bytes are ours: h1.c's timeouts do not apply */
     bufferevent_setcb(bev, lt_h2_read_cb, lt_h2_write_cb, lt_h2_event_cb, hc);
     lt_h2_idle(hc);
     bufferevent_setwatermark(bev, EV_READ | EV_WRITE, 0, 0);

@@ -16,6 +16,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -83,28 +84,28 @@ static int lt_proxy_target(lt_backend_target *t, const lt_proxy_backend_cfg *b, 
     return 0;
 }
 
-/* evhttp closed the connection (backend EOF or reset, error, idle timeout,
- * Connection: close). An idle one leaves the pool now and is freed after
- * this callback; one in use is freed when its call releases it. */
-static void lt_proxy_backend_closed(struct evhttp_connection *evcon, void *arg)
-{
-    (void)evcon;
-    lt_bconn *bc = arg;
-    bc->closed = 1;
-    if (bc->pos >= 0) lt_proxy_backend_release(bc->w, bc, 0);
-}
-
 static void lt_proxy_bconn_free(lt_bconn *bc)
 {
-    evhttp_connection_set_closecb(bc->evcon, NULL, NULL);
-    evhttp_connection_free(bc->evcon);
+    bufferevent_free(bc->bev);
     free(bc);
 }
 
-static void lt_proxy_free_later(evutil_socket_t fd, short ev, void *arg)
+/* Anything from an idle pooled connection (EOF, error, idle timeout, or
+ * bytes nobody asked for) ends it; a call's connection is forward.c's. */
+static void lt_proxy_bconn_read(struct bufferevent *bev, void *arg)
 {
-    (void)fd; (void)ev;
-    lt_proxy_bconn_free(arg);
+    (void)bev;
+    lt_bconn *bc = arg;
+    if (bc->call) lt_forward_backend_read(bc);
+    else lt_proxy_backend_release(bc->w, bc, 0);
+}
+
+static void lt_proxy_bconn_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    lt_bconn *bc = arg;
+    if (bc->call) lt_forward_backend_event(bc, what);
+    else if (!(what & BEV_EVENT_CONNECTED)) lt_proxy_backend_release(bc->w, bc, 0);
 }
 
 static lt_bconn *lt_proxy_backend_connect(lt_worker *w, int idx)
@@ -112,28 +113,33 @@ static lt_bconn *lt_proxy_backend_connect(lt_worker *w, int idx)
     lt_backend_target *t = &w->px->targets[idx];
     lt_bconn *bc = calloc(1, sizeof *bc);
     if (!bc) return NULL;
-    struct evhttp_connection *evcon;
+    struct bufferevent *bev;
+    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
     if (t->tls) {
         SSL *ssl = SSL_new(t->ssl);
+        if (!ssl) { free(bc); return NULL; }
         SSL_set_tlsext_host_name(ssl, t->host);
         SSL_set1_host(ssl, t->host);
-        struct bufferevent *bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                                                 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-        evcon = bev ? evhttp_connection_base_bufferevent_new(w->base, w->dns, bev, t->host, (ev_uint16_t)t->port) : NULL;
+        bev = bufferevent_openssl_socket_new(w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, opts);
+        if (bev) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     } else {
-        evcon = evhttp_connection_base_new(w->base, w->dns, t->host, (ev_uint16_t)t->port);
+        bev = bufferevent_socket_new(w->base, -1, opts);
     }
-    if (!evcon) { free(bc); return NULL; }
-    /* the connection's read/write timeout: also how long it may sit idle in the pool */
-    int64_t idle = w->px->cfg->idle_timeout_ms;
-    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
-    evhttp_connection_set_timeout_tv(evcon, &tv);
-    evhttp_connection_set_retries(evcon, 0);
-    bc->evcon = evcon;
+    if (!bev) { free(bc); return NULL; }
+    bc->bev = bev;
     bc->w = w;
     bc->idx = idx;
     bc->pos = -1;
-    evhttp_connection_set_closecb(evcon, lt_proxy_backend_closed, bc);
+    bufferevent_setcb(bev, lt_proxy_bconn_read, NULL, lt_proxy_bconn_event, bc);
+    /* read/write timeout: also how long it may sit idle in the pool */
+    int64_t idle = w->px->cfg->idle_timeout_ms;
+    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+    bufferevent_set_timeouts(bev, &tv, &tv);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect_hostname(bev, w->dns, AF_UNSPEC, t->host, t->port) < 0) {
+        lt_proxy_bconn_free(bc);
+        return NULL;
+    }
     __atomic_add_fetch(&w->px->backends[idx].conns_opened, 1, __ATOMIC_RELAXED);
     return bc;
 }
@@ -151,19 +157,17 @@ lt_bconn *lt_proxy_backend_get(lt_worker *w, int idx, int fresh)
 void lt_proxy_backend_release(lt_worker *w, lt_bconn *bc, int idle)
 {
     lt_pool *p = &w->pools[bc->idx];
+    bc->call = NULL;
     if (bc->pos >= 0) {   /* leaving the pool: the last one takes its place */
         p->idle[bc->pos] = p->idle[--p->nidle];
         p->idle[bc->pos]->pos = bc->pos;
         bc->pos = -1;
-    } else if (idle && !bc->closed && !w->draining && p->nidle < LT_POOL_IDLE_MAX &&
-               bufferevent_getfd(evhttp_connection_get_bufferevent(bc->evcon)) >= 0) {
+    } else if (idle && !w->draining && p->nidle < LT_POOL_IDLE_MAX) {
         bc->pos = p->nidle;
         p->idle[p->nidle++] = bc;
         return;
     }
-    /* evhttp may still be using it in the callback that got us here */
-    struct timeval zero = {0, 0};
-    event_base_once(w->base, -1, EV_TIMEOUT, lt_proxy_free_later, bc, &zero);
+    lt_proxy_bconn_free(bc);
 }
 
 /* ---- clients ---- */
@@ -174,49 +178,6 @@ static void lt_proxy_endpoint(lt_endpoint *e, const char *addr, int port)
     e->port = (uint16_t)port;
     if (inet_pton(AF_INET, addr, e->addr) == 1) e->family = 4;
     else if (inet_pton(AF_INET6, addr, e->addr) == 1) e->family = 6;
-}
-
-static lt_client **lt_proxy_client_slot(lt_worker *w, struct evhttp_connection *evcon)
-{
-    lt_client **pp = &w->clients[((uintptr_t)evcon >> 4) % LT_ARRAY_LEN(w->clients)];
-    while (*pp && (*pp)->evcon != evcon) pp = &(*pp)->next;
-    return pp;
-}
-
-static void lt_proxy_client_free(lt_client *cl)
-{
-    lt_h1_client_closed(cl);
-    lt_tap_close(cl->w->px->tap, &cl->tap, 0, lt_clock_now_us());
-    free(cl);
-}
-
-static void lt_proxy_client_close_cb(struct evhttp_connection *evcon, void *arg)
-{
-    lt_client *cl = arg;
-    lt_client **pp = lt_proxy_client_slot(cl->w, evcon);
-    if (*pp == cl) *pp = cl->next;
-    lt_proxy_client_free(cl);
-}
-
-lt_client *lt_proxy_client(lt_worker *w, struct evhttp_connection *evcon)
-{
-    lt_client **pp = lt_proxy_client_slot(w, evcon);
-    if (*pp) return *pp;
-    lt_client *cl = calloc(1, sizeof *cl);
-    if (!cl) return NULL;
-    cl->w = w;
-    cl->evcon = evcon;
-    char *addr = NULL;
-    ev_uint16_t port = 0;
-    evhttp_connection_get_peer(evcon, &addr, &port);
-    lt_conn_info info = {.server = w->px->listen_ep, .start_ts = lt_clock_now_us()};
-    lt_proxy_endpoint(&info.client, addr ? addr : "", port);
-    if (w->px->cfg->log_calls) lt_tap_open(w->px->tap, &cl->tap, &info);
-    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), one = 1;
-    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    evhttp_connection_set_closecb(evcon, lt_proxy_client_close_cb, cl);
-    *pp = cl;
-    return cl;
 }
 
 /* ---- listeners ---- */
@@ -282,7 +243,7 @@ static lt_worker *lt_proxy_worker_of(lt_proxy *px, struct bufferevent *bev)
     return NULL;
 }
 
-/* ALPN: h2 when the client offers it (the connection then leaves evhttp
+/* ALPN: h2 when the client offers it (the connection then leaves h1.c
  * for h2.c, before any request byte is read), else http/1.1. */
 static int lt_proxy_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                          unsigned int inlen, void *arg)
@@ -294,7 +255,15 @@ static int lt_proxy_alpn(SSL *ssl, const unsigned char **out, unsigned char *out
     if (*outlen == 2 && !memcmp(*out, "h2", 2)) {
         struct bufferevent *bev = SSL_get_app_data(ssl);
         lt_worker *w = bev ? lt_proxy_worker_of(px, bev) : NULL;
-        if (w && lt_h2_take(w, bev) == 0) return SSL_TLSEXT_ERR_OK;
+        bufferevent_data_cb rcb, wcb;
+        bufferevent_event_cb ecb;
+        void *arg = NULL;
+        if (bev) bufferevent_getcb(bev, &rcb, &wcb, &ecb, &arg);
+        lt_client *cl = arg;
+        if (w && cl && lt_h2_take(w, bev, cl->peer, cl->ep.port) == 0) {
+            lt_h1_forget(cl);
+            return SSL_TLSEXT_ERR_OK;
+        }
         if (SSL_select_next_proto((unsigned char **)out, outlen, h1, sizeof h1 - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
             return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
@@ -313,21 +282,17 @@ static SSL_CTX *lt_proxy_server_ctx(const lt_proxy_cfg *cfg, char *err, size_t e
     return ctx;
 }
 
-static struct bufferevent *lt_proxy_tls_bev(struct event_base *base, void *arg)
+static void lt_proxy_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    lt_proxy *px = arg;
-    SSL *ssl = SSL_new(px->server_ssl);
-    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                                   BEV_OPT_CLOSE_ON_FREE) : NULL;
-    if (bev) SSL_set_app_data(ssl, bev);   /* for the ALPN callback */
-    return bev;
+    (void)l; (void)salen;
+    lt_h1_accept(arg, fd, sa);
 }
 
 /* ---- workers ---- */
 
 void lt_proxy_drained(lt_worker *w)
 {
-    /* replies already handed to evhttp may still sit in socket buffers: a
+    /* replies already written may still sit in socket buffers: a
      * short grace lets them reach the clients before the loop ends */
     struct timeval grace = {0, 200000};
     event_base_loopexit(w->base, &grace);
@@ -339,8 +304,8 @@ static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
     lt_worker *w = arg;
     if (w->draining || !__atomic_load_n(&w->px->stopping, __ATOMIC_ACQUIRE)) return;
     w->draining = 1;
-    if (w->bound) evhttp_del_accept_socket(w->http, w->bound);
-    w->bound = NULL;
+    if (w->listener) evconnlistener_free(w->listener);
+    w->listener = NULL;
     close(w->listen_fd);
     w->listen_fd = -1;
     lt_h2_drain(w);
@@ -358,23 +323,14 @@ static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
     w->listen_fd = fd;
     w->base = event_base_new();
     w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-    w->http = evhttp_new(w->base);
     w->pools = calloc((size_t)px->n, sizeof *w->pools);
-    if (!w->base || !w->http || !w->pools) return -1;
-    evhttp_set_gencb(w->http, lt_h1_request, w);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)px->cfg->max_request_bytes * 2 + 65536);
-    int64_t idle = px->cfg->idle_timeout_ms;
-    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
-    evhttp_set_timeout_tv(w->http, &tv);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    if (px->server_ssl) evhttp_set_bevcb(w->http, lt_proxy_tls_bev, px);
-    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+    if (!w->base || !w->pools) return -1;
+    w->listener = evconnlistener_new(w->base, lt_proxy_accept, w, 0, -1, fd);
     w->tap_ev = event_new(w->base, -1, 0, lt_proxy_tap_commit, w);
     w->stop_ev = event_new(w->base, -1, EV_PERSIST, lt_proxy_tick, w);
     struct timeval tick = {0, 50000};
     event_add(w->stop_ev, &tick);
-    return w->bound ? 0 : -1;
+    return w->listener ? 0 : -1;
 }
 
 /* The loop's logging events go to the logging thread once per loop
@@ -404,13 +360,12 @@ static void *lt_proxy_worker_main(void *arg)
 
 static void lt_proxy_worker_free(lt_worker *w)
 {
-    lt_h2_free_all(w);   /* first: each owns an evhttp connection */
-    if (w->http) evhttp_free(w->http);
-    if (w->base) event_base_loop(w->base, EVLOOP_NONBLOCK);   /* deferred frees of backend connections */
-    for (size_t i = 0; i < LT_ARRAY_LEN(w->clients); i++)
-        while (w->clients[i]) { lt_client *cl = w->clients[i]; w->clients[i] = cl->next; lt_proxy_client_free(cl); }
+    if (w->listener) evconnlistener_free(w->listener);
+    lt_h2_free_all(w);
+    while (w->clients) lt_h1_free(w->clients);
     for (int i = 0; w->pools && i < w->px->n; i++)
         while (w->pools[i].nidle) lt_proxy_bconn_free(w->pools[i].idle[--w->pools[i].nidle]);
+    if (w->base) event_base_loop(w->base, EVLOOP_NONBLOCK);   /* finalizers of the freed bufferevents */
     free(w->pools);
     lt_buf_free(&w->tapbuf);
     if (w->stop_ev) event_free(w->stop_ev);

@@ -5,9 +5,9 @@
  * logging thread (tap.h) and N workers. Each worker is a thread with its own
  * libevent loop, its own listening socket on the same address
  * (SO_REUSEPORT: the kernel spreads connections over the loops, no thread
- * per connection), its own evhttp server, evdns resolver and keep-alive
- * connection pools to the backends. forward.c does the work of one call;
- * h1.c and h2.c are its client sides (HTTP/1.x through evhttp, HTTP/2).
+ * per connection), its own listener, evdns resolver and keep-alive
+ * connection pools to the backends, all on bufferevents. forward.c does the
+ * work of one call; h1.c and h2.c are its client sides (HTTP/1.x, HTTP/2).
  *
  * The internal structs are here because proxy.c and forward.c share them;
  * only lt_proxy_* and lt_forward_* functions are public. */
@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
 #include "../common/lt.h"
 #include "backend.h"
 #include "proxy_cfg.h"
@@ -24,11 +26,9 @@
 
 struct event_base;
 struct evdns_base;
-struct evhttp;
-struct evhttp_connection;
-struct evhttp_request;
+struct evconnlistener;
 struct event;
-struct evkeyvalq;
+struct sockaddr;
 struct evbuffer;
 struct bufferevent;
 typedef struct lt_h2_conn lt_h2_conn;
@@ -38,16 +38,19 @@ typedef struct lt_h2_conn lt_h2_conn;
 typedef struct lt_proxy lt_proxy;
 typedef struct lt_worker lt_worker;
 
-/* One connection to a backend (http or https), kept alive between calls.
- * evhttp never reconnects it: once evhttp closes it (the backend closed it,
- * an error, the idle timeout, Connection: close) it is freed, so a TLS
- * connection is never reused without its session. */
+/* One connection to a backend (http or https), kept alive between calls: a
+ * bufferevent (bufferevent_openssl for https) that forward.c writes each
+ * request to and frames each response from. It is never reconnected: once
+ * it closes (the backend closed it, an error, the idle timeout,
+ * Connection: close) it is freed, so a TLS connection is never reused
+ * without its session. */
 typedef struct lt_bconn {
-    struct evhttp_connection *evcon;
+    struct bufferevent *bev;
     lt_worker *w;
+    struct lt_call *call;         /* the call it carries; NULL = idle */
     int idx;                      /* backend */
     int pos;                      /* place in the pool's idle array; -1 = in use */
-    int closed;                   /* evhttp closed it */
+    int connected;                /* its TCP connect is done */
     int nodelay;                  /* TCP_NODELAY set */
     uint64_t uses;                /* requests made on it */
 } lt_bconn;
@@ -57,13 +60,23 @@ typedef struct lt_pool {          /* one backend, one worker: idle keep-alive co
     int nidle;
 } lt_pool;
 
-typedef struct lt_client {        /* one client connection */
-    struct lt_client *next;       /* worker's hash chain */
+typedef struct lt_client {        /* one HTTP/1.x client connection (h1.c) */
+    struct lt_client *next, *prev; /* worker's list */
     lt_worker *w;
-    struct evhttp_connection *evcon;
+    struct bufferevent *bev;
     lt_tap_conn tap;
+    int tap_open;                 /* the tap knows it (from its first request on) */
     struct lt_call *call;         /* the call being answered, if any */
-    struct evhttp_request *req;   /* its request */
+    char peer[64];                /* address, for X-Forwarded-For */
+    lt_endpoint ep;
+    int st;                       /* framing state (h1.c) */
+    int cmd, minor, keep;         /* the request: method, HTTP/1.minor, connection kept after the reply */
+    int chunked_out;              /* the reply is sent chunked */
+    int in_proc, dead;            /* framing under way; to be freed once it returns */
+    uint64_t left;                /* body bytes left (Content-Length, or of the current chunk) */
+    struct evkeyvalq headers;     /* the request's fields */
+    struct evbuffer *body;        /* the request's body */
+    lt_buf uri;
 } lt_client;
 
 typedef struct lt_backend_target { /* parsed url of a backend */
@@ -80,15 +93,14 @@ struct lt_worker {
     pthread_t thread;
     struct event_base *base;
     struct evdns_base *dns;
-    struct evhttp *http;
-    void *bound;                  /* struct evhttp_bound_socket * */
+    struct evconnlistener *listener;
     int listen_fd;
     struct event *stop_ev, *drain_timer;
     struct event *tap_ev;         /* hands the loop iteration's logging events over (lt_tap_batch) */
     int draining;
     int inflight;
     lt_pool *pools;               /* one per backend */
-    lt_client *clients[1024];
+    lt_client *clients;           /* HTTP/1.x client connections (h1.c) */
     lt_h2_conn *h2;               /* HTTP/2 client connections (h2.c) */
     lt_buf tapbuf;                /* forward.c's scratch for the bytes the tap sees */
 };
@@ -122,17 +134,21 @@ void lt_proxy_wait(lt_proxy *px);
 json_t *lt_proxy_backends_json(lt_proxy *px);
 void lt_proxy_destroy(lt_proxy *px);
 
-/* The worker's record of a client connection (created on its first request). */
-lt_client *lt_proxy_client(lt_worker *w, struct evhttp_connection *evcon);
 /* A connection to backend idx: the most recently idle one of the worker's
  * pool, or (fresh, or none idle) a new one (TLS if https); NULL: no memory. */
 lt_bconn *lt_proxy_backend_get(lt_worker *w, int idx, int fresh);
 /* Gives a backend connection back to the worker's pool when it is still
- * open and idle (its call answered), else frees it (after this callback). */
+ * open and idle (its call answered), else frees it at once (safe inside its
+ * own bufferevent callbacks, which are deferred; the caller must not touch
+ * it afterwards). */
 void lt_proxy_backend_release(lt_worker *w, lt_bconn *bc, int idle);
 
 /* A draining worker's last call ended: its loop ends after a short grace. */
 void lt_proxy_drained(lt_worker *w);
+
+/* forward.c: a backend connection's bufferevent events while a call uses it. */
+void lt_forward_backend_read(lt_bconn *bc);
+void lt_forward_backend_event(lt_bconn *bc, short what);
 
 /* forward.c: one call, whatever protocol the client speaks. The client
  * side is this interface, implemented by h1.c (evhttp, HTTP/1.x) and h2.c
@@ -141,10 +157,10 @@ void lt_proxy_drained(lt_worker *w);
 typedef struct lt_call lt_call;
 typedef struct lt_fwd_ops {
     /* Starts the reply with the backend's head (hdrs: what the backend sent;
-     * each side drops what it must not pass on). Returns the head as the
-     * tap is to see it, in HTTP/1.1 terms (with Transfer-Encoding: chunked
-     * when the body is streamed without a length). */
-    struct evkeyvalq *(*head)(void *cs, int status, const char *reason, struct evkeyvalq *hdrs);
+     * each side drops what it must not pass on). Returns 1 when the body is
+     * streamed without a length: the tap, which reads HTTP/1.1, then sees
+     * it chunked. */
+    int (*head)(void *cs, int status, const char *reason, struct evkeyvalq *hdrs);
     void (*chunk)(void *cs, struct evbuffer *data);   /* drains data */
     void (*end)(void *cs);
     /* A whole reply at once (hdrs already final, Content-Length included). */
@@ -176,14 +192,18 @@ int lt_forward_hop(const char *name, const char *connection);
 /* Copies a head minus hop-by-hop fields. */
 void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to);
 
-/* h1.c: the request handler given to evhttp, and the client's end. */
-void lt_h1_request(struct evhttp_request *req, void *worker);
-void lt_h1_client_closed(lt_client *cl);
+/* h1.c: a connection accepted on the listener (fd nonblocking; TLS when
+ * the proxy has a certificate); the end of one (a call under way is
+ * cancelled); forget: h2.c took its bufferevent, only the record goes. */
+void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *peer);
+void lt_h1_free(lt_client *cl);
+void lt_h1_forget(lt_client *cl);
 
 /* h2.c: HTTP/2 clients (ALPN h2 on the TLS listener). */
-/* Called from the ALPN callback once h2 is chosen: takes the connection
- * from evhttp (its bufferevent gets our callbacks before any data). */
-int lt_h2_take(lt_worker *w, struct bufferevent *bev);
+/* Called from the ALPN callback once h2 is chosen: takes the connection's
+ * bufferevent from h1.c (it gets our callbacks before any data); peer:
+ * the client's address. 0 ok (the caller then drops its h1 record). */
+int lt_h2_take(lt_worker *w, struct bufferevent *bev, const char *peer, int port);
 /* Drain: GOAWAY to every connection; they close when their streams end. */
 void lt_h2_drain(lt_worker *w);
 /* Worker exit: frees every h2 connection (before evhttp_free). */
