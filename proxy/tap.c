@@ -7,10 +7,13 @@
  * times) arrive as a separate event just after; records therefore wait per
  * connection until their extras come (or the connection closes), so the
  * record that is stored is already complete. */
+#include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../parsers/conn.h"
@@ -19,8 +22,9 @@
 
 enum { LT_EV_OPEN, LT_EV_DATA, LT_EV_EXTRAS, LT_EV_CLOSE };
 
+/* An event, stored in a block (lt_tap_blk) followed by its data. */
 typedef struct lt_tap_ev {
-    struct lt_tap_ev *next;
+    uint32_t size;         /* of the event in the block: header + data, rounded up to 8 */
     int kind, dir, reset, version;
     uint64_t id, gap;
     lt_time_us ts;
@@ -30,8 +34,34 @@ typedef struct lt_tap_ev {
     uint8_t data[];        /* DATA */
 } lt_tap_ev;
 
+/* A batch of events, one allocation: a worker appends the events of a loop
+ * iteration to one block and hands the block over (one mutex hold); the
+ * logging thread walks it and puts it back on a short list of spare blocks
+ * that workers take again, so events are neither allocated one by one nor
+ * freed on another thread than the one that allocated them (glibc's arena
+ * lock then serializes the two threads). */
+typedef struct lt_tap_blk {
+    struct lt_tap_blk *next;
+    size_t len, cap;       /* bytes of events used / allocated in d */
+    size_t bytes;          /* data bytes (the queue bound counts these) */
+    uint64_t n;            /* events */
+    _Alignas(8) uint8_t d[];
+} lt_tap_blk;
+
 #define LT_TAP_BUCKETS 4096
 #define LT_TAP_PENDING 8
+#define LT_TAP_BLK_MIN 16384        /* a fresh block's room */
+#define LT_TAP_BLK_KEEP_MAX 262144  /* larger blocks are freed, not kept */
+#define LT_TAP_SPARE 8              /* blocks kept for reuse */
+/* The logging thread is not woken per hand-over: when it finds the queue
+ * empty it naps LT_TAP_NAP_MS (a hand-over lands in the queue meanwhile,
+ * with no wake-up), and only after a nap that found nothing does it sleep
+ * until woken. Workers wake it when it sleeps, or when the data waiting
+ * passes a share of the queue bound (so a burst cannot fill the queue while
+ * it naps). One wake-up per loop iteration cost a futex call on the worker
+ * and a context switch on a shared core for every few requests. */
+#define LT_TAP_NAP_MS 3
+#define LT_TAP_WAKE_SHARE 8         /* wake at log_queue_bytes / this */
 
 typedef struct lt_tap_cs {   /* a connection, on the logging thread */
     struct lt_tap_cs *next;
@@ -52,10 +82,14 @@ struct lt_tap {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv, done_cv;
-    lt_tap_ev *head, *tail;
+    lt_tap_blk *head, *tail;
+    lt_tap_blk *spare;       /* blocks for reuse, under mu */
+    int nspare;
     size_t queued_bytes;
     uint64_t seq_in, seq_done;
     int stop;
+    int sleeping;            /* the logging thread waits without a timeout: wake it */
+    int flushing;            /* lt_tap_flush waits: no nap */
     lt_tap_stats st;
     lt_counters ctr;         /* the parsers', logging thread only */
     lt_tap_cs *buckets[LT_TAP_BUCKETS];
@@ -69,38 +103,100 @@ static __thread struct {
     lt_tap *t;
     void (*arm)(void *);
     void *arg;
-    lt_tap_ev *head, *tail;
-    size_t bytes;
-    uint64_t n;
+    lt_tap_blk *blk;         /* the batch being filled (NULL: none yet) */
+    lt_tap_blk *spare;       /* a block taken at the last hand-over, for the next batch */
 } lt_tap_local;
 
-/* Appends a list of n events under the lock and wakes the logging thread. */
-static void lt_tap_enqueue(lt_tap *t, lt_tap_ev *head, lt_tap_ev *tail, size_t bytes, uint64_t n)
+/* Appends a block under the lock; wakes the logging thread only when it
+ * sleeps or the queue fills (see LT_TAP_NAP_MS). Returns a spare block for
+ * the caller's next batch, if one is kept. */
+static lt_tap_blk *lt_tap_enqueue(lt_tap *t, lt_tap_blk *b, int want_spare)
 {
+    b->next = NULL;
+    lt_tap_blk *spare = NULL;
     pthread_mutex_lock(&t->mu);
-    if (t->tail) t->tail->next = head; else t->head = head;
-    t->tail = tail;
-    t->queued_bytes += bytes;
-    t->seq_in += n;
-    t->st.events += n;
-    pthread_cond_signal(&t->cv);
+    if (t->tail) t->tail->next = b; else t->head = b;
+    t->tail = b;
+    t->queued_bytes += b->bytes;
+    t->seq_in += b->n;
+    t->st.events += b->n;
+    if (t->sleeping || t->queued_bytes > t->cfg->log_queue_bytes / LT_TAP_WAKE_SHARE) {
+        t->sleeping = 0;
+        pthread_cond_signal(&t->cv);
+    }
+    if (want_spare && t->spare) {
+        spare = t->spare;
+        t->spare = spare->next;
+        t->nspare--;
+    }
     pthread_mutex_unlock(&t->mu);
+    return spare;
 }
 
-static void lt_tap_push(lt_tap *t, lt_tap_ev *ev, size_t bytes)
+static lt_tap_blk *lt_tap_blk_new(size_t need)
 {
-    ev->next = NULL;
-    if (lt_tap_local.t != t) { lt_tap_enqueue(t, ev, ev, bytes, 1); return; }
-    if (lt_tap_local.tail) lt_tap_local.tail->next = ev;
-    else { lt_tap_local.head = ev; lt_tap_local.arm(lt_tap_local.arg); }
-    lt_tap_local.tail = ev;
-    lt_tap_local.bytes += bytes;
-    lt_tap_local.n++;
+    size_t cap = need > LT_TAP_BLK_MIN ? need : LT_TAP_BLK_MIN;
+    lt_tap_blk *b = malloc(sizeof *b + cap);
+    if (!b) return NULL;
+    b->cap = cap;
+    b->len = b->bytes = 0;
+    b->n = 0;
+    return b;
+}
+
+/* Room for an event of size bytes in the calling thread's batch (a block of
+ * its own when the thread does not batch): the event, zeroed, or NULL. */
+static lt_tap_ev *lt_tap_ev_new(lt_tap *t, int kind, uint64_t id, size_t n)
+{
+    size_t size = (sizeof(lt_tap_ev) + n + 7) & ~(size_t)7;
+    lt_tap_blk *b;
+    if (lt_tap_local.t == t) {
+        b = lt_tap_local.blk;
+        if (!b) {
+            b = lt_tap_local.spare;
+            lt_tap_local.spare = NULL;
+            if (b && b->cap < size) { free(b); b = NULL; }
+            if (!b && !(b = lt_tap_blk_new(size))) return NULL;
+            b->len = b->bytes = 0;
+            b->n = 0;
+            lt_tap_local.blk = b;
+            lt_tap_local.arm(lt_tap_local.arg);
+        } else if (b->cap - b->len < size) {
+            size_t cap = b->cap * 2 > b->len + size ? b->cap * 2 : b->len + size;
+            lt_tap_blk *nb = realloc(b, sizeof *b + cap);
+            if (!nb) return NULL;
+            nb->cap = cap;
+            b = lt_tap_local.blk = nb;
+        }
+    } else if (!(b = lt_tap_blk_new(size))) {
+        return NULL;
+    }
+    lt_tap_ev *ev = (lt_tap_ev *)(b->d + b->len);
+    memset(ev, 0, sizeof *ev);
+    ev->size = (uint32_t)size;
+    ev->kind = kind;
+    ev->id = id;
+    ev->n = n;
+    return ev;
+}
+
+/* The event just built is part of its batch; a thread that does not batch
+ * hands its one-event block over at once. */
+static void lt_tap_push(lt_tap *t, lt_tap_ev *ev)
+{
+    lt_tap_blk *b = lt_tap_local.t == t ? lt_tap_local.blk                     /* ev is in it */
+                                        : (lt_tap_blk *)((uint8_t *)ev - offsetof(lt_tap_blk, d));
+    b->len += ev->size;
+    b->bytes += ev->kind == LT_EV_DATA ? ev->n : 0;
+    b->n++;
+    if (lt_tap_local.t != t) lt_tap_enqueue(t, b, 0);
 }
 
 void lt_tap_batch(lt_tap *t, void (*arm)(void *), void *arg)
 {
     if (lt_tap_local.t) lt_tap_commit(lt_tap_local.t);
+    free(lt_tap_local.spare);
+    lt_tap_local.spare = NULL;
     lt_tap_local.t = t;
     lt_tap_local.arm = arm;
     lt_tap_local.arg = arg;
@@ -108,35 +204,28 @@ void lt_tap_batch(lt_tap *t, void (*arm)(void *), void *arg)
 
 void lt_tap_commit(lt_tap *t)
 {
-    if (lt_tap_local.t != t || !lt_tap_local.head) return;
-    lt_tap_enqueue(t, lt_tap_local.head, lt_tap_local.tail, lt_tap_local.bytes, lt_tap_local.n);
-    lt_tap_local.head = lt_tap_local.tail = NULL;
-    lt_tap_local.bytes = 0;
-    lt_tap_local.n = 0;
-}
-
-static lt_tap_ev *lt_tap_ev_new(int kind, uint64_t id, size_t n)
-{
-    lt_tap_ev *ev = calloc(1, sizeof *ev + n);
-    if (ev) { ev->kind = kind; ev->id = id; ev->n = n; }
-    return ev;
+    if (lt_tap_local.t != t || !lt_tap_local.blk) return;
+    lt_tap_blk *b = lt_tap_local.blk;
+    lt_tap_local.blk = NULL;
+    lt_tap_blk *spare = lt_tap_enqueue(t, b, !lt_tap_local.spare);
+    if (spare) lt_tap_local.spare = spare;
 }
 
 void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info)
 {
     tc->id = __atomic_add_fetch(&t->next_id, 1, __ATOMIC_RELAXED);
     tc->gap[0] = tc->gap[1] = 0;
-    lt_tap_ev *ev = lt_tap_ev_new(LT_EV_OPEN, tc->id, 0);
+    lt_tap_ev *ev = lt_tap_ev_new(t, LT_EV_OPEN, tc->id, 0);
     if (!ev) return;
     ev->info = *info;
     ev->info.conn_id = tc->id;
     ev->version = tc->version;
-    lt_tap_push(t, ev, 0);
+    lt_tap_push(t, ev);
 }
 
 static int lt_tap_full(lt_tap *t, size_t n)
 {
-    size_t local = lt_tap_local.t == t ? lt_tap_local.bytes : 0;
+    size_t local = lt_tap_local.t == t && lt_tap_local.blk ? lt_tap_local.blk->bytes : 0;
     return __atomic_load_n(&t->queued_bytes, __ATOMIC_RELAXED) + local + n > t->cfg->log_queue_bytes;
 }
 
@@ -154,32 +243,32 @@ static void lt_tap_drop(lt_tap *t, lt_tap_conn *tc, int dir, size_t n)
 void lt_tap_data(lt_tap *t, lt_tap_conn *tc, int dir, const void *p, size_t n, lt_time_us ts)
 {
     if (!n || !tc->id) return;
-    lt_tap_ev *ev = lt_tap_full(t, n) ? NULL : lt_tap_ev_new(LT_EV_DATA, tc->id, n);
+    lt_tap_ev *ev = lt_tap_full(t, n) ? NULL : lt_tap_ev_new(t, LT_EV_DATA, tc->id, n);
     if (!ev) { lt_tap_drop(t, tc, dir, n); return; }
     ev->dir = dir;
     ev->ts = ts;
     ev->gap = tc->gap[dir];
     tc->gap[dir] = 0;
     memcpy(ev->data, p, n);
-    lt_tap_push(t, ev, n);
+    lt_tap_push(t, ev);
 }
 
 void lt_tap_extras(lt_tap *t, lt_tap_conn *tc, json_t *extras)
 {
-    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(LT_EV_EXTRAS, tc->id, 0) : NULL;
+    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(t, LT_EV_EXTRAS, tc->id, 0) : NULL;
     if (!ev) { json_decref(extras); return; }
     ev->extras = extras;
-    lt_tap_push(t, ev, 0);
+    lt_tap_push(t, ev);
 }
 
 void lt_tap_close(lt_tap *t, lt_tap_conn *tc, int reset, lt_time_us ts)
 {
-    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(LT_EV_CLOSE, tc->id, 0) : NULL;
+    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(t, LT_EV_CLOSE, tc->id, 0) : NULL;
     tc->id = 0;
     if (!ev) return;
     ev->reset = reset;
     ev->ts = ts;
-    lt_tap_push(t, ev, 0);
+    lt_tap_push(t, ev);
 }
 
 /* ---- logging thread ---- */
@@ -297,29 +386,67 @@ static void lt_tap_handle(lt_tap *t, lt_tap_ev *ev)
     }
 }
 
+/* Parses a block's events; returns its data bytes. */
+static size_t lt_tap_run_blk(lt_tap *t, lt_tap_blk *b)
+{
+    for (size_t off = 0; off < b->len;) {
+        lt_tap_ev *ev = (lt_tap_ev *)(b->d + off);
+        off += ev->size;
+        lt_tap_handle(t, ev);
+    }
+    return b->bytes;
+}
+
+/* Waits for blocks (mu held): a short nap first, then, if the nap brought
+ * nothing, until woken (see LT_TAP_NAP_MS). */
+static void lt_tap_wait(lt_tap *t)
+{
+    if (t->head || t->stop) return;
+    if (!t->flushing) {
+        struct timespec until;   /* the condition variable's clock: CLOCK_REALTIME */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += LT_TAP_NAP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        while (!t->head && !t->stop && !t->flushing)
+            if (pthread_cond_timedwait(&t->cv, &t->mu, &until) == ETIMEDOUT) break;
+    }
+    while (!t->head && !t->stop) {
+        t->sleeping = 1;
+        pthread_cond_wait(&t->cv, &t->mu);
+    }
+    t->sleeping = 0;
+}
+
 static void *lt_tap_main(void *arg)
 {
     lt_tap *t = arg;
+    pthread_setname_np(pthread_self(), "llmtap-log");
     pthread_mutex_lock(&t->mu);
     for (;;) {
-        while (!t->head && !t->stop) pthread_cond_wait(&t->cv, &t->mu);
+        lt_tap_wait(t);
         if (!t->head && t->stop) break;
-        lt_tap_ev *list = t->head;
+        lt_tap_blk *list = t->head;
         t->head = t->tail = NULL;
         pthread_mutex_unlock(&t->mu);
         uint64_t n = 0;
         size_t bytes = 0;
-        while (list) {
-            lt_tap_ev *next = list->next;
-            if (list->kind == LT_EV_DATA) bytes += list->n;
-            lt_tap_handle(t, list);
-            free(list);
-            list = next;
-            n++;
+        lt_tap_blk *keep = NULL, *next;
+        for (lt_tap_blk *b = list; b; b = next) {
+            next = b->next;
+            bytes += lt_tap_run_blk(t, b);
+            n += b->n;
+            if (b->cap <= LT_TAP_BLK_KEEP_MAX) { b->next = keep; keep = b; }
+            else free(b);
         }
         pthread_mutex_lock(&t->mu);
         t->queued_bytes -= bytes;
         t->seq_done += n;
+        while (keep) {   /* spares for the workers' next batches; the rest freed */
+            lt_tap_blk *b = keep;
+            keep = b->next;
+            if (t->nspare < LT_TAP_SPARE) { b->next = t->spare; t->spare = b; t->nspare++; }
+            else free(b);
+        }
         pthread_cond_broadcast(&t->done_cv);
     }
     pthread_mutex_unlock(&t->mu);
@@ -344,7 +471,10 @@ void lt_tap_flush(lt_tap *t)
 {
     pthread_mutex_lock(&t->mu);
     uint64_t target = t->seq_in;
+    t->flushing++;
+    pthread_cond_signal(&t->cv);
     while (t->seq_done < target) pthread_cond_wait(&t->done_cv, &t->mu);
+    t->flushing--;
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -368,6 +498,7 @@ void lt_tap_destroy(lt_tap *t, lt_counters *out)
     for (int i = 0; i < LT_TAP_BUCKETS; i++)
         while (t->buckets[i]) lt_tap_do_close(&t->buckets[i], 0, now);
     if (out) *out = t->ctr;
+    while (t->spare) { lt_tap_blk *b = t->spare; t->spare = b->next; free(b); }
     pthread_cond_destroy(&t->cv);
     pthread_cond_destroy(&t->done_cv);
     pthread_mutex_destroy(&t->mu);
