@@ -36,9 +36,30 @@ typedef struct lt_jw {
     int err;
 } lt_jw;
 
-static void lt_jw_put(lt_jw *w, const void *p, size_t n)
+/* Inline with the room check first: a record's text is written in pieces of
+ * a few bytes (punctuation, keys, numbers), nearly always into room the
+ * buffer already has. */
+static inline void lt_jw_put(lt_jw *w, const void *p, size_t n)
 {
-    if (lt_buf_append(&w->b, p, n) < 0) w->err = 1;
+    lt_buf *b = &w->b;
+    if (b->cap - b->len > n) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = 0;
+    } else if (lt_buf_append(b, p, n) < 0) {
+        w->err = 1;
+    }
+}
+
+/* A JSON integer as decimal text (snprintf's "%lld" without its format
+ * parsing); 64-bit values, the most negative one included. */
+static void lt_jw_int(lt_jw *w, json_int_t v)
+{
+    char num[24], *e = num + sizeof num, *p = e;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+    if (v < 0) *--p = '-';
+    lt_jw_put(w, p, (size_t)(e - p));
 }
 
 static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
@@ -106,16 +127,12 @@ static int lt_jtext_real(lt_jw *b, const json_t *v)
 
 static int lt_jtext_value(lt_jw *b, const json_t *v, int depth)
 {
-    char num[32];
     if (depth > 2048) return -1; /* jansson's own nesting limit */
     switch (json_typeof(v)) {
     case JSON_OBJECT: return lt_jtext_object(b, v, depth);
     case JSON_ARRAY: return lt_jtext_array(b, v, depth);
     case JSON_STRING: return lt_jtext_string(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER:
-        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        lt_jw_put(b, num, strlen(num));
-        return 0;
+    case JSON_INTEGER: lt_jw_int(b, json_integer_value(v)); return 0;
     case JSON_REAL: return lt_jtext_real(b, v);
     case JSON_TRUE: lt_jw_put(b, "true", 4); return 0;
     case JSON_FALSE: lt_jw_put(b, "false", 5); return 0;
@@ -129,6 +146,7 @@ char *lt_jtext_dump(const json_t *v, size_t *len)
     lt_jw w = {.err = 0};
     lt_buf_init(&w.b);
     if (!json_is_object(v) && !json_is_array(v)) return NULL; /* as json_dumps without JSON_ENCODE_ANY */
+    if (lt_buf_reserve(&w.b, 2048) < 0) return NULL; /* most records fit: no 256, 512, 1024 steps */
     if (lt_jtext_value(&w, v, 0) < 0 || w.err || !w.b.data) { lt_buf_free(&w.b); return NULL; }
     *len = w.b.len;
     return (char *)w.b.data; /* lt_buf keeps a NUL after the data */

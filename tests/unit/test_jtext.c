@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ static void test_structure(void **st)
     json_object_set_new(o, "zeta", json_integer(3));
     same_as_jansson(o, "key order");
     same_as_jansson(json_pack("[f,f,f]", -0.0, 123456789.125, 3.0), "reals");
+    same_as_jansson(json_pack("[I,I,I,I,I]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, (json_int_t)-1, (json_int_t)10,
+                              (json_int_t)-1000000000000LL), "integers at the 64-bit limits");
 }
 
 int main(void)
