@@ -193,45 +193,57 @@ static lt_flow *lt_pl_new_flow(lt_pipeline *pl, const lt_packet *pk, lt_time_us 
     return f;
 }
 
-void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, size_t caplen,
-                        lt_time_us ts)
+/* A decoded frame through its flow: reassembly, the parser, the end of the flow. */
+static inline void lt_pl_packet(lt_pipeline *pl, int r, const lt_packet *pk, size_t caplen, lt_time_us ts)
 {
-    lt_packet pk;
     pl->ctr.packets++;
     pl->ctr.capture_bytes += caplen;
-    int r = lt_decode_packet(linktype, frame, caplen, &pk);
     if (r != LT_DECODE_OK) { lt_decode_count(&pl->ctr, r); return; }
-    lt_decode_count_tunnel(&pl->ctr, &pk);
+    lt_decode_count_tunnel(&pl->ctr, pk);
     lt_pl_expire(pl, ts);
     int side;
-    lt_flow *f = lt_flow_find(&pl->flows, &pk.src, &pk.dst, &side);
-    if (f && (pk.flags & LT_TCP_SYN) && !(pk.flags & LT_TCP_ACK) && f->dir[side].init &&
-        pk.seq + 1 != f->dir[side].next_seq) {
+    lt_flow *f = lt_flow_find(&pl->flows, &pk->src, &pk->dst, &side);
+    if (f && (pk->flags & LT_TCP_SYN) && !(pk->flags & LT_TCP_ACK) && f->dir[side].init &&
+        pk->seq + 1 != f->dir[side].next_seq) {
         lt_pl_end_flow(pl, f, 0, ts); /* port reused by a new connection */
         f = NULL;
     }
     if (!f) {
-        if ((pk.flags & LT_TCP_RST) || (!(pk.flags & LT_TCP_SYN) && !pk.len)) return;
-        f = lt_pl_new_flow(pl, &pk, ts, &side);
+        if ((pk->flags & LT_TCP_RST) || (!(pk->flags & LT_TCP_SYN) && !pk->len)) return;
+        f = lt_pl_new_flow(pl, pk, ts, &side);
         if (!f) return;
     }
     lt_flow_touch(&pl->flows, f, ts);
-    if (!f->direction_known) lt_pl_guess_client(pl, f, side, &pk);
+    if (!f->direction_known) lt_pl_guess_client(pl, f, side, pk);
     lt_tcp_sink sink = lt_pl_sink(f);
-    if (pk.len && (pk.flags & LT_TCP_ACK))
-        lt_tcp_dir_peer_answered(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &sink);
-    if (pk.flags & LT_TCP_SYN) lt_tcp_dir_syn(&f->dir[side], pk.seq);
-    else if (pk.len || (pk.flags & LT_TCP_FIN))
-        lt_tcp_dir_segment(&f->dir[side], side, pk.seq, pk.payload, pk.len,
-                           pk.flags & LT_TCP_FIN, ts, &pl->mem, &sink);
-    if (pk.flags & LT_TCP_ACK)
-        lt_tcp_dir_acked(&f->dir[!side], !side, pk.ack, ts, &pl->mem, &sink);
-    if (pk.flags & LT_TCP_RST) {
+    if (pk->len && (pk->flags & LT_TCP_ACK))
+        lt_tcp_dir_peer_answered(&f->dir[!side], !side, pk->ack, ts, &pl->mem, &sink);
+    if (pk->flags & LT_TCP_SYN) lt_tcp_dir_syn(&f->dir[side], pk->seq);
+    else if (pk->len || (pk->flags & LT_TCP_FIN))
+        lt_tcp_dir_segment(&f->dir[side], side, pk->seq, pk->payload, pk->len,
+                           pk->flags & LT_TCP_FIN, ts, &pl->mem, &sink);
+    if (pk->flags & LT_TCP_ACK)
+        lt_tcp_dir_acked(&f->dir[!side], !side, pk->ack, ts, &pl->mem, &sink);
+    if (pk->flags & LT_TCP_RST) {
         pl->ctr.tcp_resets++;
         lt_pl_end_flow(pl, f, 1, ts);
     } else if (f->dir[0].eof_sent && f->dir[1].eof_sent) {
         lt_pl_end_flow(pl, f, 0, ts);
     }
+}
+
+void lt_pipeline_packet(lt_pipeline *pl, int linktype, const uint8_t *frame, size_t caplen,
+                        lt_time_us ts)
+{
+    lt_packet pk;
+    int r = lt_decode_packet(linktype, frame, caplen, &pk);
+    lt_pl_packet(pl, r, &pk, caplen, ts);
+}
+
+void lt_pipeline_decoded(lt_pipeline *pl, int decode_result, const lt_packet *pk, size_t caplen,
+                         lt_time_us ts)
+{
+    lt_pl_packet(pl, decode_result, pk, caplen, ts);
 }
 
 void lt_pipeline_finish(lt_pipeline *pl, lt_time_us ts)

@@ -38,6 +38,11 @@ lt_pipeline *lt_pipeline_create(const lt_pipeline_cfg *cfg, lt_record_cb cb, voi
 /* One captured frame of the given DLT_* link type. */
 void lt_pipeline_packet(lt_pipeline *p, int linktype, const uint8_t *pkt, size_t caplen,
                         lt_time_us ts);
+struct lt_packet;
+/* The same frame already decoded: decode_result and pk as lt_decode_packet gave them
+ * (capture/workers.c decodes once, to place the flow, and hands the result on). */
+void lt_pipeline_decoded(lt_pipeline *p, int decode_result, const struct lt_packet *pk, size_t caplen,
+                         lt_time_us ts);
 /* End of input: closes every connection, emitting pending exchanges. */
 void lt_pipeline_finish(lt_pipeline *p, lt_time_us ts);
 void lt_pipeline_destroy(lt_pipeline *p);

@@ -1,21 +1,38 @@
-/* workers.c -- flows spread over N pipelines on N threads (see workers.h).
+/* workers.c -- flows spread over N pipelines, run by N threads of which the
+ * reader is one (see workers.h).
  *
- * A flow goes to the worker that has been given the fewest bytes so far when
- * its first packet is read, and stays there (a table of flows seen, keyed by
- * both endpoints in a fixed order so both directions find it): a file's
- * flows are known one at a time, and a hash of a few dozen long connections
- * splits them unevenly (36/28 of 64 leaves one core idle a quarter of the
- * time) where least-loaded placement keeps the workers within a flow of each
- * other. Past LT_FLOWMAP_MAX/2 flows the table stops growing and new flows
- * are hashed.
+ * A flow goes to the pipeline that has been given the fewest bytes so far
+ * when its first packet is read, and stays there (a table of flows seen,
+ * keyed by both endpoints in a fixed order so both directions find it): a
+ * file's flows are known one at a time, and a hash of a few dozen long
+ * connections splits them unevenly (36/28 of 64 leaves one core idle a
+ * quarter of the time) where least-loaded placement keeps the pipelines
+ * within a flow of each other. Past LT_FLOWMAP_MAX/2 flows the table stops
+ * growing and new flows are hashed.
  *
- * Packets are packed into per-worker batches (a header per packet, then its
- * bytes); a batch of LT_BATCH_BYTES is handed to the worker through a ring of
- * LT_QUEUE batches guarded by one mutex and two condition variables per
- * worker. The reader waits when a worker's ring is full, so at most
- * (LT_QUEUE + 2) batches per worker are in memory whatever the file size.
- * The N pipelines share one memory budget (common/membudget.h): the ceiling
- * is the process's, not each worker's. */
+ * Packets are packed into per-pipeline batches (a header per packet, then
+ * its bytes); a batch of LT_BATCH_BYTES goes to its pipeline's ring of
+ * LT_QUEUE batches. The pipelines are lanes, not threads: any thread runs
+ * the next batch of any lane no other thread is running (a lane's batches
+ * run one at a time and in order, so a pipeline sees its packets in file
+ * order, on one thread at a time, handed over under the one mutex). There
+ * are N-1 worker threads (llmtap-cap1..), each preferring its own lane, and
+ * the reader: reading the file, decoding for placement and copying frames
+ * took the reader more than half a core, so with a thread of its own N
+ * pipelines on N cores were three busy threads on two cores (--workers 2
+ * measured 1.45-1.56x). Now, whenever more than LT_HELP_QUEUED batches wait
+ * (the workers have work in hand), the reader runs a waiting batch itself
+ * before reading on, and it runs batches instead of sleeping when a ring is
+ * full; the work splits over the cores by itself, whatever reading costs.
+ *
+ * One mutex and two condition variables guard the rings, taken once per
+ * batch, never per packet. The reader waits when a ring is full and no
+ * batch can be run, so at most LT_QUEUE + 2 batches per pipeline are in
+ * memory whatever the file size; used batch buffers go back on a free list
+ * and are reused (a fresh 256 KB malloc per batch was an mmap and page
+ * faults on the reader, a munmap on the worker). The N pipelines share one
+ * memory budget (common/membudget.h): the ceiling is the process's, not each
+ * pipeline's. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +42,25 @@
 #include "workers.h"
 
 #define LT_BATCH_BYTES (256u << 10)
-#define LT_QUEUE 16                 /* 4 MiB per worker: rides out bursts of one worker's flows */
-#define LT_SPARE 4                  /* used batch buffers a worker hands back to the reader */
+#define LT_QUEUE 16                 /* 4 MiB per pipeline: rides out bursts of one pipeline's flows */
 #define LT_FLOWMAP_MAX (1u << 19)   /* slots: up to 262,144 flows placed by load (~23 MiB) */
 
-typedef struct lt_flowkey {
-    lt_endpoint a, b;               /* a <= b */
-} lt_flowkey;
-
 typedef struct lt_flowslot {
-    lt_flowkey k;
+    lt_endpoint ep[2];              /* as the flow's first packet had them (src, dst) */
     uint32_t hash;
     int16_t worker;                 /* -1: empty */
 } lt_flowslot;
 
+/* A frame in a batch: the header, then the frame's bytes. The reader has
+ * decoded the frame to place its flow, so the decoding travels with it (its
+ * two pointers into the frame as offsets) and the pipeline does not decode
+ * it again. */
 typedef struct lt_pkt_hdr {
     lt_time_us ts;
     uint32_t caplen;
-    int32_t linktype;
+    int32_t decode;                 /* lt_decode_packet's result; pk is set when LT_DECODE_OK */
+    uint32_t tcp_off, payload_off;
+    lt_packet pk;
 } lt_pkt_hdr;
 
 typedef struct lt_batch {
@@ -50,78 +68,149 @@ typedef struct lt_batch {
     size_t len, cap;
 } lt_batch;
 
-typedef struct lt_worker {
-    pthread_t th;
+/* One pipeline and its ring of batches. */
+typedef struct lt_lane {
     lt_pipeline *pl;
-    pthread_mutex_t mu;
-    pthread_cond_t more, room;
     lt_batch q[LT_QUEUE];
-    int head, count, done;
+    int head, count;
+    int busy;               /* a thread is running one of its batches */
     lt_batch cur;           /* being filled by the reader */
-    uint8_t *spare[LT_SPARE];   /* batch buffers back from the worker, reused by the reader:
-                                 * a fresh 256 KB malloc per batch is an mmap and page faults
-                                 * on the reader's thread, freed on another */
-    int nspare;
-    uint64_t given;         /* bytes handed to this worker so far */
+    uint64_t given;         /* bytes handed to this pipeline so far */
+} lt_lane;
+
+typedef struct lt_thread {
+    struct lt_workers *w;
+    int id;                 /* its preferred lane */
+    pthread_t th;
     int started;
-} lt_worker;
+} lt_thread;
 
 struct lt_workers {
     int n;
     lt_membudget *budget;   /* shared by the pipelines when the caller brought none */
     lt_flowslot *map;       /* flows placed so far (open addressing) */
     size_t map_cap, map_used;
-    lt_worker w[LT_WORKERS_MAX];
+    size_t last;            /* the slot found last: packets of a flow come in runs */
+    pthread_mutex_t mu;
+    pthread_cond_t work;    /* a batch may be run, or the input ended */
+    pthread_cond_t room;    /* a ring has room */
+    int queued;             /* batches in all rings */
+    int done;               /* no more batches will come */
+    uint8_t **spare;        /* used LT_BATCH_BYTES buffers, reused by the reader */
+    int nspare, spare_cap;
+    lt_lane lane[LT_WORKERS_MAX];
+    lt_thread th[LT_WORKERS_MAX];   /* th[0] is the reader's slot, never started */
 };
 
-static void lt_worker_run_batch(lt_worker *wk, const lt_batch *b)
+/* Batches the other threads keep in hand while the reader runs one. */
+#define LT_HELP_QUEUED(w) ((w)->n - 1)
+
+static void lt_lane_run_batch(lt_lane *ln, const lt_batch *b)
 {
     size_t off = 0;
     while (off + sizeof(lt_pkt_hdr) <= b->len) {
         lt_pkt_hdr h;
         memcpy(&h, b->data + off, sizeof h);
         off += sizeof h;
-        lt_pipeline_packet(wk->pl, h.linktype, b->data + off, h.caplen, h.ts);
+        if (h.decode == LT_DECODE_OK) {
+            h.pk.tcp_hdr = b->data + off + h.tcp_off;
+            h.pk.payload = b->data + off + h.payload_off;
+        }
+        lt_pipeline_decoded(ln->pl, h.decode, &h.pk, h.caplen, h.ts);
         off += h.caplen;
+    }
+}
+
+/* A lane with a waiting batch that no thread is running: `prefer` if it is
+ * one, else the one with the most waiting; -1 if none. Under w->mu. */
+static int lt_workers_runnable(const lt_workers *w, int prefer)
+{
+    if (prefer >= 0 && w->lane[prefer].count && !w->lane[prefer].busy) return prefer;
+    int best = -1;
+    for (int i = 0; i < w->n; i++)
+        if (w->lane[i].count && !w->lane[i].busy && (best < 0 || w->lane[i].count > w->lane[best].count)) best = i;
+    return best;
+}
+
+/* The lane whose waiting batch the reader may run while the workers keep
+ * more than LT_HELP_QUEUED batches of the other lanes in hand (a lane the
+ * reader runs is closed to them meanwhile): of the runnable lanes, the one
+ * with the fewest waiting; -1 when the workers would run short. Under w->mu. */
+static int lt_workers_help_lane(const lt_workers *w)
+{
+    int best = -1;
+    for (int i = 0; i < w->n; i++)
+        if (w->lane[i].count && !w->lane[i].busy && (best < 0 || w->lane[i].count < w->lane[best].count)) best = i;
+    return best >= 0 && w->queued - w->lane[best].count > LT_HELP_QUEUED(w) ? best : -1;
+}
+
+/* Runs the next batch of lane k (runnable) with the mutex released; under w->mu. */
+static void lt_workers_run_one(lt_workers *w, int k)
+{
+    lt_lane *ln = &w->lane[k];
+    lt_batch b = ln->q[ln->head];
+    ln->head = (ln->head + 1) % LT_QUEUE;
+    ln->count--;
+    w->queued--;
+    ln->busy = 1;
+    pthread_cond_broadcast(&w->room);
+    pthread_mutex_unlock(&w->mu);
+    lt_lane_run_batch(ln, &b);
+    pthread_mutex_lock(&w->mu);
+    ln->busy = 0;
+    if (b.cap == LT_BATCH_BYTES && w->nspare < w->spare_cap) {
+        w->spare[w->nspare++] = b.data;
+        b.data = NULL;
+    }
+    if (ln->count) pthread_cond_broadcast(&w->work); /* the lane is free for another thread */
+    if (b.data) {
+        pthread_mutex_unlock(&w->mu);
+        free(b.data);
+        pthread_mutex_lock(&w->mu);
     }
 }
 
 static void *lt_worker_main(void *arg)
 {
-    lt_worker *wk = arg;
+    lt_thread *t = arg;
+    lt_workers *w = t->w;
+    char name[16];   /* as `llmtap run` names its capture workers: top -H, perf --sort comm */
+    snprintf(name, sizeof name, "llmtap-cap%d", t->id);
+    pthread_setname_np(pthread_self(), name);
+    pthread_mutex_lock(&w->mu);
     for (;;) {
-        pthread_mutex_lock(&wk->mu);
-        while (!wk->count && !wk->done) pthread_cond_wait(&wk->more, &wk->mu);
-        if (!wk->count) { pthread_mutex_unlock(&wk->mu); break; }
-        lt_batch b = wk->q[wk->head];
-        wk->head = (wk->head + 1) % LT_QUEUE;
-        wk->count--;
-        pthread_cond_signal(&wk->room);
-        pthread_mutex_unlock(&wk->mu);
-        lt_worker_run_batch(wk, &b);
-        pthread_mutex_lock(&wk->mu);
-        if (b.cap == LT_BATCH_BYTES && wk->nspare < LT_SPARE) {
-            wk->spare[wk->nspare++] = b.data;
-            b.data = NULL;
-        }
-        pthread_mutex_unlock(&wk->mu);
-        free(b.data);
+        int k = lt_workers_runnable(w, t->id);
+        if (k >= 0) { lt_workers_run_one(w, k); continue; }
+        if (w->done) break;   /* a lane still running finishes its own waiting batches */
+        pthread_cond_wait(&w->work, &w->mu);
     }
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Hands the reader's current batch to the worker (waits while its ring is full). */
-static void lt_worker_push(lt_worker *wk)
+/* Hands the reader's current batch of lane k to its ring; while the ring is
+ * full the reader runs batches (or waits when none can be run). Then, while
+ * the workers have more than enough waiting, it runs one more itself. The
+ * next batch buffer comes from the free list when one is there. */
+static void lt_workers_push(lt_workers *w, int k)
 {
-    if (!wk->cur.len || !wk->started) return;
-    pthread_mutex_lock(&wk->mu);
-    while (wk->count == LT_QUEUE) pthread_cond_wait(&wk->room, &wk->mu);
-    wk->q[(wk->head + wk->count) % LT_QUEUE] = wk->cur;
-    wk->count++;
-    pthread_cond_signal(&wk->more);
-    pthread_mutex_unlock(&wk->mu);
-    wk->cur.data = NULL;
-    wk->cur.len = wk->cur.cap = 0;
+    lt_lane *ln = &w->lane[k];
+    if (!ln->cur.len) return;
+    pthread_mutex_lock(&w->mu);
+    while (ln->count == LT_QUEUE) {
+        int j = lt_workers_runnable(w, 0);
+        if (j >= 0) lt_workers_run_one(w, j);
+        else pthread_cond_wait(&w->room, &w->mu);
+    }
+    ln->q[(ln->head + ln->count) % LT_QUEUE] = ln->cur;
+    ln->count++;
+    w->queued++;
+    pthread_cond_signal(&w->work);
+    for (int j; (j = lt_workers_help_lane(w)) >= 0;) lt_workers_run_one(w, j);
+    ln->cur.data = w->nspare ? w->spare[--w->nspare] : NULL;
+    ln->cur.cap = ln->cur.data ? LT_BATCH_BYTES : 0;
+    ln->cur.len = 0;
+    pthread_mutex_unlock(&w->mu);
 }
 
 lt_workers *lt_workers_create(int n, const lt_pipeline_cfg *cfg, lt_record_cb cb, void *ud)
@@ -129,44 +218,70 @@ lt_workers *lt_workers_create(int n, const lt_pipeline_cfg *cfg, lt_record_cb cb
     if (n < 2 || n > LT_WORKERS_MAX) return NULL;
     lt_workers *w = calloc(1, sizeof *w);
     if (!w) return NULL;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->room, NULL);
     lt_pipeline_cfg pc = *cfg;
     if (!pc.parser.budget && pc.memory_budget) {
-        if (!(w->budget = lt_membudget_create(pc.memory_budget))) { free(w); return NULL; }
+        if (!(w->budget = lt_membudget_create(pc.memory_budget))) { lt_workers_destroy(w); return NULL; }
         pc.parser.budget = w->budget;
     }
+    w->spare_cap = n * (LT_QUEUE + 2);
+    if (!(w->spare = malloc((size_t)w->spare_cap * sizeof *w->spare))) { lt_workers_destroy(w); return NULL; }
     for (int i = 0; i < n; i++) {
-        lt_worker *wk = &w->w[i];
-        pthread_mutex_init(&wk->mu, NULL);
-        pthread_cond_init(&wk->more, NULL);
-        pthread_cond_init(&wk->room, NULL);
         w->n = i + 1;
-        wk->pl = lt_pipeline_create(&pc, cb, ud);
-        if (!wk->pl || pthread_create(&wk->th, NULL, lt_worker_main, wk)) { lt_workers_destroy(w); return NULL; }
-        wk->started = 1;
+        if (!(w->lane[i].pl = lt_pipeline_create(&pc, cb, ud))) { lt_workers_destroy(w); return NULL; }
+    }
+    for (int i = 1; i < n; i++) {
+        lt_thread *t = &w->th[i];
+        *t = (lt_thread){.w = w, .id = i};
+        if (pthread_create(&t->th, NULL, lt_worker_main, t)) { lt_workers_destroy(w); return NULL; }
+        t->started = 1;
     }
     return w;
 }
 
-static uint32_t lt_endpoint_hash(const lt_endpoint *e)
+/* An endpoint as flow.c hashes it: a multiply per 32-bit word of the
+ * address, then the port; an IPv4 address is its first 4 bytes. */
+static uint64_t lt_endpoint_hash(const lt_endpoint *e)
 {
-    uint32_t h = 2166136261u ^ e->family;
-    for (size_t i = 0; i < sizeof e->addr; i++) h = (h ^ e->addr[i]) * 16777619u;
-    return (h ^ e->port) * 16777619u;
+    static const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint32_t a[4];
+    uint64_t h = 0xcbf29ce484222325ULL ^ e->family;
+    int words = e->family == 6 ? 4 : 1;
+    memcpy(a, e->addr, (size_t)words * 4);
+    for (int i = 0; i < words; i++) h = (h ^ a[i]) * k;
+    return (h ^ e->port) * k;
 }
 
-static int lt_endpoint_cmp(const lt_endpoint *x, const lt_endpoint *y)
+/* Equal as flow.c compares them, without a memcmp call for IPv4. */
+static int lt_endpoint_eq(const lt_endpoint *x, const lt_endpoint *y)
 {
-    if (x->family != y->family) return x->family < y->family ? -1 : 1;
-    int c = memcmp(x->addr, y->addr, sizeof x->addr);
-    if (c) return c;
-    return x->port == y->port ? 0 : x->port < y->port ? -1 : 1;
+    if (x->family != y->family || x->port != y->port) return 0;
+    if (x->family == 6) {
+        uint64_t a[2], b[2];
+        memcpy(a, x->addr, 16);
+        memcpy(b, y->addr, 16);
+        return a[0] == b[0] && a[1] == b[1];
+    }
+    uint32_t a, b;
+    memcpy(&a, x->addr, 4);
+    memcpy(&b, y->addr, 4);
+    return a == b;
+}
+
+/* The slot holds this flow, seen from either side. */
+static int lt_flowslot_is(const lt_flowslot *s, const lt_endpoint *src, const lt_endpoint *dst)
+{
+    return (lt_endpoint_eq(&s->ep[0], src) && lt_endpoint_eq(&s->ep[1], dst)) ||
+           (lt_endpoint_eq(&s->ep[0], dst) && lt_endpoint_eq(&s->ep[1], src));
 }
 
 static int lt_workers_least_loaded(const lt_workers *w)
 {
     int best = 0;
     for (int i = 1; i < w->n; i++)
-        if (w->w[i].given < w->w[best].given) best = i;
+        if (w->lane[i].given < w->lane[best].given) best = i;
     return best;
 }
 
@@ -187,72 +302,81 @@ static int lt_workers_map_grow(lt_workers *w)
     free(w->map);
     w->map = m;
     w->map_cap = cap;
+    w->last = 0;
     return 0;
 }
 
-/* Both directions of a flow pick the same worker: the one it was placed on
- * when first seen. Undecodable frames go to worker 0, whose pipeline counts
- * them. */
-static int lt_workers_pick(lt_workers *w, int linktype, const uint8_t *frame, size_t caplen)
+/* Both directions of a flow pick the same pipeline: the one it was placed on
+ * when first seen. */
+static int lt_workers_pick(lt_workers *w, const lt_packet *p)
 {
-    lt_packet pk;
-    if (lt_decode_packet(linktype, frame, caplen, &pk) != LT_DECODE_OK) return 0;
-    uint32_t h = lt_endpoint_hash(&pk.src) + lt_endpoint_hash(&pk.dst);
-    h ^= h >> 16;
-    lt_flowkey k;
-    int lo = lt_endpoint_cmp(&pk.src, &pk.dst) <= 0;
-    k.a = lo ? pk.src : pk.dst;
-    k.b = lo ? pk.dst : pk.src;
+    const lt_packet pk = *p;
+    if (w->map_cap && w->map[w->last].worker >= 0 && lt_flowslot_is(&w->map[w->last], &pk.src, &pk.dst))
+        return w->map[w->last].worker;
+    uint64_t h64 = lt_endpoint_hash(&pk.src) + lt_endpoint_hash(&pk.dst);   /* the same from both sides */
+    uint32_t h = (uint32_t)(h64 ^ (h64 >> 29) ^ (h64 >> 47));
     int full = (w->map_used + 1) * 2 > w->map_cap && lt_workers_map_grow(w) < 0;
     size_t j = h & (w->map_cap ? w->map_cap - 1 : 0);
     for (; w->map_cap && w->map[j].worker >= 0; j = (j + 1) & (w->map_cap - 1))
-        if (w->map[j].hash == h && !lt_endpoint_cmp(&w->map[j].k.a, &k.a) && !lt_endpoint_cmp(&w->map[j].k.b, &k.b))
+        if (w->map[j].hash == h && lt_flowslot_is(&w->map[j], &pk.src, &pk.dst)) {
+            w->last = j;
             return w->map[j].worker;
+        }
     if (full) return (int)(h % (uint32_t)w->n);   /* the table may not grow: new flows are hashed */
-    w->map[j] = (lt_flowslot){.k = k, .hash = h, .worker = (int16_t)lt_workers_least_loaded(w)};
+    w->map[j] = (lt_flowslot){.ep = {pk.src, pk.dst}, .hash = h, .worker = (int16_t)lt_workers_least_loaded(w)};
     w->map_used++;
+    w->last = j;
     return w->map[j].worker;
 }
 
 static int lt_workers_packet(lt_workers *w, int linktype, const uint8_t *frame, size_t caplen, lt_time_us ts)
 {
-    lt_worker *wk = &w->w[lt_workers_pick(w, linktype, frame, caplen)];
-    wk->given += caplen;
-    lt_pkt_hdr h = {.ts = ts, .caplen = (uint32_t)caplen, .linktype = linktype};
-    size_t need = sizeof h + caplen;
-    if (wk->cur.data && wk->cur.len + need > wk->cur.cap) lt_worker_push(wk);
-    if (!wk->cur.data) {
-        wk->cur.cap = need > LT_BATCH_BYTES ? need : LT_BATCH_BYTES;
-        if (wk->cur.cap == LT_BATCH_BYTES) {
-            pthread_mutex_lock(&wk->mu);
-            if (wk->nspare) wk->cur.data = wk->spare[--wk->nspare];
-            pthread_mutex_unlock(&wk->mu);
-        }
-        if (!wk->cur.data && !(wk->cur.data = malloc(wk->cur.cap))) return -1;
+    lt_pkt_hdr h;
+    h.ts = ts;
+    h.caplen = (uint32_t)caplen;
+    h.decode = lt_decode_packet(linktype, frame, caplen, &h.pk);
+    int k = 0;   /* an undecodable frame goes to pipeline 0, which counts it */
+    if (h.decode == LT_DECODE_OK) {
+        h.tcp_off = (uint32_t)(h.pk.tcp_hdr - frame);
+        h.payload_off = (uint32_t)(h.pk.payload - frame);
+        k = lt_workers_pick(w, &h.pk);
+    } else {
+        memset(&h.pk, 0, sizeof h.pk);
+        h.tcp_off = h.payload_off = 0;
     }
-    memcpy(wk->cur.data + wk->cur.len, &h, sizeof h);
-    memcpy(wk->cur.data + wk->cur.len + sizeof h, frame, caplen);
-    wk->cur.len += need;
+    lt_lane *ln = &w->lane[k];
+    ln->given += caplen;
+    size_t need = sizeof h + caplen;
+    if (ln->cur.len && ln->cur.len + need > ln->cur.cap) lt_workers_push(w, k);
+    if (ln->cur.cap < need) {   /* no buffer yet (none was spare), or a frame larger than a batch */
+        size_t cap = need > LT_BATCH_BYTES ? need : LT_BATCH_BYTES;
+        uint8_t *p = malloc(cap);
+        if (!p) return -1;
+        free(ln->cur.data);
+        ln->cur = (lt_batch){.data = p, .cap = cap};
+    }
+    memcpy(ln->cur.data + ln->cur.len, &h, sizeof h);
+    memcpy(ln->cur.data + ln->cur.len + sizeof h, frame, caplen);
+    ln->cur.len += need;
     return 0;
 }
 
-/* Drains every queue, joins the threads and ends every pipeline's flows at ts. */
+/* Queues every partial batch, runs what is waiting alongside the workers,
+ * joins them and ends every pipeline's flows at ts. */
 static void lt_workers_finish(lt_workers *w, lt_time_us ts)
 {
-    for (int i = 0; i < w->n; i++) {
-        lt_worker *wk = &w->w[i];
-        lt_worker_push(wk);
-        pthread_mutex_lock(&wk->mu);
-        wk->done = 1;
-        pthread_cond_signal(&wk->more);
-        pthread_mutex_unlock(&wk->mu);
+    for (int i = 0; i < w->n; i++) lt_workers_push(w, i);
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_broadcast(&w->work);
+    for (int k; (k = lt_workers_runnable(w, 0)) >= 0;) lt_workers_run_one(w, k);
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 1; i < w->n; i++) {
+        if (w->th[i].started) pthread_join(w->th[i].th, NULL);
+        w->th[i].started = 0;
     }
-    for (int i = 0; i < w->n; i++) {
-        lt_worker *wk = &w->w[i];
-        if (wk->started) pthread_join(wk->th, NULL);
-        wk->started = 0;
-        if (wk->pl) lt_pipeline_finish(wk->pl, ts);
-    }
+    for (int i = 0; i < w->n; i++)
+        if (w->lane[i].pl) lt_pipeline_finish(w->lane[i].pl, ts);
 }
 
 static int lt_workers_frame(void *ud, int linktype, const uint8_t *frame, size_t caplen, lt_time_us ts)
@@ -270,7 +394,7 @@ int lt_workers_file(lt_workers *w, const char *path, char **err)
 
 void lt_workers_counters(lt_workers *w, lt_counters *sum)
 {
-    for (int i = 0; i < w->n; i++) lt_counters_add(sum, lt_pipeline_counters(w->w[i].pl));
+    for (int i = 0; i < w->n; i++) lt_counters_add(sum, lt_pipeline_counters(w->lane[i].pl));
 }
 
 void lt_workers_destroy(lt_workers *w)
@@ -278,15 +402,16 @@ void lt_workers_destroy(lt_workers *w)
     if (!w) return;
     lt_workers_finish(w, 0);
     for (int i = 0; i < w->n; i++) {
-        lt_worker *wk = &w->w[i];
-        lt_pipeline_destroy(wk->pl);
-        for (int k = 0; k < wk->count; k++) free(wk->q[(wk->head + k) % LT_QUEUE].data);
-        free(wk->cur.data);
-        for (int k = 0; k < wk->nspare; k++) free(wk->spare[k]);
-        pthread_mutex_destroy(&wk->mu);
-        pthread_cond_destroy(&wk->more);
-        pthread_cond_destroy(&wk->room);
+        lt_lane *ln = &w->lane[i];
+        lt_pipeline_destroy(ln->pl);
+        for (int k = 0; k < ln->count; k++) free(ln->q[(ln->head + k) % LT_QUEUE].data);
+        free(ln->cur.data);
     }
+    for (int k = 0; k < w->nspare; k++) free(w->spare[k]);
+    free(w->spare);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->room);
     lt_membudget_destroy(w->budget);
     free(w->map);
     free(w);

@@ -2,13 +2,16 @@
  *
  * A pipeline is single-threaded by design (its flow table, parsers and
  * counters are its own), so cores are used by running several: each flow is
- * placed on the least-loaded worker when first seen and stays there (both
+ * placed on the least-loaded pipeline when first seen and stays there (both
  * directions land in the same pipeline, as PACKET_FANOUT_HASH ensures for
- * `llmtap run`) and each packet is copied into its worker's current batch. Full batches go through a small
- * bounded queue per worker, so the only lock is taken once per batch of
- * packets, never per packet, and memory stays bounded when the reader is
- * faster than the workers. Records are emitted from the worker threads: the
- * record callback must be thread-safe. */
+ * `llmtap run`) and each packet is copied into its pipeline's current batch.
+ * Full batches go through a small bounded queue per pipeline, so the only
+ * lock is taken once per batch of packets, never per packet, and memory
+ * stays bounded when the reader is faster than the pipelines. The threads
+ * are the reader and N-1 workers; any of them runs a pipeline's next batch
+ * (one thread at a time per pipeline, its batches in order). Records are
+ * emitted from all of these threads: the record callback must be
+ * thread-safe. */
 #ifndef LT_WORKERS_H
 #define LT_WORKERS_H
 
