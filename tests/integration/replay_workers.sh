@@ -1,15 +1,21 @@
 #!/bin/bash
-# llmtap replay --workers N (capture/workers.c: flows hashed to N pipelines on N threads): for
-# every committed capture, 2 and 3 workers must give the same records as one pipeline (compared
-# sorted: records come in the order they complete) and the same counters, and storing through
-# the shared spool must insert every record once (a second replay: all duplicates).
+# llmtap replay --workers N (capture/workers.c: flows placed on N pipelines run by N threads, the
+# reader one of them): for every committed capture, 2 and 3 workers must give the same records as
+# one pipeline (compared sorted: records come in the order they complete) and the same counters,
+# and storing through the shared spool must insert every record once (a second replay: all
+# duplicates). The committed captures are one or two 256 KB batches; two generated 16 MB ones
+# (bench/gen_capture: 64 and 3 concurrent connections) are 64 batches, so pipelines change
+# threads and the reader runs batches of its own between reads.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-: "${LLMTAP:?}"
+: "${LLMTAP:?}" "${BUILD:?}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0 n=0
-for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap tests/fixtures/h2burst/*.pcap; do
+"$BUILD/bench/gen_capture" "$tmp/gen64.pcap" 16 64 >/dev/null
+"$BUILD/bench/gen_capture" "$tmp/gen3.pcap" 16 3 >/dev/null
+for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap tests/fixtures/h2burst/*.pcap "$tmp/gen64.pcap" "$tmp/gen3.pcap"; do
     "$LLMTAP" replay "$pcap" --json --no-store --config /dev/null 2>"$tmp/c1" | sort >"$tmp/r1"
+    if [ ! -s "$tmp/r1" ]; then fails=$((fails + 1)); echo "FAIL $pcap: expected records from one pipeline, got none"; fi
     for w in 2 3; do
         n=$((n + 1))
         "$LLMTAP" replay "$pcap" --json --no-store --config /dev/null --workers $w 2>"$tmp/cw" | sort >"$tmp/rw"
