@@ -3,9 +3,8 @@
  *
  * Workers only copy bytes into a bounded queue and go on forwarding (a
  * worker loop gathers the events of one loop iteration in one block and
- * hands it over with one mutex hold, lt_tap_batch; the logging thread naps a
- * few milliseconds between rounds instead of being woken per hand-over, see
- * tap.c); one logging thread owns every connection's
+ * hands it over with one mutex hold and at most one wake-up, lt_tap_batch);
+ * one logging thread owns every connection's
  * parser (parsers/conn.h), builds the records (records/record.h), adds the
  * proxy's columns (BackendId, Attempts, ...) to the gateway record and hands
  * records to the spool writer (store/writer.h) and/or prints them as JSON
@@ -48,8 +47,8 @@ void lt_tap_data(lt_tap *t, lt_tap_conn *tc, int dir, const void *p, size_t n, l
 void lt_tap_extras(lt_tap *t, lt_tap_conn *tc, json_t *extras);
 void lt_tap_close(lt_tap *t, lt_tap_conn *tc, int reset, lt_time_us ts);
 /* Worker side: from now on the calling thread's events wait in a
- * thread-local batch until lt_tap_commit (one block, one lock; the logging
- * thread is woken only when it sleeps or the queue fills); arm(arg) is called when a batch gets its first event, so
+ * thread-local batch until lt_tap_commit (one block, one lock, a wake-up
+ * only if the logging thread waits); arm(arg) is called when a batch gets its first event, so
  * the worker can run the commit at the end of its loop iteration. t NULL:
  * back to one hand-over per event (after committing what waits). */
 void lt_tap_batch(lt_tap *t, void (*arm)(void *), void *arg);
