@@ -11,7 +11,11 @@
  * llmtap (higher user_version) is refused rather than misread.
  *
  * Records are unique per (table, id): INSERT OR IGNORE makes replaying the
- * same capture idempotent. The file (and its -wal/-shm) is created 0600:
+ * same capture idempotent. A record is two rows with one rowid: a small
+ * `entries` row (table, id, times, size, delivery state, attempts, error)
+ * and a `bodies` row (the JSON text, written once, never updated), so that
+ * delivery, counting and eviction touch only the small rows (schema v2; the
+ * view `records` shows them joined, with the columns of v1). The file (and its -wal/-shm) is created 0600:
  * records hold prompts.
  *
  * Faults of the machine: when the disk is full or the spool turned
@@ -54,20 +58,67 @@ static const char *const lt_spool_migrations[] = {
     "  error TEXT,"
     "  UNIQUE (tbl, id));"
     "CREATE INDEX records_state ON records (state, tbl, rowid);",
+    /* v2: the JSON text moves to its own table, so that the rows the uploader
+     * updates (state, attempts, updated) are small: marking a record delivered
+     * rewrote the page holding its JSON (about 1.5 KB a record, 2-3 records a
+     * page) in the WAL and again at the checkpoint, and counting or evicting
+     * scanned every JSON byte. `records` stays, as a view with the old
+     * columns, for `llmtap query`, sqlite3 users and scripts (its triggers
+     * insert, update and delete through it). */
+    "CREATE TABLE entries ("
+    "  rowid INTEGER PRIMARY KEY,"
+    "  tbl INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER,"
+    "  error TEXT,"
+    "  UNIQUE (tbl, id));"
+    "CREATE TABLE bodies (rowid INTEGER PRIMARY KEY, json TEXT NOT NULL);"
+    "INSERT INTO entries (rowid, tbl, id, time, bytes, state, attempts, created, updated, error)"
+    "  SELECT rowid, tbl, id, time, bytes, state, attempts, created, updated, error FROM records ORDER BY rowid;"
+    "INSERT INTO bodies (rowid, json) SELECT rowid, json FROM records ORDER BY rowid;"
+    "DROP TABLE records;"
+    "CREATE INDEX entries_state ON entries (state, tbl, rowid);"
+    "CREATE TRIGGER entries_delete AFTER DELETE ON entries BEGIN"
+    "  DELETE FROM bodies WHERE rowid = OLD.rowid; END;"
+    "CREATE VIEW records AS SELECT e.rowid AS rowid, e.tbl AS tbl, e.id AS id, e.time AS time, b.json AS json,"
+    "  e.bytes AS bytes, e.state AS state, e.attempts AS attempts, e.created AS created, e.updated AS updated,"
+    "  e.error AS error FROM entries e JOIN bodies b ON b.rowid = e.rowid;"
+    "CREATE TRIGGER records_insert INSTEAD OF INSERT ON records BEGIN"
+    "  INSERT INTO entries (tbl, id, time, bytes, state, attempts, created, updated, error) VALUES (NEW.tbl, NEW.id,"
+    "    NEW.time, coalesce(NEW.bytes, length(CAST(NEW.json AS BLOB))), coalesce(NEW.state, 0),"
+    "    coalesce(NEW.attempts, 0), coalesce(NEW.created, NEW.time), coalesce(NEW.updated, NEW.created, NEW.time),"
+    "    NEW.error);"
+    "  INSERT INTO bodies (rowid, json) VALUES (last_insert_rowid(), NEW.json); END;"
+    "CREATE TRIGGER records_update INSTEAD OF UPDATE ON records BEGIN"
+    "  UPDATE entries SET tbl = NEW.tbl, id = NEW.id, time = NEW.time, bytes = NEW.bytes, state = NEW.state,"
+    "    attempts = NEW.attempts, created = NEW.created, updated = NEW.updated, error = NEW.error"
+    "    WHERE rowid = OLD.rowid;"
+    "  UPDATE bodies SET json = NEW.json WHERE rowid = OLD.rowid AND json IS NOT NEW.json; END;"
+    "CREATE TRIGGER records_delete INSTEAD OF DELETE ON records BEGIN"
+    "  DELETE FROM entries WHERE rowid = OLD.rowid; END;",
 };
 
 #define LT_SPOOL_VERSION ((int)(sizeof lt_spool_migrations / sizeof *lt_spool_migrations))
 
-enum { ST_PUT, ST_FETCH, ST_DELIVER, ST_ATTEMPT, ST_QUARANTINE, ST__COUNT };
+enum { ST_PUT, ST_PUT_BODY, ST_FETCH, ST_DELIVER, ST_ATTEMPT, ST_QUARANTINE, ST__COUNT };
 
-/* `updated` starts equal to `created`, so marking a row delivered changes no
- * column's size and SQLite can rewrite the row in place. */
+/* A record is an `entries` row (ids, times, size, delivery state) and a
+ * `bodies` row with the same rowid (its JSON), written in one transaction;
+ * deleting the entry deletes the body (trigger entries_delete). The uploader
+ * and the counts touch only entries. */
 static const char *const lt_spool_sql[ST__COUNT] = {
-    "INSERT OR IGNORE INTO records (tbl, id, time, json, bytes, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?6)",
-    "SELECT rowid, tbl, id, time, json, attempts FROM records WHERE state = 0 AND tbl = ? ORDER BY rowid LIMIT ?",
-    "UPDATE records SET state = 1, updated = ? WHERE rowid = ?",
-    "UPDATE records SET attempts = attempts + 1, updated = ? WHERE rowid = ?",
-    "UPDATE records SET state = 2, error = ?, updated = ? WHERE rowid = ?",
+    "INSERT OR IGNORE INTO entries (tbl, id, time, bytes, created, updated) VALUES (?, ?, ?, ?, ?, ?5)",
+    "INSERT INTO bodies (rowid, json) VALUES (?, ?)",
+    "SELECT e.rowid, e.tbl, e.id, e.time, b.json, e.attempts FROM entries e JOIN bodies b ON b.rowid = e.rowid"
+    " WHERE e.state = 0 AND e.tbl = ? ORDER BY e.rowid LIMIT ?",
+    "UPDATE entries SET state = 1, updated = ? WHERE rowid = ?",
+    "UPDATE entries SET attempts = attempts + 1, updated = ? WHERE rowid = ?",
+    "UPDATE entries SET state = 2, error = ?, updated = ? WHERE rowid = ?",
 };
 
 struct lt_spool {
@@ -279,16 +330,9 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
     return lt_spool_put_text(s, rec->table, rec->id, rec->time, js, n);
 }
 
-int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, char *js, size_t n)
+/* One step of a put: SQLITE_DONE, or the failure (counted as lost with why). */
+static int lt_spool_put_step(lt_spool *s, sqlite3_stmt *st, const char *id)
 {
-    if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", id); return -1; }
-    sqlite3_stmt *st = s->st[ST_PUT];
-    sqlite3_bind_int(st, 1, table);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, time);
-    sqlite3_bind_text(st, 4, js, (int)n, free);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)n);
-    sqlite3_bind_int64(st, 6, lt_clock_now_us());
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -296,16 +340,58 @@ int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, c
         char why[256];
         snprintf(why, sizeof why, "record %s: %s", id, sqlite3_errmsg(s->db));
         lt_spool_lost(s, 1, why);
+    }
+    return rc;
+}
+
+/* The entry and its body go in one transaction: the caller's (lt_spool_begin)
+ * or, outside one, a transaction of their own. */
+int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, char *js, size_t n)
+{
+    if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", id); return -1; }
+    int own = !s->in_txn;
+    if (own && lt_spool_begin(s) < 0) { free(js); lt_spool_lost(s, 1, "cannot begin a transaction"); return -1; }
+    sqlite3_stmt *st = s->st[ST_PUT];
+    sqlite3_bind_int(st, 1, table);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, time);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
+    sqlite3_bind_int64(st, 5, lt_clock_now_us());
+    int rc = lt_spool_put_step(s, st, id), added = rc == SQLITE_DONE && sqlite3_changes(s->db) > 0;
+    if (added) {
+        sqlite3_int64 rowid = sqlite3_last_insert_rowid(s->db);
+        st = s->st[ST_PUT_BODY];
+        sqlite3_bind_int64(st, 1, rowid);
+        sqlite3_bind_text(st, 2, js, (int)n, free);
+        js = NULL;
+        rc = lt_spool_put_step(s, st, id);
+        if (rc != SQLITE_DONE && !sqlite3_get_autocommit(s->db)) { /* no entry without its body */
+            char del[80];
+            snprintf(del, sizeof del, "DELETE FROM entries WHERE rowid = %lld", (long long)rowid);
+            sqlite3_exec(s->db, del, NULL, NULL, NULL);
+        }
+    }
+    free(js);
+    if (rc != SQLITE_DONE) {
         if (s->in_txn && sqlite3_get_autocommit(s->db)) {  /* the whole transaction went with it */
             lt_spool_lost(s, s->txn_inserted, "the transaction was rolled back");
             s->txn_inserted = 0;
             s->in_txn = 0;
         }
+        if (own && s->in_txn) { /* its own transaction holds nothing else */
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            s->in_txn = 0;
+            s->txn_inserted = 0;
+        }
         return -1;
     }
-    if (sqlite3_changes(s->db) == 0) { s->ctr->store_duplicates++; return 0; }
-    if (s->in_txn) s->txn_inserted++;
-    else { s->ctr->store_inserted++; lt_spool_healthy(s); }
+    if (!added) {
+        s->ctr->store_duplicates++;
+        if (own) lt_spool_commit(s);
+        return 0;
+    }
+    s->txn_inserted++;
+    if (own && lt_spool_commit(s) < 0) return -1;
     return 1;
 }
 
@@ -395,16 +481,16 @@ int64_t lt_spool_enforce(lt_spool *s, const lt_spool_limits *lim, lt_time_us now
 {
     int64_t evicted = 0;
     if (lim->max_age_s > 0)
-        evicted += lt_spool_count_changes(s, "DELETE FROM records WHERE state = 0 AND created < ?",
+        evicted += lt_spool_count_changes(s, "DELETE FROM entries WHERE state = 0 AND created < ?",
                                           now - lim->max_age_s * 1000000);
     if (lim->keep_delivered_s > 0)
-        lt_spool_count_changes(s, "DELETE FROM records WHERE state = 1 AND updated < ?",
+        lt_spool_count_changes(s, "DELETE FROM entries WHERE state = 1 AND updated < ?",
                                now - lim->keep_delivered_s * 1000000);
     if (lim->max_bytes > 0) {
         lt_spool_stats st;
         while (lt_spool_stats_get(s, &st) == 0 && (uint64_t)st.pending_bytes > lim->max_bytes && st.pending > 0) {
             int64_t n = lt_spool_count_changes(
-                s, "DELETE FROM records WHERE rowid IN (SELECT rowid FROM records WHERE state = 0 ORDER BY rowid LIMIT ?)",
+                s, "DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries WHERE state = 0 ORDER BY rowid LIMIT ?)",
                 st.pending / 10 + 1);
             if (n <= 0) break;
             evicted += n;
@@ -421,7 +507,7 @@ int lt_spool_stats_get(lt_spool *s, lt_spool_stats *out)
 {
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(s->db, "SELECT state, count(*), coalesce(sum(bytes),0), min(created) FROM records GROUP BY state",
+    if (sqlite3_prepare_v2(s->db, "SELECT state, count(*), coalesce(sum(bytes),0), min(created) FROM entries GROUP BY state",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     while (sqlite3_step(st) == SQLITE_ROW) {

@@ -1,6 +1,7 @@
 /* test_store.c -- the SQLite spool and the configuration file: migrations,
  * refusal of newer schemas, 0600 files, idempotent puts, the delivery state
- * machine, counted eviction; config keys, units and file:line errors. */
+ * machine, counted eviction, a version-1 spool carried on after migration;
+ * config keys, units and file:line errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,6 +138,119 @@ static void test_eviction_counted(void **st)
     lt_spool_close(s);
 }
 
+static int64_t count(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    sqlite3_open(path, &db);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A spool written by the schema of version 1 (one `records` table holding
+ * the JSON and the delivery state) is opened and carried on: its rows keep
+ * their state, JSON and ids (a replayed record is still a duplicate), and
+ * the view `records` shows them as before. */
+static void test_v1_spool_migrated(void **st)
+{
+    (void)st;
+    char p[128], *err = NULL;
+    tmpdir_path(p, "v1.db");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE records (rowid INTEGER PRIMARY KEY, tbl INTEGER NOT NULL, id TEXT NOT NULL,"
+        "  time INTEGER NOT NULL, json TEXT NOT NULL, bytes INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+        "  attempts INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, updated INTEGER, error TEXT,"
+        "  UNIQUE (tbl, id));"
+        "CREATE INDEX records_state ON records (state, tbl, rowid);"
+        "INSERT INTO records (tbl, id, time, json, bytes, state, attempts, created, updated, error) VALUES"
+        "  (0, 'old-delivered', 1, '{\"Text\":\"a\"}', 12, 1, 1, 10, 20, NULL),"
+        "  (0, 'old-pending', 2, '{\"Text\":\"b\"}', 12, 0, 2, 11, 11, NULL),"
+        "  (0, 'old-refused', 3, '{\"Text\":\"c\"}', 12, 2, 1, 12, 30, '400: bad'),"
+        "  (1, 'old-gateway', 4, '{\"Text\":\"d\"}', 12, 0, 0, 13, 13, NULL);"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    chmod(p, 0600);
+
+    lt_spool *s = lt_spool_open(p, &err);
+    assert_non_null(s);
+    lt_spool_stats stt;
+    assert_int_equal(lt_spool_stats_get(s, &stt), 0);
+    assert_int_equal(stt.pending, 2);
+    assert_int_equal(stt.delivered, 1);
+    assert_int_equal(stt.quarantined, 1);
+    assert_int_equal(stt.pending_bytes, 24);
+    assert_int_equal(stt.oldest_pending, 11);
+    lt_spool_row *rows; int n;
+    assert_int_equal(lt_spool_fetch_pending(s, LT_TABLE_LLM, 10, 0, &rows, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].id, "old-pending");
+    assert_string_equal(rows[0].json, "{\"Text\":\"b\"}");
+    assert_int_equal(rows[0].attempts, 2);
+    int64_t id = rows[0].rowid;
+    lt_spool_rows_free(rows, n);
+    lt_record dup = rec("old-delivered", 1, "again");      /* replayed: still a duplicate */
+    assert_int_equal(lt_spool_put(s, &dup), 0);
+    lt_record_clear(&dup);
+    lt_record fresh = rec("new", 5, "e");
+    assert_int_equal(lt_spool_put(s, &fresh), 1);
+    lt_record_clear(&fresh);
+    assert_int_equal(lt_spool_mark_delivered(s, &id, 1), 0);
+    lt_spool_stats_get(s, &stt);
+    assert_int_equal(stt.pending, 2);                      /* old-gateway and new */
+    assert_int_equal(stt.delivered, 2);
+    lt_spool_close(s);
+
+    assert_int_equal(count(p, "PRAGMA user_version"), 2);
+    assert_int_equal(count(p, "SELECT count(*) FROM records"), 5);
+    assert_int_equal(count(p, "SELECT count(*) FROM records WHERE state = 2 AND error = '400: bad' AND "
+                              "json = '{\"Text\":\"c\"}'"), 1);
+    assert_int_equal(count(p, "SELECT count(*) FROM bodies"), 5);
+    struct stat sb;
+    stat(p, &sb);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    /* Delivered rows past keep_delivered go with their JSON. */
+    s = lt_spool_open(p, &err);
+    lt_spool_limits keep = {.keep_delivered_s = 1};
+    lt_spool_enforce(s, &keep, lt_clock_now_us() + 10 * 1000000LL);
+    lt_spool_close(s);
+    assert_int_equal(count(p, "SELECT count(*) FROM entries WHERE state = 1"), 0);
+    assert_int_equal(count(p, "SELECT count(*) FROM bodies"), 3);
+    assert_int_equal(count(p, "SELECT count(*) FROM bodies WHERE rowid NOT IN (SELECT rowid FROM entries)"), 0);
+}
+
+/* Scripts and tests write rows through the view as they did into the v1
+ * table; the trigger fills both tables and the uploader sees the row. */
+static void test_view_insert(void **st)
+{
+    (void)st;
+    char p[128], *err = NULL;
+    tmpdir_path(p, "view.db");
+    lt_spool_close(lt_spool_open(p, &err));
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO records (tbl, id, time, json, bytes, created) VALUES"
+                                      " (1, 'hand', 7, '{\"Url\":\"x\"}', 13, 8)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    lt_spool *s = lt_spool_open(p, &err);
+    lt_spool_row *rows; int n;
+    lt_spool_fetch_pending(s, LT_TABLE_GATEWAY, 10, 0, &rows, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].id, "hand");
+    assert_string_equal(rows[0].json, "{\"Url\":\"x\"}");
+    lt_spool_quarantine(s, rows[0].rowid, "refused");
+    lt_spool_rows_free(rows, n);
+    lt_spool_close(s);
+    assert_int_equal(count(p, "SELECT count(*) FROM records WHERE state = 2 AND error = 'refused'"), 1);
+}
+
 static void test_config_keys(void **st)
 {
     (void)st;
@@ -196,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_put_idempotent_and_mode), cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_delivery_flow), cmocka_unit_test(test_eviction_counted),
         cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_v1_spool_migrated), cmocka_unit_test(test_view_insert),
     };
     return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }
