@@ -62,9 +62,13 @@ struct lt_call {
     int bidx, attempts, holding, started, chunked, too_large, truncated, berr, connecting;
     int bst, bkeep;               /* response framing (LT_BST_*); the connection may be reused after it */
     uint64_t bleft;               /* body bytes left (Content-Length, or of the current chunk) */
-    struct evkeyvalq rhdrs;       /* the attempt's response head */
+    struct evkeyvalq rhdrs;       /* the attempt's response fields: entries of rkv, pointing into rhead */
     char reason[64];
+    struct lt_call *next_free;    /* worker's cache of ended calls */
+    /* kept when the call is cached (lt_call_new resets the rest) */
     struct evbuffer *piece;       /* body bytes on their way to the client side */
+    lt_buf rhead;                 /* copy of the response head, parsed in place */
+    lt_fwd_kv kv;
     int reused, got_head;         /* the attempt's connection came from the pool; its head arrived */
     uint8_t tried[LT_PROXY_MAX_BACKENDS];
     json_t *errors;               /* AttemptErrors */
@@ -74,6 +78,7 @@ struct lt_call {
 };
 
 static void lt_call_attempt(lt_call *c);
+static void lt_fwd_timeout(evutil_socket_t fd, short ev, void *arg);
 static int lt_fwd_stale(lt_call *c);
 
 const char *lt_forward_method(int t)
@@ -247,24 +252,82 @@ static json_t *lt_fwd_extras(lt_call *c, const char *reason)
     json_object_set_new(o, "BackendId", answered ? json_string(px->backends[c->bidx].name) : json_null());
     json_object_set_new(o, "BackendUrl", answered ? json_string(px->backends[c->bidx].url) : json_null());
     json_object_set_new(o, "Attempts", json_integer(c->attempts));
-    json_object_set_new(o, "AttemptErrors", json_incref(c->errors));
+    json_object_set_new(o, "AttemptErrors", c->errors ? json_incref(c->errors) : json_array());
     json_object_set_new(o, "TotalTime", json_integer((now - c->t0) / 1000));
     json_object_set_new(o, "BackendTime", answered ? json_integer((now - c->t_attempt) / 1000) : json_null());
     if (reason) json_object_set_new(o, "LastErrorReason", json_string(reason));
     return o;
 }
 
-static void lt_call_free(lt_call *c)
+#define LT_FWD_CALL_CACHE 64
+
+static void lt_call_destroy(lt_call *c)
 {
     if (c->timer) event_free(c->timer);
-    json_decref(c->errors);
-    evhttp_clear_headers(&c->held.headers);
-    evhttp_clear_headers(&c->rhdrs);
     if (c->held.body) evbuffer_free(c->held.body);
     if (c->piece) evbuffer_free(c->piece);
+    lt_buf_free(&c->rhead);
+    free(c->kv.v);
+    free(c);
+}
+
+void lt_forward_free_cache(lt_worker *w)
+{
+    while (w->call_cache) {
+        lt_call *c = w->call_cache;
+        w->call_cache = c->next_free;
+        lt_call_destroy(c);
+    }
+    w->ncall_cache = 0;
+}
+
+/* A call object: an ended one of the worker's cache (its timer, buffers and
+ * field array kept), else a new one. */
+static lt_call *lt_call_new(lt_worker *w)
+{
+    lt_call *c = w->call_cache;
+    if (c) {
+        w->call_cache = c->next_free;
+        w->ncall_cache--;
+        struct event *timer = c->timer;
+        struct evbuffer *held = c->held.body, *piece = c->piece;
+        lt_buf rhead = c->rhead;
+        lt_fwd_kv kv = c->kv;
+        memset(c, 0, sizeof *c);
+        c->timer = timer;
+        c->held.body = held;
+        c->piece = piece;
+        c->rhead = rhead;
+        c->kv = kv;
+    } else {
+        if (!(c = calloc(1, sizeof *c))) return NULL;
+        lt_buf_init(&c->rhead);
+        c->timer = evtimer_new(w->base, lt_fwd_timeout, c);
+        c->held.body = evbuffer_new();
+        c->piece = evbuffer_new();
+        if (!c->timer || !c->held.body || !c->piece) { lt_call_destroy(c); return NULL; }
+    }
+    TAILQ_INIT(&c->held.headers);
+    TAILQ_INIT(&c->rhdrs);
+    return c;
+}
+
+static void lt_call_free(lt_call *c)
+{
+    event_del(c->timer);
+    if (c->errors) json_decref(c->errors);
+    evhttp_clear_headers(&c->held.headers);
+    evbuffer_drain(c->held.body, evbuffer_get_length(c->held.body));
+    evbuffer_drain(c->piece, evbuffer_get_length(c->piece));
     lt_worker *w = c->w;
     w->inflight--;
-    free(c);
+    if (w->ncall_cache < LT_FWD_CALL_CACHE && !w->draining) {
+        c->next_free = w->call_cache;
+        w->call_cache = c;
+        w->ncall_cache++;
+    } else {
+        lt_call_destroy(c);
+    }
     if (w->draining && !w->inflight) lt_proxy_drained(w);
 }
 
@@ -380,6 +443,7 @@ static void lt_fwd_note_error(lt_call *c, int status, int64_t retry_ms, const ch
     json_t *e = json_pack("{s:s,s:i}", "backend", c->w->px->backends[c->bidx].name, "status", status);
     json_object_set_new(e, "retry_after_ms", retry_ms >= 0 ? json_integer(retry_ms) : json_null());
     if (what) json_object_set_new(e, "error", json_string(what));
+    if (!c->errors) c->errors = json_array();
     json_array_append_new(c->errors, e);
 }
 
@@ -546,11 +610,48 @@ static int lt_fwd_token(const char *v, const char *tok)
     return 0;
 }
 
-/* Parses the head in h (n bytes, ends with CRLF CRLF; modified in place)
- * into c->rhdrs / c->reason. Returns the status, or -1. */
-static int lt_fwd_parse_head(lt_call *c, char *h, size_t n, int *minor)
+int lt_forward_kv_fields(lt_fwd_kv *kv, struct evkeyvalq *q, char *p, char *end)
 {
-    char *end = h + n - 2, *eol = memchr(h, '\n', n);
+    size_t lines = 0;
+    for (char *q2 = p; q2 < end && (q2 = memchr(q2, '\n', (size_t)(end - q2))); q2++) lines++;
+    if (lines > kv->cap) {
+        struct evkeyval *nv = realloc(kv->v, lines * sizeof *nv);
+        if (!nv) return -1;
+        kv->v = nv;
+        kv->cap = lines;
+    }
+    TAILQ_INIT(q);
+    size_t i = 0;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl;
+        if (!nl) return -1;
+        if (le > p && le[-1] == '\r') le--;
+        if (le == p) break;
+        char *colon = memchr(p, ':', (size_t)(le - p));
+        if (!colon || colon == p || *p == ' ' || *p == '\t' || memchr(p, '\r', (size_t)(le - p))) return -1;
+        *colon = 0;
+        char *v = colon + 1, *ve = le;
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        *ve = 0;
+        if (i >= kv->cap) return -1;
+        struct evkeyval *e = &kv->v[i++];
+        e->key = p;
+        e->value = v;
+        TAILQ_INSERT_TAIL(q, e, next);
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* Parses the head in h (n bytes, ends with CRLF CRLF) into c->rhdrs /
+ * c->reason, from a copy in c->rhead. Returns the status, or -1. */
+static int lt_fwd_parse_head(lt_call *c, const char *h0, size_t n, int *minor)
+{
+    lt_buf_reset(&c->rhead);
+    if (lt_buf_append(&c->rhead, h0, n) < 0) return -1;
+    char *h = (char *)c->rhead.data;
+    char *eol = memchr(h, '\n', n);
     if (!eol || n < 12 || memcmp(h, "HTTP/1.", 7) || (h[7] != '0' && h[7] != '1') || h[8] != ' ') return -1;
     *minor = h[7] - '0';
     if (h[9] < '1' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9') return -1;
@@ -562,23 +663,7 @@ static int lt_fwd_parse_head(lt_call *c, char *h, size_t n, int *minor)
     if (rl >= sizeof c->reason) rl = sizeof c->reason - 1;
     memcpy(c->reason, r, rl);
     c->reason[rl] = 0;
-    evhttp_clear_headers(&c->rhdrs);
-    for (char *p = eol + 1; p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p) + 1), *le = nl;
-        if (!nl) return -1;
-        if (le > p && le[-1] == '\r') le--;
-        if (le == p) break;
-        char *colon = memchr(p, ':', (size_t)(le - p));
-        if (!colon || colon == p) return -1;
-        *colon = 0;
-        char *v = colon + 1;
-        while (v < le && (*v == ' ' || *v == '\t')) v++;
-        char *ve = le;
-        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-        *ve = 0;
-        if (evhttp_add_header(&c->rhdrs, p, v) < 0) return -1;
-        p = nl + 1;
-    }
+    if (lt_forward_kv_fields(&c->kv, &c->rhdrs, eol + 1, h + n) < 0) return -1;
     return status;
 }
 
@@ -614,7 +699,7 @@ static int lt_fwd_frame(lt_call *c, struct evbuffer *in)
             }
             size_t hl = (size_t)p.pos + 4;
             int minor = 1;
-            int status = lt_fwd_parse_head(c, (char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl, &minor);
+            int status = lt_fwd_parse_head(c, (const char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl, &minor);
             evbuffer_drain(in, hl);
             if (status < 0) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
             if (status < 200) continue;   /* 100 Continue and the like: the real head follows */
@@ -698,8 +783,7 @@ void lt_forward_backend_read(lt_bconn *bc)
 void lt_forward_backend_event(lt_bconn *bc, short what)
 {
     lt_call *c = bc->call;
-    if (what & BEV_EVENT_CONNECTED) {
-        bc->connected = 1;
+    if (what & BEV_EVENT_CONNECTED) {   /* bc->connected set by proxy.c */
         lt_fwd_nodelay(bc);
         return;
     }
@@ -774,7 +858,9 @@ static void lt_fwd_send(lt_call *c, int fresh)
     bc->call = c;
     c->reused = bc->uses > 0;
     bc->uses++;
-    lt_fwd_write_request(c, bufferevent_get_output(bc->bev), &px->targets[idx]);
+    struct evbuffer *out = c->w->wscratch;
+    lt_fwd_write_request(c, out, &px->targets[idx]);
+    lt_proxy_write(bc->bev, !bc->tls && bc->connected, out);
     c->connecting = !c->reused && px->cfg->connect_timeout_ms < px->cfg->first_byte_timeout_ms;
     lt_fwd_arm(c, c->connecting ? px->cfg->connect_timeout_ms : px->cfg->first_byte_timeout_ms);
 }
@@ -828,20 +914,14 @@ void lt_forward_cancel(lt_call *c)
 
 lt_call *lt_forward_call(lt_worker *w, const lt_fwd_ops *ops, void *cs, lt_tap_conn *tap, const lt_fwd_req *req)
 {
-    lt_call *c = calloc(1, sizeof *c);
+    lt_call *c = lt_call_new(w);
     if (!c) return NULL;
     c->w = w;
     c->ops = ops;
     c->cs = cs;
     c->tap = tap;
     c->req = *req;
-    c->errors = json_array();
     c->t0 = lt_clock_mono_us();
-    c->timer = evtimer_new(w->base, lt_fwd_timeout, c);
-    TAILQ_INIT(&c->held.headers);
-    TAILQ_INIT(&c->rhdrs);
-    c->held.body = evbuffer_new();
-    c->piece = evbuffer_new();
     w->inflight++;
     lt_fwd_tap_request(c);
     return c;

@@ -50,14 +50,22 @@ static void lt_h1_unlink(lt_client *cl)
         lt_forward_cancel(c);
     }
     if (cl->tap_open) lt_tap_close(cl->w->px->tap, &cl->tap, 0, lt_clock_now_us());
-    evhttp_clear_headers(&cl->headers);
+    if (cl->dirty) {
+        lt_client **pp = &cl->w->dirty;
+        while (*pp != cl) pp = &(*pp)->dnext;
+        *pp = cl->dnext;
+    }
     evbuffer_free(cl->body);
+    evbuffer_free(cl->pend);
+    lt_buf_free(&cl->head);
+    free(cl->kv.v);
     lt_buf_free(&cl->uri);
 }
 
 void lt_h1_free(lt_client *cl)
 {
     lt_h1_unlink(cl);
+    if (cl->rev) event_free(cl->rev);
     bufferevent_free(cl->bev);
     free(cl);
 }
@@ -65,18 +73,49 @@ void lt_h1_free(lt_client *cl)
 void lt_h1_forget(lt_client *cl)
 {
     lt_h1_unlink(cl);
+    if (cl->rev) event_free(cl->rev);
     free(cl);
 }
 
-/* Ends the connection once what is queued for the client is sent. */
+/* Where the reply's bytes go: the connection's pending buffer, written at
+ * the end of the loop iteration (one write for a head and the body bytes
+ * that came with it). */
+static struct evbuffer *lt_h1_out(lt_client *cl)
+{
+    if (!cl->dirty) {
+        lt_worker *w = cl->w;
+        cl->dirty = 1;
+        cl->dnext = w->dirty;
+        if (!w->dirty) event_active(w->flush_ev, EV_TIMEOUT, 1);
+        w->dirty = cl;
+    }
+    return cl->pend;
+}
+
+static void lt_h1_flush(lt_client *cl)
+{
+    lt_proxy_write(cl->bev, !cl->w->px->server_ssl, cl->pend);
+    if (cl->st == LT_H1_CLOSE && !evbuffer_get_length(bufferevent_get_output(cl->bev))) lt_h1_free(cl);
+}
+
+void lt_h1_flush_all(lt_worker *w)
+{
+    lt_client *cl;
+    while ((cl = w->dirty)) {
+        w->dirty = cl->dnext;
+        cl->dirty = 0;
+        lt_h1_flush(cl);
+    }
+}
+
+/* Ends the connection once what is queued for the client is sent (the
+ * flush at the end of the iteration, or the write callback after it). */
 static void lt_h1_close_soon(lt_client *cl)
 {
     cl->st = LT_H1_CLOSE;
-    bufferevent_disable(cl->bev, EV_READ);
-    if (!evbuffer_get_length(bufferevent_get_output(cl->bev))) {
-        if (cl->in_proc) cl->dead = 1;
-        else lt_h1_free(cl);
-    }
+    if (cl->rev) event_del(cl->rev);
+    else bufferevent_disable(cl->bev, EV_READ);
+    lt_h1_out(cl);
 }
 
 /* The reply ended: the next request, or the end of the connection. */
@@ -85,7 +124,7 @@ static void lt_h1_next(lt_client *cl)
     cl->call = NULL;
     if (!cl->keep) { lt_h1_close_soon(cl); return; }
     cl->st = LT_H1_HEAD;
-    evhttp_clear_headers(&cl->headers);
+    TAILQ_INIT(&cl->headers);
     evbuffer_drain(cl->body, evbuffer_get_length(cl->body));
     if (!cl->in_proc && evbuffer_get_length(bufferevent_get_input(cl->bev))) lt_h1_process(cl);
 }
@@ -94,7 +133,7 @@ static void lt_h1_next(lt_client *cl)
  * method not allowed): not logged, and the connection ends after it. */
 static void lt_h1_refuse(lt_client *cl, int status, const char *reason)
 {
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    struct evbuffer *out = lt_h1_out(cl);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, reason);
     lt_h1_close_soon(cl);
 }
@@ -147,7 +186,7 @@ static int lt_h1_no_body(lt_client *cl, int status)
 static int lt_h1_head(void *cs, int status, const char *reason, struct evkeyvalq *hdrs)
 {
     lt_client *cl = cs;
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    struct evbuffer *out = lt_h1_out(cl);
     cl->chunked_out = 0;
     int body = !lt_h1_no_body(cl, status);
     if (body && !evhttp_find_header(hdrs, "Content-Length")) {
@@ -164,7 +203,7 @@ static int lt_h1_head(void *cs, int status, const char *reason, struct evkeyvalq
 static void lt_h1_chunk(void *cs, struct evbuffer *data)
 {
     lt_client *cl = cs;
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    struct evbuffer *out = lt_h1_out(cl);
     size_t n = evbuffer_get_length(data);
     if (!n) return;
     if (cl->chunked_out) {
@@ -180,14 +219,14 @@ static void lt_h1_chunk(void *cs, struct evbuffer *data)
 static void lt_h1_end(void *cs)
 {
     lt_client *cl = cs;
-    if (cl->chunked_out) evbuffer_add(bufferevent_get_output(cl->bev), "0\r\n\r\n", 5);
+    if (cl->chunked_out) evbuffer_add(lt_h1_out(cl), "0\r\n\r\n", 5);
     lt_h1_next(cl);
 }
 
 static void lt_h1_reply(void *cs, int status, const char *reason, struct evkeyvalq *hdrs, struct evbuffer *body)
 {
     lt_client *cl = cs;
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
+    struct evbuffer *out = lt_h1_out(cl);
     lt_h1_status_line(cl, out, status, reason);
     lt_h1_fields(cl, out, hdrs);
     evbuffer_add(out, "\r\n", 2);
@@ -230,11 +269,13 @@ static int lt_h1_token(const char *v, const char *tok)
     return 0;
 }
 
-/* Parses the head (n bytes ending with an empty line; modified in place).
- * 0 ok, else the status to refuse with. */
-static int lt_h1_parse_head(lt_client *cl, char *h, size_t n)
+/* Parses the head (n bytes ending with an empty line) from a copy in
+ * cl->head. 0 ok, else the status to refuse with. */
+static int lt_h1_parse_head(lt_client *cl, const char *h0, size_t n)
 {
-    char *end = h + n, *eol = memchr(h, '\n', n);
+    lt_buf_reset(&cl->head);
+    if (lt_buf_append(&cl->head, h0, n) < 0) return 500;
+    char *h = (char *)cl->head.data, *end = h + n, *eol = memchr(h, '\n', n);
     if (!eol) return 400;
     char *le = eol > h && eol[-1] == '\r' ? eol - 1 : eol;
     char *sp1 = memchr(h, ' ', (size_t)(le - h));
@@ -247,21 +288,7 @@ static int lt_h1_parse_head(lt_client *cl, char *h, size_t n)
     lt_buf_reset(&cl->uri);
     if (lt_buf_append(&cl->uri, uri, (size_t)(sp2 - uri) + 1) < 0) return 500;
     cl->uri.data[sp2 - uri] = 0;
-    for (char *p = eol + 1; p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) return 400;
-        le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-        if (le == p) break;
-        char *colon = memchr(p, ':', (size_t)(le - p));
-        if (!colon || colon == p || *p == ' ' || *p == '\t') return 400;
-        *colon = 0;
-        char *v = colon + 1, *ve = le;
-        while (v < ve && (*v == ' ' || *v == '\t')) v++;
-        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-        *ve = 0;
-        if (evhttp_add_header(&cl->headers, p, v) < 0) return 400;
-        p = nl + 1;
-    }
+    if (lt_forward_kv_fields(&cl->kv, &cl->headers, eol + 1, end) < 0) return 400;
     if (cl->cmd < 0) return 501;
     const char *conn = evhttp_find_header(&cl->headers, "Connection");
     cl->keep = cl->minor ? !(conn && lt_h1_token(conn, "close")) : (conn && lt_h1_token(conn, "keep-alive"));
@@ -283,7 +310,7 @@ static int lt_h1_parse_head(lt_client *cl, char *h, size_t n)
     }
     const char *expect = evhttp_find_header(&cl->headers, "Expect");
     if (cl->st != LT_H1_CALL && cl->minor && expect && !strcasecmp(expect, "100-continue"))
-        evbuffer_add(bufferevent_get_output(cl->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        evbuffer_add(lt_h1_out(cl), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 0;
 }
 
@@ -327,7 +354,7 @@ static void lt_h1_process(lt_client *cl)
     uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;
     char line[130];
     cl->in_proc = 1;
-    while (!cl->dead) {
+    for (;;) {
         size_t avail = evbuffer_get_length(in);
         int st = cl->st;
         if (st == LT_H1_HEAD) {
@@ -338,7 +365,7 @@ static void lt_h1_process(lt_client *cl)
                 break;
             }
             size_t hl = (size_t)p.pos + 4;
-            int bad = lt_h1_parse_head(cl, (char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl);
+            int bad = lt_h1_parse_head(cl, (const char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl);
             evbuffer_drain(in, hl);
             if (bad) {
                 lt_h1_refuse(cl, bad, bad == 413 ? "Payload Too Large" : bad == 501 ? "Not Implemented"
@@ -382,7 +409,6 @@ static void lt_h1_process(lt_client *cl)
         }
     }
     cl->in_proc = 0;
-    if (cl->dead) lt_h1_free(cl);
 }
 
 static void lt_h1_read_cb(struct bufferevent *bev, void *arg)
@@ -394,7 +420,7 @@ static void lt_h1_read_cb(struct bufferevent *bev, void *arg)
 static void lt_h1_write_cb(struct bufferevent *bev, void *arg)
 {
     lt_client *cl = arg;
-    if (cl->st == LT_H1_CLOSE && !evbuffer_get_length(bufferevent_get_output(bev))) lt_h1_free(cl);
+    if (cl->st == LT_H1_CLOSE && !cl->dirty && !evbuffer_get_length(bufferevent_get_output(bev))) lt_h1_free(cl);
 }
 
 static void lt_h1_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -402,10 +428,22 @@ static void lt_h1_event_cb(struct bufferevent *bev, short what, void *arg)
     lt_client *cl = arg;
     if (what & BEV_EVENT_CONNECTED) return;   /* TLS handshake done */
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && cl->st == LT_H1_CALL) {
-        bufferevent_enable(bev, EV_READ);   /* the backend takes its time: the client may wait */
+        if (!cl->rev) bufferevent_enable(bev, EV_READ);   /* the backend takes its time: the client may wait */
         return;
     }
     lt_h1_free(cl);   /* EOF, error, idle: a call under way is cancelled */
+}
+
+/* A plain connection's reads (and its idle timeout). */
+static void lt_h1_rev_cb(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    lt_client *cl = arg;
+    if (ev & EV_TIMEOUT) { lt_h1_event_cb(cl->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, cl); return; }
+    int n = lt_proxy_recv(cl->bev);
+    if (n > 0) lt_h1_process(cl);
+    else if (n == 0) lt_h1_event_cb(cl->bev, BEV_EVENT_READING | BEV_EVENT_EOF, cl);
+    else if (n == -2) lt_h1_event_cb(cl->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, cl);
 }
 
 void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *sa)
@@ -430,8 +468,10 @@ void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *sa)
     cl->w = w;
     cl->bev = bev;
     cl->body = evbuffer_new();
+    cl->pend = evbuffer_new();
     TAILQ_INIT(&cl->headers);
     lt_buf_init(&cl->uri);
+    lt_buf_init(&cl->head);
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &a->sin6_addr, cl->peer, sizeof cl->peer);
@@ -450,7 +490,14 @@ void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *sa)
     w->clients = cl;
     int64_t idle = px->cfg->idle_timeout_ms;
     struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
-    bufferevent_set_timeouts(bev, &tv, &tv);
     bufferevent_setcb(bev, lt_h1_read_cb, lt_h1_write_cb, lt_h1_event_cb, cl);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (!px->server_ssl) cl->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, lt_h1_rev_cb, cl);
+    if (cl->rev) {
+        event_add(cl->rev, &tv);
+        bufferevent_set_timeouts(bev, NULL, &tv);
+        bufferevent_enable(bev, EV_WRITE);
+    } else {
+        bufferevent_set_timeouts(bev, &tv, &tv);
+        bufferevent_enable(bev, EV_READ | EV_WRITE);
+    }
 }

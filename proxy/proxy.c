@@ -11,6 +11,7 @@
  * without its thread support. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
@@ -86,6 +87,7 @@ static int lt_proxy_target(lt_backend_target *t, const lt_proxy_backend_cfg *b, 
 
 static void lt_proxy_bconn_free(lt_bconn *bc)
 {
+    if (bc->rev) event_free(bc->rev);
     bufferevent_free(bc->bev);
     free(bc);
 }
@@ -100,12 +102,66 @@ static void lt_proxy_bconn_read(struct bufferevent *bev, void *arg)
     else lt_proxy_backend_release(bc->w, bc, 0);
 }
 
+int lt_proxy_recv(struct bufferevent *bev)
+{
+    /* into a stack buffer, then copied: reserving 16 KiB in the evbuffer
+     * would allocate (and free, once drained) a chunk that size per read */
+    char buf[16384];
+    ssize_t n = recv(bufferevent_getfd(bev), buf, sizeof buf, 0);
+    if (n <= 0) return n == 0 ? 0 : (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_unfreeze(in, 0);   /* a bufferevent keeps its input's end frozen but while it reads */
+    int r = evbuffer_add(in, buf, (size_t)n) < 0 ? -2 : (int)n;
+    evbuffer_freeze(in, 0);
+    return r;
+}
+
+static void lt_proxy_bconn_event(struct bufferevent *bev, short what, void *arg);
+
+/* A plain backend connection's reads (and its idle timeout). */
+static void lt_proxy_bconn_rev(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    lt_bconn *bc = arg;
+    if (ev & EV_TIMEOUT) { lt_proxy_bconn_event(bc->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, bc); return; }
+    int n = lt_proxy_recv(bc->bev);
+    if (n > 0) lt_proxy_bconn_read(bc->bev, bc);
+    else if (n == 0) lt_proxy_bconn_event(bc->bev, BEV_EVENT_READING | BEV_EVENT_EOF, bc);
+    else if (n == -2) lt_proxy_bconn_event(bc->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, bc);
+}
+
+/* Connected: a plain connection's reads go through our own event from now on. */
+static void lt_proxy_bconn_connected(lt_bconn *bc)
+{
+    bc->connected = 1;
+    if (bc->tls || bc->rev) return;
+    int64_t idle = bc->w->px->cfg->idle_timeout_ms;
+    struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+    bc->rev = event_new(bc->w->base, bufferevent_getfd(bc->bev), EV_READ | EV_PERSIST, lt_proxy_bconn_rev, bc);
+    if (bc->rev) event_add(bc->rev, &tv);
+    else bufferevent_enable(bc->bev, EV_READ);   /* no memory for an event: the bufferevent reads */
+}
+
 static void lt_proxy_bconn_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     lt_bconn *bc = arg;
+    if (what & BEV_EVENT_CONNECTED) lt_proxy_bconn_connected(bc);
     if (bc->call) lt_forward_backend_event(bc, what);
-    else if (!(what & BEV_EVENT_CONNECTED)) lt_proxy_backend_release(bc->w, bc, 0);
+    else if (what & BEV_EVENT_CONNECTED) return;
+    else if (bc->pos < 0) bc->failed = 1;   /* still in lt_proxy_backend_connect: its caller sees it */
+    else lt_proxy_backend_release(bc->w, bc, 0);
+}
+
+void lt_proxy_write(struct bufferevent *bev, int direct, struct evbuffer *data)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (direct && !evbuffer_get_length(out)) {
+        evutil_socket_t fd = bufferevent_getfd(bev);
+        while (evbuffer_get_length(data) && evbuffer_write(data, fd) > 0) {}
+        if (!evbuffer_get_length(data)) return;
+    }
+    bufferevent_write_buffer(bev, data);   /* the rest, or an error the bufferevent then reports */
 }
 
 static lt_bconn *lt_proxy_backend_connect(lt_worker *w, int idx)
@@ -114,8 +170,10 @@ static lt_bconn *lt_proxy_backend_connect(lt_worker *w, int idx)
     lt_bconn *bc = calloc(1, sizeof *bc);
     if (!bc) return NULL;
     struct bufferevent *bev;
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+    int opts = BEV_OPT_CLOSE_ON_FREE;
+    bc->tls = t->tls;
     if (t->tls) {
+        opts |= BEV_OPT_DEFER_CALLBACKS;
         SSL *ssl = SSL_new(t->ssl);
         if (!ssl) { free(bc); return NULL; }
         SSL_set_tlsext_host_name(ssl, t->host);
@@ -134,9 +192,9 @@ static lt_bconn *lt_proxy_backend_connect(lt_worker *w, int idx)
     /* read/write timeout: also how long it may sit idle in the pool */
     int64_t idle = w->px->cfg->idle_timeout_ms;
     struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
-    bufferevent_set_timeouts(bev, &tv, &tv);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect_hostname(bev, w->dns, AF_UNSPEC, t->host, t->port) < 0) {
+    bufferevent_set_timeouts(bev, t->tls ? &tv : NULL, &tv);
+    bufferevent_enable(bev, t->tls ? EV_READ | EV_WRITE : EV_WRITE);
+    if (bufferevent_socket_connect_hostname(bev, w->dns, AF_UNSPEC, t->host, t->port) < 0 || bc->failed) {
         lt_proxy_bconn_free(bc);
         return NULL;
     }
@@ -317,6 +375,12 @@ static void lt_proxy_tick(evutil_socket_t fd, short ev, void *arg)
 
 static void lt_proxy_tap_commit(evutil_socket_t fd, short ev, void *arg);
 
+static void lt_proxy_flush(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd; (void)ev;
+    lt_h1_flush_all(arg);
+}
+
 static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
 {
     w->px = px;
@@ -327,6 +391,9 @@ static int lt_proxy_worker_init(lt_proxy *px, lt_worker *w, int fd)
     if (!w->base || !w->pools) return -1;
     w->listener = evconnlistener_new(w->base, lt_proxy_accept, w, 0, -1, fd);
     w->tap_ev = event_new(w->base, -1, 0, lt_proxy_tap_commit, w);
+    w->flush_ev = event_new(w->base, -1, 0, lt_proxy_flush, w);
+    w->wscratch = evbuffer_new();
+    if (!w->tap_ev || !w->flush_ev || !w->wscratch) return -1;
     w->stop_ev = event_new(w->base, -1, EV_PERSIST, lt_proxy_tick, w);
     struct timeval tick = {0, 50000};
     event_add(w->stop_ev, &tick);
@@ -370,6 +437,9 @@ static void lt_proxy_worker_free(lt_worker *w)
     lt_buf_free(&w->tapbuf);
     if (w->stop_ev) event_free(w->stop_ev);
     if (w->tap_ev) event_free(w->tap_ev);
+    if (w->flush_ev) event_free(w->flush_ev);
+    lt_forward_free_cache(w);
+    if (w->wscratch) evbuffer_free(w->wscratch);
     if (w->dns) evdns_base_free(w->dns, 0);
     if (w->base) event_base_free(w->base);
     if (w->listen_fd >= 0) close(w->listen_fd);

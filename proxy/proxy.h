@@ -38,6 +38,15 @@ typedef struct lt_h2_conn lt_h2_conn;
 typedef struct lt_proxy lt_proxy;
 typedef struct lt_worker lt_worker;
 
+/* A head's fields without an allocation per field: evkeyval entries (so
+ * evhttp_find_header and TAILQ_FOREACH work on them) in an array kept from
+ * request to request, pointing into a copy of the head. Never given to
+ * evhttp_clear_headers. */
+typedef struct lt_fwd_kv {
+    struct evkeyval *v;
+    size_t cap;
+} lt_fwd_kv;
+
 /* One connection to a backend (http or https), kept alive between calls: a
  * bufferevent (bufferevent_openssl for https) that forward.c writes each
  * request to and frames each response from. It is never reconnected: once
@@ -50,7 +59,10 @@ typedef struct lt_bconn {
     struct lt_call *call;         /* the call it carries; NULL = idle */
     int idx;                      /* backend */
     int pos;                      /* place in the pool's idle array; -1 = in use */
-    int connected;                /* its TCP connect is done */
+    int connected;                /* its TCP connect (and TLS handshake) is done */
+    int failed;                   /* it failed before a call took it (connect error) */
+    int tls;
+    struct event *rev;            /* plain: our read event (lt_proxy_recv), once connected */
     int nodelay;                  /* TCP_NODELAY set */
     uint64_t uses;                /* requests made on it */
 } lt_bconn;
@@ -72,9 +84,15 @@ typedef struct lt_client {        /* one HTTP/1.x client connection (h1.c) */
     int st;                       /* framing state (h1.c) */
     int cmd, minor, keep;         /* the request: method, HTTP/1.minor, connection kept after the reply */
     int chunked_out;              /* the reply is sent chunked */
-    int in_proc, dead;            /* framing under way; to be freed once it returns */
+    int in_proc;                  /* framing under way */
+    int dirty;                    /* has bytes in pend: on the worker's flush list */
+    struct lt_client *dnext;      /* flush list */
+    struct evbuffer *pend;        /* reply bytes of this loop iteration, written at its end */
+    struct event *rev;            /* plain: our read event (lt_proxy_recv); TLS: NULL, the bufferevent reads */
     uint64_t left;                /* body bytes left (Content-Length, or of the current chunk) */
-    struct evkeyvalq headers;     /* the request's fields */
+    struct evkeyvalq headers;     /* the request's fields: entries of kv, pointing into head */
+    lt_buf head;                  /* copy of the request head, parsed in place */
+    lt_fwd_kv kv;
     struct evbuffer *body;        /* the request's body */
     lt_buf uri;
 } lt_client;
@@ -101,6 +119,11 @@ struct lt_worker {
     int inflight;
     lt_pool *pools;               /* one per backend */
     lt_client *clients;           /* HTTP/1.x client connections (h1.c) */
+    lt_client *dirty;             /* those with reply bytes to write at the end of the iteration */
+    struct event *flush_ev;       /* runs lt_h1_flush_all after the iteration's callbacks */
+    struct evbuffer *wscratch;    /* forward.c: a request on its way to a backend connection */
+    struct lt_call *call_cache;   /* forward.c: ended calls, reused */
+    int ncall_cache;
     lt_h2_conn *h2;               /* HTTP/2 client connections (h2.c) */
     lt_buf tapbuf;                /* forward.c's scratch for the bytes the tap sees */
 };
@@ -179,6 +202,12 @@ typedef struct lt_fwd_req {       /* a client's request, as forward.c sees it */
     int minor;                    /* HTTP/1.x minor version the tap shows */
 } lt_fwd_req;
 
+/* Fills q with the header lines in [p, end) (up to an empty line; the
+ * memory is modified: names and values NUL-terminated in place), entries
+ * from kv. -1: malformed (no colon, a bare CR, folded line) or no memory. */
+int lt_forward_kv_fields(lt_fwd_kv *kv, struct evkeyvalq *q, char *p, char *end);
+/* Worker exit: frees the cached call objects. */
+void lt_forward_free_cache(lt_worker *w);
 /* Creates a call (the request's bytes go to the tap); NULL: out of memory.
  * The request must stay valid until the call ends. */
 lt_call *lt_forward_call(lt_worker *w, const lt_fwd_ops *ops, void *cs, lt_tap_conn *tap, const lt_fwd_req *req);
@@ -198,6 +227,18 @@ void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to);
 void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *peer);
 void lt_h1_free(lt_client *cl);
 void lt_h1_forget(lt_client *cl);
+/* Writes every client's pending reply bytes: straight to the socket when
+ * nothing waits in its bufferevent (no write event, no epoll change), the
+ * rest through the bufferevent. */
+void lt_h1_flush_all(lt_worker *w);
+/* proxy.c: writes data (drained) to a bufferevent, directly to the socket
+ * when it is a plain connected one with nothing queued. */
+void lt_proxy_write(struct bufferevent *bev, int direct, struct evbuffer *data);
+/* proxy.c: one read of a plain bufferevent's socket into its input buffer,
+ * without the FIONREAD ioctl bufferevent_socket makes before every read
+ * (plain sockets are read through an event of our own; the bufferevent
+ * only writes). >0 bytes read, 0 EOF, -1 nothing now, -2 error. */
+int lt_proxy_recv(struct bufferevent *bev);
 
 /* h2.c: HTTP/2 clients (ALPN h2 on the TLS listener). */
 /* Called from the ALPN callback once h2 is chosen: takes the connection's
