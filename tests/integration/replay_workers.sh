@@ -13,9 +13,21 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0 n=0
 "$BUILD/bench/gen_capture" "$tmp/gen64.pcap" 16 64 >/dev/null
 "$BUILD/bench/gen_capture" "$tmp/gen3.pcap" 16 3 >/dev/null
-for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap tests/fixtures/h2burst/*.pcap "$tmp/gen64.pcap" "$tmp/gen3.pcap"; do
+# a committed capture with three frames the decoder refuses appended (ARP, UDP, an IPv4 header cut
+# short; little-endian pcap records): the reader decodes for placement, the pipeline must count them
+rec() { printf '\x59\xbb\x0f\x6b\x00\x00\x00\x00'; printf "\\x$1\\x00\\x00\\x00\\x$1\\x00\\x00\\x00"; }
+eth='\xff\xff\xff\xff\xff\xff\x02\x00\x00\x00\x00\x01'
+{ cat tests/fixtures/http1/azure.pcap
+  rec 2a; printf "$eth\x08\x06"; head -c 28 /dev/zero
+  rec 2a; printf "$eth\x08\x00\x45\x00\x00\x1c\x00\x00\x00\x00\x40\x11\x00\x00\x0a\x00\x00\x01\x0a\x00\x00\x02\x04\xd2\x16\x2e\x00\x08\x00\x00"
+  rec 16; printf "$eth\x08\x00\x45\x00\x00\x1c\x00\x00\x00\x00"; } >"$tmp/junk.pcap"
+for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap tests/fixtures/h2burst/*.pcap "$tmp/gen64.pcap" "$tmp/gen3.pcap" "$tmp/junk.pcap"; do
     "$LLMTAP" replay "$pcap" --json --no-store --config /dev/null 2>"$tmp/c1" | sort >"$tmp/r1"
     if [ ! -s "$tmp/r1" ]; then fails=$((fails + 1)); echo "FAIL $pcap: expected records from one pipeline, got none"; fi
+    if [ "$pcap" = "$tmp/junk.pcap" ] && [ "$(grep -cE '^ *packets_(truncated|non_ip|non_tcp) +1 ' "$tmp/c1")" != 3 ]; then
+        fails=$((fails + 1)); echo "FAIL $pcap: expected packets_truncated, packets_non_ip and packets_non_tcp 1, got:"
+        grep '^ *packets' "$tmp/c1"
+    fi
     for w in 2 3; do
         n=$((n + 1))
         "$LLMTAP" replay "$pcap" --json --no-store --config /dev/null --workers $w 2>"$tmp/cw" | sort >"$tmp/rw"
