@@ -81,8 +81,9 @@ static void lt_replay_usage(FILE *out)
             "  --db PATH   SQLite spool to store records in (default: [store] path of the config)\n"
             "  --json      print one JSON object per record on stdout, tagged with its \"Table\"\n"
             "  --no-store  do not store records\n"
-            "  --workers N N pipelines on N threads, flows hashed to them (default 1; records then come\n"
-            "              in the order they complete, not the order of a single pipeline)\n"
+            "  --workers N N pipelines run by N threads, the file's reader one of them; each flow stays on\n"
+            "              the pipeline it was placed on (default 1; records then come in the order they\n"
+            "              complete, not the order of a single pipeline)\n"
             "  --config    configuration file (default /etc/llmtap/llmtap.conf if it exists)\n"
             "  -q / -v     quieter / more verbose logging\n"
             "exit status: 0 done (damaged input is counted, not fatal), 1 input or store error, 2 usage\n");
