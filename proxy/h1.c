@@ -319,6 +319,7 @@ static void lt_h1_dispatch(lt_client *cl)
 {
     lt_worker *w = cl->w;
     cl->st = LT_H1_CALL;
+    cl->served = 1;
     if (!cl->tap_open && w->px->cfg->log_calls) {
         lt_conn_info info = {.server = w->px->listen_ep, .start_ts = lt_clock_now_us(), .client = cl->ep};
         lt_tap_open(w->px->tap, &cl->tap, &info);
@@ -347,10 +348,37 @@ static int lt_h1_line(struct evbuffer *in, char *buf, size_t cap)
     return (int)p.pos;
 }
 
+/* HTTP/2 with prior knowledge (h2c, RFC 9113 3.3) on the cleartext
+ * listener: a new connection that opens with the client preface goes to
+ * h2.c, bytes already read included. 1: taken (cl is gone), -1: not
+ * decided yet (fewer than 24 bytes, all matching), 0: HTTP/1.x. */
+static int lt_h1_h2c(lt_client *cl, struct evbuffer *in)
+{
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    size_t n = evbuffer_get_length(in), want = sizeof preface - 1;
+    if (cl->served || cl->w->px->server_ssl) { cl->served = 1; return 0; }
+    size_t k = n < want ? n : want;
+    if (memcmp(evbuffer_pullup(in, (ev_ssize_t)k), preface, k)) { cl->served = 1; return 0; }
+    if (n < want) return -1;
+    lt_worker *w = cl->w;
+    struct bufferevent *bev = cl->bev;
+    char peer[sizeof cl->peer];
+    int port = cl->ep.port;
+    memcpy(peer, cl->peer, sizeof peer);
+    if (cl->rev) { event_free(cl->rev); cl->rev = NULL; }   /* from here the bufferevent reads */
+    lt_h1_forget(cl);
+    if (lt_h2_take(w, bev, peer, port) < 0) bufferevent_free(bev);
+    return 1;
+}
+
 /* Frames what the client sent, as far as it goes. */
 static void lt_h1_process(lt_client *cl)
 {
     struct evbuffer *in = bufferevent_get_input(cl->bev);
+    if (!cl->served) {
+        int h2c = lt_h1_h2c(cl, in);
+        if (h2c) return;   /* taken, or waiting for the rest of the preface */
+    }
     uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;
     char line[130];
     cl->in_proc = 1;

@@ -5,8 +5,10 @@
  *
  * How a connection gets here: every accepted connection starts in h1.c;
  * when ALPN picks "h2" (proxy.c's select callback, during the handshake,
- * before any application byte is read) lt_h2_take swaps the connection's
- * bufferevent callbacks for ours and h1.c forgets it. The bufferevent (and
+ * before any application byte is read), or when a cleartext connection
+ * opens with the HTTP/2 client preface (h2c with prior knowledge, seen by
+ * h1.c), lt_h2_take swaps the connection's bufferevent callbacks for ours
+ * and h1.c forgets it. The bufferevent (and
  * the socket) is then ours; we free it when the h2 connection ends.
  *
  * A reply's body streams: the response is submitted with a data provider
@@ -457,6 +459,7 @@ int lt_h2_take(lt_worker *w, struct bufferevent *bev, const char *peer, int port
     bufferevent_setwatermark(bev, EV_READ | EV_WRITE, 0, 0);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     if (w->draining) lt_h2_drain(w);
+    if (evbuffer_get_length(bufferevent_get_input(bev))) lt_h2_read_cb(bev, hc);   /* h2c: the preface is already read */
     return 0;
 }
 

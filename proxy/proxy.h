@@ -85,6 +85,7 @@ typedef struct lt_client {        /* one HTTP/1.x client connection (h1.c) */
     int cmd, minor, keep;         /* the request: method, HTTP/1.minor, connection kept after the reply */
     int chunked_out;              /* the reply is sent chunked */
     int in_proc;                  /* framing under way */
+    int served;                   /* decided HTTP/1.x (a request, or bytes that are no h2c preface) */
     int dirty;                    /* has bytes in pend: on the worker's flush list */
     struct lt_client *dnext;      /* flush list */
     struct evbuffer *pend;        /* reply bytes of this loop iteration, written at its end */
@@ -241,9 +242,12 @@ void lt_proxy_write(struct bufferevent *bev, int direct, struct evbuffer *data);
 int lt_proxy_recv(struct bufferevent *bev);
 
 /* h2.c: HTTP/2 clients (ALPN h2 on the TLS listener). */
-/* Called from the ALPN callback once h2 is chosen: takes the connection's
- * bufferevent from h1.c (it gets our callbacks before any data); peer:
- * the client's address. 0 ok (the caller then drops its h1 record). */
+/* Called from the ALPN callback once h2 is chosen, or by h1.c when a
+ * cleartext connection opens with the HTTP/2 preface (h2c with prior
+ * knowledge): takes the connection's bufferevent (it gets our callbacks;
+ * bytes already in its input are processed at once); peer: the client's
+ * address. 0 ok (the caller has dropped or then drops its h1 record);
+ * -1: the bufferevent is still the caller's. */
 int lt_h2_take(lt_worker *w, struct bufferevent *bev, const char *peer, int port);
 /* Drain: GOAWAY to every connection; they close when their streams end. */
 void lt_h2_drain(lt_worker *w);

@@ -4,6 +4,9 @@
 // over time; a 429 backend fails over for an h2 call; a client RST_STREAM
 // cancels the backend request; and the records of h2 calls equal those of
 // the same calls over HTTP/1.1, except the fields that must differ.
+// Scenario h2c: HTTP/2 with prior knowledge on the cleartext listener (curl
+// --http2-prior-knowledge, a Node http2 session on http://), next to
+// HTTP/1.1 clients of the same listener.
 //   node h2.mjs DIR CA.pem CERT.pem KEY.pem     (certificates for "localhost")
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,9 +40,9 @@ function h2call(session, text, { stream = false, onChunk } = {}) {
   });
 }
 
-function connect(port) {
+function connect(port, clear = false) {
   return new Promise((resolve, reject) => {
-    const s = http2.connect(`https://localhost:${port}`, { ca });
+    const s = clear ? http2.connect(`http://127.0.0.1:${port}`) : http2.connect(`https://localhost:${port}`, { ca });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
@@ -149,4 +152,37 @@ async function main() {
   a.stop(); b.stop();
 }
 
-await runScenarios({ main });
+// h2c: a cleartext connection that opens with the HTTP/2 preface is served as HTTP/2.
+async function h2c() {
+  const a = await startBackend('a');
+  const px = await startProxy(dir, proxyConf([a]), ['-q']);
+  const c = await new Promise((resolve) => {
+    execFile('curl', ['-sS', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code}',
+      '-H', 'content-type: application/json', '-H', `api-key: ${KEY}`, '--data', body('curl h2c'),
+      `http://127.0.0.1:${px.port}${PATH}`], (err, stdout, stderr) => resolve({ out: stdout.trim(), err: stderr }));
+  });
+  check('h2c: curl --http2-prior-knowledge on the cleartext listener gets HTTP/2 200', c.out === '2 200', '2 200', `${c.out} ${c.err}`);
+  const s = await connect(px.port, true);
+  const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => h2call(s, `h2c ${i}`)));
+  const good = rs.filter((r) => r.status === 200 && JSON.parse(r.body).choices?.[0]?.message?.content);
+  check('h2c: 10 concurrent streams on one Node session (prior knowledge): all 200 with a completion', good.length === 10, 10, rs.map((r) => r.status));
+  await a.control({ kind: 'ok', sseGapMs: 120 });
+  const sse = await h2call(s, 'h2c stream', { stream: true });
+  const spread = sse.chunks.length ? sse.chunks[sse.chunks.length - 1].t - sse.chunks[0].t : 0;
+  check('h2c: SSE ends with [DONE], spread over time (several chunks, > 300 ms from first to last)',
+    sse.body.includes('[DONE]') && sse.chunks.length >= 4 && spread > 300, '[DONE], >= 4 chunks over > 300 ms',
+    `${sse.body.slice(-20)} ${sse.chunks.length} chunks over ${Math.round(spread)} ms`);
+  await a.control({ kind: 'ok' });
+  s.close();
+  const h1 = await chat(px.port, 'HTTP/1.1 on the same listener');
+  check('h2c: HTTP/1.1 clients of the same cleartext listener are still answered', h1.status === 200, 200, h1.status);
+  const st = await px.stop();
+  check('h2c: SIGTERM, exit 0', st.code === 0, 0, st);
+  const gw = px.lines.filter((r) => r.Table === GW).map((g) => g.ClientProtocol);
+  const n2 = gw.filter((p) => p === 'HTTP/2').length, n1 = gw.filter((p) => p === 'HTTP/1.1').length;
+  check('h2c: gateway records say HTTP/2 for the 12 h2c calls and HTTP/1.1 for the other', n2 === 12 && n1 === 1,
+    '12 HTTP/2, 1 HTTP/1.1', gw);
+  a.stop();
+}
+
+await runScenarios({ main, h2c });
