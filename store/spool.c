@@ -407,13 +407,16 @@ int lt_spool_fetch_pending(lt_spool *s, int table, int max, uint64_t max_bytes, 
     sqlite3_bind_int(st, 1, table);
     sqlite3_bind_int(st, 2, max);
     while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *js = (const char *)sqlite3_column_text(st, 4);
         uint64_t len = (uint64_t)sqlite3_column_bytes(st, 4);
         if (n > 0 && max_bytes && bytes + len > max_bytes) break;
         r[n].rowid = sqlite3_column_int64(st, 0);
         r[n].table = sqlite3_column_int(st, 1);
         snprintf(r[n].id, sizeof r[n].id, "%s", (const char *)sqlite3_column_text(st, 2));
         r[n].time = sqlite3_column_int64(st, 3);
-        r[n].json = strdup((const char *)sqlite3_column_text(st, 4));
+        if (!js || !(r[n].json = malloc(len + 1))) break; /* out of memory: the rest stays pending */
+        memcpy(r[n].json, js, len + 1);
+        r[n].len = len;
         r[n].attempts = sqlite3_column_int(st, 5);
         bytes += len;
         n++;

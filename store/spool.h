@@ -52,7 +52,8 @@ typedef struct lt_spool_row {
     int table;
     char id[33];
     lt_time_us time;
-    char *json;               /* owned */
+    char *json;               /* owned; NUL-terminated */
+    size_t len;               /* bytes of json */
     int attempts;
 } lt_spool_row;
 

@@ -3,7 +3,9 @@
  * TLS verification is always on; a CA bundle can be added (tests, private
  * CAs) but never turned off. Responses are collected whole: token and
  * ingestion answers are small. Timeouts are bounded so a dead endpoint
- * cannot stall the uploader. */
+ * cannot stall the uploader. The uploader's POSTs go through one
+ * lt_http_conn (a reused handle: one keep-alive connection, one TLS
+ * handshake); token requests, a few per hour, take a handle each. */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,24 @@ static size_t lt_http_header_cb(char *p, size_t sz, size_t n, void *ud)
     return len;
 }
 
+struct lt_http_conn {
+    CURL *curl;
+};
+
+lt_http_conn *lt_http_conn_create(void)
+{
+    lt_http_conn *c = calloc(1, sizeof *c);
+    if (c && !(c->curl = curl_easy_init())) { free(c); return NULL; }
+    return c;
+}
+
+void lt_http_conn_destroy(lt_http_conn *c)
+{
+    if (!c) return;
+    curl_easy_cleanup(c->curl);
+    free(c);
+}
+
 void lt_http_resp_free(lt_http_resp *r)
 {
     lt_buf_free(&r->body);
@@ -50,8 +70,9 @@ int lt_http_request(const lt_http_req *q, lt_http_resp *r)
 {
     memset(r, 0, sizeof *r);
     lt_buf_init(&r->body);
-    CURL *c = curl_easy_init();
+    CURL *c = q->conn ? q->conn->curl : curl_easy_init();
     if (!c) return -1;
+    if (q->conn) curl_easy_reset(c); /* options only: the connection and TLS session stay */
     struct curl_slist *hs = NULL;
     for (size_t i = 0; i < q->nheaders; i++) hs = curl_slist_append(hs, q->headers[i]);
     curl_easy_setopt(c, CURLOPT_URL, q->url);
@@ -77,6 +98,6 @@ int lt_http_request(const lt_http_req *q, lt_http_resp *r)
     else snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(rc));
     r->status = (int)status;
     curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
+    if (!q->conn) curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
 }

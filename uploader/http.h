@@ -5,6 +5,14 @@
 #include <stddef.h>
 #include "../common/lt.h"
 
+/* A libcurl handle kept between requests, so that they share one
+ * connection (keep-alive), its TLS session and the parsed CA bundle instead
+ * of a TCP and TLS handshake and a CA file read per request. One thread at
+ * a time. */
+typedef struct lt_http_conn lt_http_conn;
+lt_http_conn *lt_http_conn_create(void);
+void lt_http_conn_destroy(lt_http_conn *c);
+
 typedef struct lt_http_req {
     const char *url;
     const char *const *headers;  /* "Name: value" */
@@ -12,6 +20,7 @@ typedef struct lt_http_req {
     const void *body;            /* NULL: GET */
     size_t body_len;
     const char *ca_bundle;
+    lt_http_conn *conn;          /* NULL: a connection for this request only */
 } lt_http_req;
 
 typedef struct lt_http_resp {

@@ -42,6 +42,9 @@ struct lt_uploader {
     const int *cancel;         /* lt_uploader_set_limits: stop waiting when non-zero */
     int64_t deadline_us;       /* lt_uploader_set_limits: monotonic; 0 = none */
     struct libdeflate_compressor *gz;   /* made at the first gzip'd batch, reused */
+    lt_http_conn *http;        /* made at the first POST, reused (keep-alive) */
+    lt_buf batch, gzbuf;       /* a POST's JSON array and its gzip, reused: a
+                                  fresh megabyte per POST was page faults */
 };
 
 /* One spooled record, expanded to the rows it sends. */
@@ -81,6 +84,8 @@ lt_uploader *lt_uploader_create(const lt_upload_cfg *cfg, lt_spool *spool)
     u->ctr = &u->own_ctr;
     u->auth = lt_auth_create(cfg);
     u->rng = (unsigned)time(NULL);
+    lt_buf_init(&u->batch);
+    lt_buf_init(&u->gzbuf);
     return u;
 }
 
@@ -99,6 +104,9 @@ void lt_uploader_destroy(lt_uploader *u)
     if (!u) return;
     lt_auth_destroy(u->auth);
     if (u->gz) libdeflate_free_compressor(u->gz);
+    lt_http_conn_destroy(u->http);
+    lt_buf_free(&u->batch);
+    lt_buf_free(&u->gzbuf);
     free(u);
 }
 
@@ -180,23 +188,23 @@ static int lt_post(lt_uploader *u, const char *stream, const char *json, size_t 
              u->cfg->dcr_immutable_id, stream);
     snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", tok);
     const char *hs[] = {bearer, "Content-Type: application/json", "Content-Encoding: gzip"};
-    lt_buf gz;
-    lt_buf_init(&gz);
     const void *body = json;
     size_t blen = len;
-    if (u->cfg->gzip && lt_gzip(u, json, len, &gz) == 0) { body = gz.data; blen = gz.len; }
+    if (u->cfg->gzip && lt_gzip(u, json, len, &u->gzbuf) == 0) { body = u->gzbuf.data; blen = u->gzbuf.len; }
+    if (!u->http) u->http = lt_http_conn_create();  /* NULL: a connection per request */
     lt_http_req q = {.url = url, .headers = hs, .nheaders = u->cfg->gzip ? 3 : 2, .body = body, .body_len = blen,
-                     .ca_bundle = u->cfg->ca_bundle};
-    int rc = lt_http_request(&q, r);
-    lt_buf_free(&gz);
-    return rc;
+                     .ca_bundle = u->cfg->ca_bundle, .conn = u->http};
+    return lt_http_request(&q, r);
 }
 
 /* Sends units [a, b) as one POST; classifies the answer. */
 static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int a, int b, char *errtext, size_t errlen)
 {
-    lt_buf js;
-    lt_buf_init(&js);
+    lt_buf js = u->batch;      /* handed back to u->batch on every return */
+    lt_buf_reset(&js);
+    size_t need = 2;
+    for (int i = a; i < b; i++) need += units[i].len + 1;
+    lt_buf_reserve(&js, need);
     lt_buf_append(&js, "[", 1);
     int rows = 0;
     for (int i = a; i < b; i++) {
@@ -216,7 +224,7 @@ static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int
             u->ctr->upload_rows += (uint64_t)rows;
             u->failures = 0;
             lt_http_resp_free(&r);
-            lt_buf_free(&js);
+            u->batch = js;
             return SEND_OK;
         }
         char why[512];
@@ -231,11 +239,11 @@ static int lt_send_units(lt_uploader *u, const char *stream, lt_unit *units, int
         long ra = r.retry_after_ms;
         lt_http_resp_free(&r);
         if (verdict != LT_UPLOAD_RETRY) {
-            lt_buf_free(&js);
+            u->batch = js;
             return verdict;
         }
         u->ctr->upload_errors++;
-        if (lt_backoff(u, ra, why) < 0) { lt_buf_free(&js); return SEND_GIVE_UP; }
+        if (lt_backoff(u, ra, why) < 0) { u->batch = js; return SEND_GIVE_UP; }
     }
 }
 
@@ -294,7 +302,7 @@ static void lt_unit_add(lt_unit **units, int *nu, int *cap, int64_t rowid, char 
  * json_dumps' output), and it is sent without either (most records). */
 static int lt_unit_plain(const lt_uploader *u, const lt_spool_row *row)
 {
-    size_t n = strlen(row->json);
+    size_t n = row->len;
     size_t bound = u->cfg->chunk_bytes < u->cfg->message_cap ? u->cfg->chunk_bytes : u->cfg->message_cap;
     if (n + 2 > u->cfg->batch_max_bytes || lt_chunk_utf8_prefix(row->json, n, bound) != n) return 0;
     if (memmem(row->json, n, "\\u0000", 6)) return 0;
@@ -304,13 +312,13 @@ static int lt_unit_plain(const lt_uploader *u, const lt_spool_row *row)
 }
 
 /* Expands a spooled record into its rows, in parts that each fit one POST. */
-static int lt_unit_make(lt_uploader *u, const lt_spool_row *row, lt_unit **units, int *nu, int *cap)
+static int lt_unit_make(lt_uploader *u, lt_spool_row *row, lt_unit **units, int *nu, int *cap)
 {
-    if (lt_unit_plain(u, row)) {
-        size_t n = strlen(row->json);
-        char *rs[1] = {row->json};
-        lt_unit_add(units, nu, cap, row->rowid, rs, &n, 0, 1, 1);
-        (*units)[*nu - 1].backdated = row->time < lt_clock_now_us() - LT_UPLOAD_BACKDATE_US;
+    if (lt_unit_plain(u, row)) { /* the unit takes the row's text: no copy */
+        if (*nu == *cap) { *cap = *cap ? *cap * 2 : 64; *units = realloc(*units, sizeof **units * (size_t)*cap); }
+        (*units)[(*nu)++] = (lt_unit){.rowid = row->rowid, .last_part = 1, .rows_json = row->json, .len = row->len,
+                                      .nrows = 1, .backdated = row->time < lt_clock_now_us() - LT_UPLOAD_BACKDATE_US};
+        row->json = NULL;
         return 0;
     }
     json_t *rec = json_loads(row->json, 0, NULL);
