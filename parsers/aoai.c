@@ -163,6 +163,9 @@ typedef struct lt_acc {
     } mc[8];
     int nmc;
     lt_buf tail;                 /* everything after a leading "choices" in the last chunk applied */
+    lt_buf tpl;                  /* the last chunk applied, when the next may differ from it in its content alone */
+    size_t tpl_cs, tpl_ce;       /* tpl's content string: its bytes [cs, ce), quotes at cs - 1 and ce */
+    json_int_t tpl_index;        /* the choice that content belongs to */
 } lt_acc;
 
 static lt_acc_choice *lt_acc_choice_get(lt_acc *a, json_int_t index)
@@ -575,6 +578,7 @@ static void lt_fast_forget(lt_acc *a)
 {
     for (int i = 0; i < a->nmc; i++) lt_buf_reset(&a->mc[i].val);
     lt_buf_reset(&a->tail);
+    lt_buf_reset(&a->tpl);
 }
 
 /* One top-level member other than "choices"; 0 ok, -1 not for the fast path. */
@@ -682,11 +686,59 @@ static void lt_fast_apply(lt_acc *a, const lt_fast_chunk *fc, uint64_t off)
     }
 }
 
+/* Within a stream, consecutive content chunks nearly always differ in their
+ * content string alone: same id, model, created, filter results, same
+ * everything else, byte for byte. After the fast path applied such a chunk it
+ * is kept as a template; a next chunk whose bytes before and after the
+ * content string equal the template's is the template with another content,
+ * and applying it again would change nothing but the appended content: every
+ * other step of lt_fast_apply is idempotent for equal bytes (equal strings
+ * are not replaced, filter results equal to the last merged are skipped).
+ * The template is kept only when that holds: one choice, no tool call (its
+ * arguments append), content that already made the first token, filter
+ * results either {} or recorded as the last merged. Any chunk applied
+ * otherwise replaces or clears it (lt_fast_forget for the general path). */
+static void lt_fast_tpl_keep(lt_acc *a, const lt_fast_chunk *fc, const char *d, size_t n)
+{
+    lt_buf_reset(&a->tpl);
+    if (fc->nch != 1 || !a->have_first_token) return;
+    const lt_fast_choice *c = &fc->ch[0];
+    if (c->has_tools || c->ntools || !c->has_content || !c->content.n) return;
+    if (c->has_filters && !(c->filters.n == 2 && !memcmp(c->filters.s, "{}", 2))) {
+        const lt_acc_choice *ac = lt_acc_choice_get(a, c->index);
+        if (!ac || !ac->last_filters_ok) return;
+    }
+    size_t cs = (size_t)(c->content.s - d), ce = cs + c->content.n;
+    if (cs < 1 || ce >= n || d[cs - 1] != '"' || d[ce] != '"') return;
+    if (lt_buf_append(&a->tpl, d, n) < 0) { lt_buf_reset(&a->tpl); return; }
+    a->tpl_cs = cs;
+    a->tpl_ce = ce;
+    a->tpl_index = c->index;
+}
+
+/* 1 when the chunk is the template with another content (then applied). */
+static int lt_fast_tpl_hit(lt_acc *a, const char *d, size_t n)
+{
+    size_t cs = a->tpl_cs, after = a->tpl.len - a->tpl_ce - 1; /* bytes after the closing quote */
+    if (!a->tpl.len || n < cs + 1 + after || memcmp(d, a->tpl.data, cs)) return 0;
+    lt_jscan j;
+    lt_jstr content;
+    lt_jscan_init(&j, d + cs - 1, n - (cs - 1)); /* at the opening quote */
+    if (lt_jscan_string(&j, &content) < 0) return 0;
+    if ((size_t)(d + n - j.p) != after || memcmp(j.p, a->tpl.data + a->tpl_ce + 1, after)) return 0;
+    lt_acc_choice *ac = lt_acc_choice_get(a, a->tpl_index);
+    if (!ac) return 0;
+    if (content.n) { lt_jstr_append(&content, &ac->content); ac->has_content = 1; }
+    return 1;
+}
+
 static int lt_acc_fast_chunk(lt_acc *a, const char *d, size_t n, uint64_t off)
 {
+    if (lt_fast_tpl_hit(a, d, n)) return 1;
     lt_fast_chunk fc;
     if (lt_fast_scan(a, d, n, &fc) < 0) return 0;
     lt_fast_apply(a, &fc, off);
+    lt_fast_tpl_keep(a, &fc, d, n);
     return 1;
 }
 
@@ -754,6 +806,7 @@ static void lt_acc_free(lt_acc *a)
     lt_buf_free(&a->valid_filters);
     for (int i = 0; i < a->nmc; i++) lt_buf_free(&a->mc[i].val);
     lt_buf_free(&a->tail);
+    lt_buf_free(&a->tpl);
 }
 
 static int lt_cmp_choice(const void *x, const void *y)
@@ -932,7 +985,7 @@ size_t lt_aoai_stream_footprint(const lt_aoai_stream *s)
 {
     if (!s) return 0;
     const lt_acc *a = &s->a;
-    size_t n = sizeof *s + lt_sse_footprint(s->sse) + a->out_text.cap + a->valid_filters.cap + a->tail.cap +
+    size_t n = sizeof *s + lt_sse_footprint(s->sse) + a->out_text.cap + a->valid_filters.cap + a->tail.cap + a->tpl.cap +
                a->prompt_filters_text.cap;
     for (int i = 0; i < a->nmc; i++) n += a->mc[i].val.cap;
     n += a->nch * sizeof *a->ch;

@@ -19,6 +19,13 @@ static const char *chunks[] = {
  "{\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}},\"prompt_index\":0}]}",
  "{\"choices\":[{\"content_filter_results\":{},\"delta\":{\"content\":\"\",\"refusal\":null,\"role\":\"assistant\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
  "{\"choices\":[{\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},\"sexual\":{\"filtered\":false,\"severity\":\"low\"}},\"delta\":{\"content\":\" He\\u00e9l\\\"lo\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
+ /* content chunks that differ from the one above in the content alone (the fast path's
+  * template), in the filter results, in the choice, or in an escape */
+ "{\"choices\":[{\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},\"sexual\":{\"filtered\":false,\"severity\":\"low\"}},\"delta\":{\"content\":\" world\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
+ "{\"choices\":[{\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},\"sexual\":{\"filtered\":false,\"severity\":\"low\"}},\"delta\":{\"content\":\"\\n\\u2603 \\\\x\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
+ "{\"choices\":[{\"content_filter_results\":{\"hate\":{\"filtered\":true,\"severity\":\"medium\"},\"sexual\":{\"filtered\":false,\"severity\":\"low\"}},\"delta\":{\"content\":\"!\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
+ "{\"choices\":[{\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"},\"sexual\":{\"filtered\":false,\"severity\":\"low\"}},\"delta\":{\"content\":\" two\"},\"finish_reason\":null,\"index\":1,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
+ "{\"choices\":[{\"content_filter_results\":{},\"delta\":{\"content\":\" empty-filters\"},\"finish_reason\":null,\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\",\"usage\":null}",
  "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}",
  "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"ci\"}}]},\"finish_reason\":null}]}",
  "{\"choices\":[{\"content_filter_results\":{},\"delta\":{},\"finish_reason\":\"stop\",\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\"}",
@@ -83,6 +90,30 @@ static void test_unmutated_stream_is_fast_and_equal(void **st)
     free(f); free(g); lt_buf_free(&b);
 }
 
+/* Runs of content chunks in every order the template could be misapplied to:
+ * each must give the general path's facts. */
+static void test_content_runs_equal(void **st)
+{
+    (void)st;
+    static const int runs[][12] = {
+        {1, 2, 3, 4, 3, 2, 5, 3, 7, 10, 11, -1}, /* content only, escapes, filters change, {} filters */
+        {1, 2, 6, 3, 6, 6, 4, 10, -1},           /* another choice between content chunks */
+        {2, 3, 3, 3, 4, 8, 9, 3, 10, -1},        /* before the role chunk; a tool call between content */
+        {1, 5, 2, 5, 3, 3, 0, 3, 11, -1},        /* filter results that merge */
+        {1, 7, 7, 3, 7, 3, 10, -1},              /* {} filter results between full ones */
+    };
+    for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+        lt_buf b; lt_buf_init(&b);
+        for (int i = 0; i < 12 && runs[r][i] >= 0; i++) {
+            const char *c = chunks[runs[r][i]];
+            lt_buf_append(&b, "data: ", 6); lt_buf_append(&b, c, strlen(c)); lt_buf_append(&b, "\n\n", 2);
+        }
+        char *f = run((const char *)b.data, b.len, 1), *g = run((const char *)b.data, b.len, 0);
+        if (strcmp(f, g)) fail_msg("run %zu:\nexpected (general path): %s\ngot (fast path): %s", r, g, f);
+        free(f); free(g); lt_buf_free(&b);
+    }
+}
+
 static void test_mutated_streams_equal(void **st)
 {
     (void)st;
@@ -95,6 +126,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unmutated_stream_is_fast_and_equal),
+        cmocka_unit_test(test_content_runs_equal),
         cmocka_unit_test(test_mutated_streams_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
