@@ -57,8 +57,8 @@ typedef int (*lt_capture_frame_fn)(void *ud, int linktype, const uint8_t *frame,
  * lt_capture_file and lt_workers_file); *last = the last frame's time (0:
  * none). 0 ok, -1 error: the file, or fn refused a frame (*err set, malloc'd). */
 int lt_capture_read(const char *path, lt_capture_frame_fn fn, void *ud, lt_time_us *last, char **err);
-/* Opens a capture file for libpcap the way lt_capture_read does (through a
- * mapping of a regular file, else libpcap's own open); NULL with errbuf
+/* Opens a capture file for libpcap the way lt_capture_read does (a stream
+ * with a 1 MiB buffer filled by read(2), else libpcap's own open); NULL with errbuf
  * (PCAP_ERRBUF_SIZE bytes) set. For bench/pcap_loop's second baseline. */
 struct pcap *lt_capture_open(const char *path, char *errbuf);
 
