@@ -25,12 +25,12 @@ for p in h1 h2; do
     stats=$("$BUILD/llmtap" replay "$f" --no-store --config /dev/null 2>&1 >/dev/null)
     calls=$(awk '$1 == "http_exchanges" {print $2}' <<<"$stats"); events=$(awk '$1 == "sse_events" {print $2}' <<<"$stats")
     read -r bw _ _ brss <<<"$(measure "$BUILD/bench/pcap_loop" "$f")"
-    read -r mw _ _ mrss <<<"$(measure "$BUILD/bench/pcap_loop" --map "$f")"
+    read -r mw _ _ mrss <<<"$(measure "$BUILD/bench/pcap_loop" --reader "$f")"
     read -r tw _ _ trss <<<"$(measure "$BUILD/llmtap" replay "$f" --no-store --config /dev/null -q)"
     db=$(mktemp -d /dev/shm/llmtap-azure.XXXXXX)
     read -r sw _ _ srss <<<"$(run "$BUILD/llmtap" replay "$f" --db "$db/spool.db" --config /dev/null -q)"; rm -rf "$db"
     name="azure-$p ($mb MB, $calls calls, $events events)"
-    for r in "bare libpcap loop|$bw|$brss" "same loop, file mapped (llmtap's reader)|$mw|$mrss" "replay --no-store|$tw|$trss" "replay --db (tmpfs)|$sw|$srss"; do
+    for r in "bare libpcap loop|$bw|$brss" "same loop over llmtap's reader|$mw|$mrss" "replay --no-store|$tw|$trss" "replay --db (tmpfs)|$sw|$srss"; do
         IFS='|' read -r label w rss <<<"$r"
         echo "| $name | $label | $w s | $(calc "$mb / $w") | $(calc "$calls / $w" 0) | $(calc "$events / $w" 0) | $(calc "$rss / 1024") MiB | $(calc "$bw / $w" 2) |"
     done

@@ -2,9 +2,10 @@
  * and touch every captured byte (a running checksum the compiler cannot
  * drop). llmtap's replay throughput is reported as a ratio of this.
  *   pcap_loop FILE          pcap_open_offline, as any libpcap program reads a file
- *   pcap_loop --map FILE    the same loop over llmtap's own file reader
- *                           (lt_capture_open: a mapping of the file), so the
- *                           bench can tell the reading from the processing */
+ *   pcap_loop --reader FILE the same loop over llmtap's own file reader
+ *                           (lt_capture_open: 1 MiB reads into its own stdio
+ *                           buffer), so the bench can tell the reading from
+ *                           the processing */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,10 +14,10 @@
 int main(int argc, char **argv)
 {
     char err[PCAP_ERRBUF_SIZE];
-    int map = argc > 2 && !strcmp(argv[1], "--map");
-    if (argc < 2 + map) { fprintf(stderr, "usage: pcap_loop [--map] FILE\n"); return 2; }
-    const char *path = argv[1 + map];
-    pcap_t *pc = map ? lt_capture_open(path, err) : pcap_open_offline(path, err);
+    int own = argc > 2 && !strcmp(argv[1], "--reader");
+    if (argc < 2 + own) { fprintf(stderr, "usage: pcap_loop [--reader] FILE\n"); return 2; }
+    const char *path = argv[1 + own];
+    pcap_t *pc = own ? lt_capture_open(path, err) : pcap_open_offline(path, err);
     if (!pc) { fprintf(stderr, "pcap_loop: %s\n", err); return 1; }
     struct pcap_pkthdr *h;
     const u_char *d;

@@ -22,7 +22,7 @@ measure() { # label cmd...: 3 runs, median wall; cpu and rss of the median run
 }
 cat "$big" > /dev/null   # warm the page cache for every contender alike
 base=$(measure "$BUILD/bench/pcap_loop" "$big")
-basemap=$(measure "$BUILD/bench/pcap_loop" --map "$big")
+baseown=$(measure "$BUILD/bench/pcap_loop" --reader "$big")
 tap=$(measure "$BUILD/llmtap" replay "$big" --no-store -q)
 db=$(mktemp -d /dev/shm/llmtap-bench.XXXXXX)
 store=$(run "$BUILD/llmtap" replay "$big" --db "$db/spool.db" -q); rm -rf "$db"
@@ -39,7 +39,7 @@ upload_row=$(bash bench/upload.sh "$BUILD" 2000)
 azure_tab=$(bash bench/azure.sh "$BUILD")
 
 calc() { awk "BEGIN { printf \"%.1f\", $* }"; }
-read bw bu bs brss <<<"$base"; read mw mu ms mrss <<<"$basemap"; read tw tu ts trss <<<"$tap"; read sw su ss srss <<<"$store"
+read bw bu bs brss <<<"$base"; read mw mu ms mrss <<<"$baseown"; read tw tu ts trss <<<"$tap"; read sw su ss srss <<<"$store"
 mb=$(calc "$size / 1048576")
 row() { # label wall user sys rss
     echo "| $1 | $2 s | $(calc "$mb / $2") MB/s | $(calc "$exchanges / $2") | $(calc "($3 + $4)") s | $(calc "$5 / 1024") MiB |"
@@ -60,12 +60,12 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
     echo "| Run | Wall | Capture MB/s | Exchanges/s | CPU (user+sys) | Peak RSS |"
     echo "|---|---|---|---|---|---|"
     row "baseline: bare libpcap loop touching every byte" "$bw" "$bu" "$bs" "$brss"
-    row "the same loop over llmtap's file reader (\`pcap_loop --map\`: the file mapped)" "$mw" "$mu" "$ms" "$mrss"
+    row "the same loop over llmtap's file reader (\`pcap_loop --reader\`)" "$mw" "$mu" "$ms" "$mrss"
     row "llmtap replay --no-store" "$tw" "$tu" "$ts" "$trss"
     row "llmtap replay --db (tmpfs spool)" "$sw" "$su" "$ss" "$srss"
     echo
     echo "- llmtap / baseline throughput: **$(awk "BEGIN { printf \"%.2f\", $bw / $tw }")** (1.0 would be as fast as reading the file)."
-    echo "- Since 07c2965 llmtap reads a capture file through a mapping of it, which reads faster than libpcap's own open;"
+    echo "- llmtap reads a capture file with 1 MiB reads into its own stdio buffer (capture/capture.c), faster than libpcap's own open;"
     echo "  against the same loop over that reader the ratio is $(awk "BEGIN { printf \"%.2f\", $mw / $tw }")."
     echo "- Memory flat in file size: peak RSS $(calc "$trss / 1024") MiB for $mb MB vs $(calc "$halfrss / 1024") MiB for half of it."
     read h2bw h2bu h2bs h2brss <<<"$h2base"; read h2tw h2tu h2ts h2trss <<<"$h2tap"

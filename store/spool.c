@@ -10,7 +10,8 @@
  * user_version records how many have run. A database written by a newer
  * llmtap (higher user_version) is refused rather than misread.
  *
- * Records are unique per (table, id): INSERT OR IGNORE makes replaying the
+ * Records are unique per (table, id) (the index is (table, time, id): see
+ * entries): INSERT OR IGNORE makes replaying the
  * same capture idempotent. A record is two rows with one rowid: a small
  * `entries` row (table, id, times, size, delivery state, attempts, error)
  * and a `bodies` row (the JSON text, written once, never updated), so that
@@ -76,7 +77,12 @@ static const char *const lt_spool_migrations[] = {
     "  created INTEGER NOT NULL,"
     "  updated INTEGER,"
     "  error TEXT,"
-    "  UNIQUE (tbl, id));"
+    /* time first: a record's id is a hash (of its connection and its time),
+     * so an index on (tbl, id) took each insert to a random page, one 4 KiB
+     * index page rewritten per record in the WAL and again at the checkpoint;
+     * ordered by time, inserts land at the end. The same pairs are unique:
+     * the id already covers the time. */
+    "  UNIQUE (tbl, time, id));"
     "CREATE TABLE bodies (rowid INTEGER PRIMARY KEY, json TEXT NOT NULL);"
     "INSERT INTO entries (rowid, tbl, id, time, bytes, state, attempts, created, updated, error)"
     "  SELECT rowid, tbl, id, time, bytes, state, attempts, created, updated, error FROM records ORDER BY rowid;"
