@@ -113,9 +113,31 @@ void lt_h1_flush_all(lt_worker *w)
 static void lt_h1_close_soon(lt_client *cl)
 {
     cl->st = LT_H1_CLOSE;
+    cl->paused = 1;
     if (cl->rev) event_del(cl->rev);
     else bufferevent_disable(cl->bev, EV_READ);
     lt_h1_out(cl);
+}
+
+/* Reading stops while a call is under way and more than a whole request
+ * (the largest accepted) waits behind it, so a client pipelining without
+ * reading answers cannot grow the input without bound; it resumes with the
+ * next request. */
+static void lt_h1_pause(lt_client *cl, int pause)
+{
+    if (cl->paused == pause) return;
+    cl->paused = pause;
+    if (!pause && cl->rev) {
+        int64_t idle = cl->w->px->cfg->idle_timeout_ms;
+        struct timeval tv = {idle / 1000, (idle % 1000) * 1000};
+        event_add(cl->rev, &tv);
+    } else if (cl->rev) {
+        event_del(cl->rev);
+    } else if (pause) {
+        bufferevent_disable(cl->bev, EV_READ);
+    } else {
+        bufferevent_enable(cl->bev, EV_READ);
+    }
 }
 
 /* The reply ended: the next request, or the end of the connection. */
@@ -123,6 +145,7 @@ static void lt_h1_next(lt_client *cl)
 {
     cl->call = NULL;
     if (!cl->keep) { lt_h1_close_soon(cl); return; }
+    lt_h1_pause(cl, 0);
     cl->st = LT_H1_HEAD;
     TAILQ_INIT(&cl->headers);
     evbuffer_drain(cl->body, evbuffer_get_length(cl->body));
@@ -433,6 +456,7 @@ static void lt_h1_process(lt_client *cl)
             }
         } else {   /* a call in flight (pipelined bytes wait), or closing */
             if (st == LT_H1_CLOSE) evbuffer_drain(in, avail);
+            else if (avail > limit + LT_H1_HEAD_MAX) lt_h1_pause(cl, 1);
             break;
         }
     }

@@ -86,6 +86,7 @@ typedef struct lt_client {        /* one HTTP/1.x client connection (h1.c) */
     int chunked_out;              /* the reply is sent chunked */
     int in_proc;                  /* framing under way */
     int served;                   /* decided HTTP/1.x (a request, or bytes that are no h2c preface) */
+    int paused;                   /* not reading (too much pipelined behind a call, or closing) */
     int dirty;                    /* has bytes in pend: on the worker's flush list */
     struct lt_client *dnext;      /* flush list */
     struct evbuffer *pend;        /* reply bytes of this loop iteration, written at its end */
