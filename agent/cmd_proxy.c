@@ -165,7 +165,7 @@ static lt_proxy_cfg *lt_proxy_config(const lt_proxy_opts *o, lt_config *cfg)
 /* What the proxy did, printed after everything is flushed. */
 typedef struct lt_proxy_report {
     json_t *backends;
-    uint64_t local_replies, client_cancels;
+    uint64_t local_replies, client_cancels, refused;
 } lt_proxy_report;
 
 static void lt_proxy_summary(const lt_proxy_report *pr, const lt_tap_stats *ts, lt_writer *w, const lt_counters *ctr)
@@ -173,10 +173,11 @@ static void lt_proxy_summary(const lt_proxy_report *pr, const lt_tap_stats *ts, 
     lt_writer_stats ws = {0};
     if (w) lt_writer_stats_get(w, &ws);
     fprintf(stderr, "llmtap: proxy stopped: %llu records (%llu stored, %llu dropped by a full spool queue), "
-                    "%llu log events dropped, %llu local replies, %llu client cancels\n",
+                    "%llu log events dropped, %llu local replies, %llu client cancels, "
+                    "%llu requests refused unread (malformed, too large, method)\n",
             (unsigned long long)ts->records, (unsigned long long)ws.written, (unsigned long long)ws.dropped,
             (unsigned long long)ts->dropped_events, (unsigned long long)pr->local_replies,
-            (unsigned long long)pr->client_cancels);
+            (unsigned long long)pr->client_cancels, (unsigned long long)pr->refused);
     char *s = json_dumps(pr->backends, JSON_COMPACT);
     fprintf(stderr, "llmtap: backends: %s\n", s ? s : "[]");
     free(s);
@@ -210,12 +211,13 @@ static json_t *lt_proxy_st_proxy(void *ud)
     lt_tap_stats_get(st->tap, &ts);
     lt_writer_stats ws = {0};
     if (st->writer) lt_writer_stats_get(st->writer, &ws);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "records", (json_int_t)ts.records,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "records", (json_int_t)ts.records,
                      "log_events_dropped", (json_int_t)ts.dropped_events, "log_bytes_dropped",
                      (json_int_t)ts.dropped_bytes, "log_queued_bytes", (json_int_t)ts.queued_bytes,
                      "records_stored", (json_int_t)ws.written, "records_dropped_spool_full", (json_int_t)ws.dropped,
                      "local_replies", (json_int_t)__atomic_load_n(&st->px->local_replies, __ATOMIC_RELAXED),
-                     "client_cancels", (json_int_t)__atomic_load_n(&st->px->client_cancels, __ATOMIC_RELAXED));
+                     "client_cancels", (json_int_t)__atomic_load_n(&st->px->client_cancels, __ATOMIC_RELAXED),
+                     "requests_refused", (json_int_t)__atomic_load_n(&st->px->refused, __ATOMIC_RELAXED));
 }
 
 /* The status socket and metrics page; the proxy runs on without them (warned). */
@@ -257,7 +259,7 @@ static int lt_proxy_serve(const lt_proxy_opts *o, lt_config *acfg, lt_proxy_cfg 
     lt_proxy_stop(px);
     lt_proxy_wait(px);
     lt_status_destroy(status);
-    lt_proxy_report pr = {lt_proxy_backends_json(px), px->local_replies, px->client_cancels};
+    lt_proxy_report pr = {lt_proxy_backends_json(px), px->local_replies, px->client_cancels, px->refused};
     lt_proxy_destroy(px);   /* closes what the drain left: their last events reach the tap */
     lt_tap_flush(tap);
     lt_tap_stats ts;

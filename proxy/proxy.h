@@ -144,6 +144,7 @@ struct lt_proxy {
     int listen_port;              /* actual port (after binding port 0) */
     lt_endpoint listen_ep;
     uint64_t local_replies, client_cancels;
+    uint64_t refused;             /* HTTP/1.x requests answered unread (malformed, too large, method) */
     int stopping;
 };
 
