@@ -163,9 +163,10 @@ typedef struct lt_acc {
     } mc[8];
     int nmc;
     lt_buf tail;                 /* everything after a leading "choices" in the last chunk applied */
-    lt_buf tpl;                  /* the last chunk applied, when the next may differ from it in its content alone */
-    size_t tpl_cs, tpl_ce;       /* tpl's content string: its bytes [cs, ce), quotes at cs - 1 and ce */
-    json_int_t tpl_index;        /* the choice that content belongs to */
+    lt_buf tpl;                  /* the last chunk applied, when the next may differ from it in one string alone */
+    size_t tpl_cs, tpl_ce;       /* that string in tpl: its bytes [cs, ce), quotes at cs - 1 and ce */
+    json_int_t tpl_index;        /* the choice it belongs to */
+    long tpl_tool;               /* -1: it is the choice's content; else the index of the tool call whose arguments it is */
 } lt_acc;
 
 static lt_acc_choice *lt_acc_choice_get(lt_acc *a, json_int_t index)
@@ -687,48 +688,67 @@ static void lt_fast_apply(lt_acc *a, const lt_fast_chunk *fc, uint64_t off)
 }
 
 /* Within a stream, consecutive content chunks nearly always differ in their
- * content string alone: same id, model, created, filter results, same
- * everything else, byte for byte. After the fast path applied such a chunk it
- * is kept as a template; a next chunk whose bytes before and after the
- * content string equal the template's is the template with another content,
- * and applying it again would change nothing but the appended content: every
- * other step of lt_fast_apply is idempotent for equal bytes (equal strings
- * are not replaced, filter results equal to the last merged are skipped).
- * The template is kept only when that holds: one choice, no tool call (its
- * arguments append), content that already made the first token, filter
- * results either {} or recorded as the last merged. Any chunk applied
- * otherwise replaces or clears it (lt_fast_forget for the general path). */
+ * content string alone (consecutive tool-call chunks in their arguments
+ * string): same id, model, created, filter results, same everything else,
+ * byte for byte. After the fast path applied such a chunk it is kept as a
+ * template; a next chunk whose bytes before and after that string equal the
+ * template's is the template with another string, and applying it again
+ * would change nothing but the appended text: every other step of
+ * lt_fast_apply is idempotent for equal bytes (equal strings are not
+ * replaced, filter results equal to the last merged are skipped). The
+ * template is kept only when that holds: one choice, whose one appended
+ * string is either its content (no tool call) or the arguments of its one
+ * tool call (no content), the first token already seen, filter results
+ * either {} or recorded as the last merged. Any chunk applied otherwise
+ * replaces or clears it (lt_fast_forget for the general path). */
 static void lt_fast_tpl_keep(lt_acc *a, const lt_fast_chunk *fc, const char *d, size_t n)
 {
     lt_buf_reset(&a->tpl);
     if (fc->nch != 1 || !a->have_first_token) return;
     const lt_fast_choice *c = &fc->ch[0];
-    if (c->has_tools || c->ntools || !c->has_content || !c->content.n) return;
+    const lt_jstr *v;
+    long tool = -1;
+    if (!c->has_tools && !c->ntools && c->has_content && c->content.n) {
+        v = &c->content;
+    } else if (c->ntools == 1 && c->tools[0].has_args && c->tools[0].args.n && !(c->has_content && c->content.n)) {
+        v = &c->tools[0].args;
+        tool = c->tools[0].index;
+    } else {
+        return;
+    }
     if (c->has_filters && !(c->filters.n == 2 && !memcmp(c->filters.s, "{}", 2))) {
         const lt_acc_choice *ac = lt_acc_choice_get(a, c->index);
         if (!ac || !ac->last_filters_ok) return;
     }
-    size_t cs = (size_t)(c->content.s - d), ce = cs + c->content.n;
+    size_t cs = (size_t)(v->s - d), ce = cs + v->n;
     if (cs < 1 || ce >= n || d[cs - 1] != '"' || d[ce] != '"') return;
     if (lt_buf_append(&a->tpl, d, n) < 0) { lt_buf_reset(&a->tpl); return; }
     a->tpl_cs = cs;
     a->tpl_ce = ce;
     a->tpl_index = c->index;
+    a->tpl_tool = tool;
 }
 
-/* 1 when the chunk is the template with another content (then applied). */
+/* 1 when the chunk is the template with another string (then applied). */
 static int lt_fast_tpl_hit(lt_acc *a, const char *d, size_t n)
 {
     size_t cs = a->tpl_cs, after = a->tpl.len - a->tpl_ce - 1; /* bytes after the closing quote */
     if (!a->tpl.len || n < cs + 1 + after || memcmp(d, a->tpl.data, cs)) return 0;
     lt_jscan j;
-    lt_jstr content;
+    lt_jstr v;
     lt_jscan_init(&j, d + cs - 1, n - (cs - 1)); /* at the opening quote */
-    if (lt_jscan_string(&j, &content) < 0) return 0;
+    if (lt_jscan_string(&j, &v) < 0) return 0;
     if ((size_t)(d + n - j.p) != after || memcmp(j.p, a->tpl.data + a->tpl_ce + 1, after)) return 0;
     lt_acc_choice *ac = lt_acc_choice_get(a, a->tpl_index);
     if (!ac) return 0;
-    if (content.n) { lt_jstr_append(&content, &ac->content); ac->has_content = 1; }
+    if (a->tpl_tool >= 0) {
+        lt_acc_tool *at = lt_acc_tool_get(ac, a->tpl_tool);
+        if (!at) return 0;
+        lt_jstr_append(&v, &at->args);
+    } else if (v.n) {
+        lt_jstr_append(&v, &ac->content);
+        ac->has_content = 1;
+    }
     return 1;
 }
 

@@ -30,6 +30,9 @@ static const char *chunks[] = {
  "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"ci\"}}]},\"finish_reason\":null}]}",
  "{\"choices\":[{\"content_filter_results\":{},\"delta\":{},\"finish_reason\":\"stop\",\"index\":0,\"logprobs\":null}],\"created\":1763800000,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":\"fp_1\"}",
  "{\"choices\":[],\"created\":1,\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\",\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12}}",
+ /* tool-call argument deltas that differ from chunk 9 in the arguments alone, or also in the tool */
+ "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"ty\\\": \\\"Par\\u00eds\\\"}\"}}]},\"finish_reason\":null}]}",
+ "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]},\"finish_reason\":null}]}",
 };
 #define NC (sizeof chunks / sizeof *chunks)
 static char *run(const char *body, size_t n, int fast)
@@ -101,6 +104,8 @@ static void test_content_runs_equal(void **st)
         {2, 3, 3, 3, 4, 8, 9, 3, 10, -1},        /* before the role chunk; a tool call between content */
         {1, 5, 2, 5, 3, 3, 0, 3, 11, -1},        /* filter results that merge */
         {1, 7, 7, 3, 7, 3, 10, -1},              /* {} filter results between full ones */
+        {1, 8, 9, 12, 9, 12, 13, 12, 3, 12, 10, -1}, /* argument deltas, another tool between */
+        {1, 2, 9, 12, 2, 12, 12, 6, 12, 11, -1},      /* argument deltas before the tool call's head */
     };
     for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
         lt_buf b; lt_buf_init(&b);
