@@ -50,6 +50,8 @@ static const char *const lt_rd_key_params[] = {
 
 struct lt_redact_set {
     char *val[LT_RD_MAX];
+    uint32_t len[LT_RD_MAX]; /* strlen(val[i]) (a header or body value: under 4 GiB), kept so the
+                              * record pass does not count it per string */
     size_t n;
     char *query_key;
 };
@@ -176,9 +178,11 @@ static void lt_rd_add(lt_redact_set *s, const char *v, size_t n)
 {
     if (!n || lt_rd_is_fp(v, n) || s->n == LT_RD_MAX) return;
     for (size_t i = 0; i < s->n; i++)
-        if (strlen(s->val[i]) == n && !memcmp(s->val[i], v, n)) return;
+        if (s->len[i] == n && !memcmp(s->val[i], v, n)) return;
     char *c = strndup(v, n);
-    if (c) s->val[s->n++] = c;
+    if (!c) return;
+    s->len[s->n] = (uint32_t)strlen(c); /* strndup stops at a NUL inside v */
+    s->val[s->n++] = c;
 }
 
 static int lt_rd_name_char(char c)
@@ -286,8 +290,11 @@ lt_redact_set *lt_redact_collect(const lt_redact_cfg *cfg, const lt_http_msg *re
 {
     lt_redact_cfg tmp;
     cfg = lt_rd_cfg(cfg, &tmp);
-    lt_redact_set *s = calloc(1, sizeof *s);
-    if (!s || !req || !req->present) return s;
+    lt_redact_set *s = malloc(sizeof *s); /* val and len are read below n only: not zeroed */
+    if (!s) return NULL;
+    s->n = 0;
+    s->query_key = NULL;
+    if (!req || !req->present) return s;
     lt_rd_collect_headers(cfg, s, req);
     const char *q = req->target ? strchr(req->target, '?') : NULL;
     lt_rd_collect c = {s, q};
@@ -307,6 +314,21 @@ void lt_redact_set_destroy(lt_redact_set *s)
 const char *lt_redact_query_key(const lt_redact_set *s) { return s ? s->query_key : NULL; }
 
 /* ---- rewriting text -------------------------------------------------------- */
+
+/* memmem(h, hl, nd, nl) for nl >= 1. Most strings of a record are barely
+ * longer than a secret (ids, addresses, header values): there glibc's memmem
+ * spends ~300 instructions setting up its shift table, while trying the
+ * few start positions costs a byte compare each. Longer haystacks go to
+ * memmem. The first occurrence either way. */
+static const char *lt_rd_find(const char *h, size_t hl, const char *nd, size_t nl)
+{
+    if (nl > hl) return NULL;
+    size_t starts = hl - nl + 1;
+    if (starts > 64) return memmem(h, hl, nd, nl);
+    for (size_t i = 0; i < starts; i++)
+        if (h[i] == nd[0] && !memcmp(h + i + 1, nd + 1, nl - 1)) return h + i;
+    return NULL;
+}
 
 /* Rewrites *b with the byte ranges [off, off + len) replaced by their
  * fingerprints; ranges are ascending and disjoint. */
@@ -366,11 +388,11 @@ static size_t lt_rd_echo(const lt_redact_cfg *cfg, const lt_redact_set *s, char 
 {
     size_t total = 0;
     for (size_t i = 0; s && i < s->n; i++) {
-        size_t vl = strlen(s->val[i]);
+        size_t vl = s->len[i];
         if (vl < cfg->min_echo) continue;
         lt_rd_edit e = {.src = *str};
         lt_buf_init(&e.out);
-        for (const char *p = *str; (p = memmem(p, *len - (size_t)(p - *str), s->val[i], vl)); p += vl)
+        for (const char *p = *str; (p = lt_rd_find(p, *len - (size_t)(p - *str), s->val[i], vl)); p += vl)
             lt_rd_replace(&e, (size_t)(p - *str), vl);
         total += lt_rd_finish(&e, str, len);
     }
@@ -440,8 +462,8 @@ static int lt_rd_may_change(const lt_redact_cfg *cfg, const lt_redact_set *s, co
 {
     if (memchr(str, '=', len) || memchr(str, '"', len) || memchr(str, 0, len)) return 1;
     for (size_t i = 0; s && i < s->n; i++) {
-        size_t vl = strlen(s->val[i]);
-        if (vl >= cfg->min_echo && vl <= len && memmem(str, len, s->val[i], vl)) return 1;
+        size_t vl = s->len[i];
+        if (vl >= cfg->min_echo && vl <= len && lt_rd_find(str, len, s->val[i], vl)) return 1;
     }
     return 0;
 }
