@@ -153,6 +153,8 @@ typedef struct lt_ids {
     char key_fp[13];    /* its fingerprint, computed once for all the columns that show it */
     char client[64];    /* the connection's addresses as text ("" without a connection), */
     char server[64];    /* made once for the ids and the columns of both records */
+    char t0[40];        /* the exchange's time as text ("" for time 0) and its caller's address: */
+    char caller[64];    /* the same in both records, so made once */
 } lt_ids;
 
 /* Decimal digits of v at p (what %llu writes); returns the end. */
@@ -302,17 +304,15 @@ static const char *lt_key_value(const lt_http_msg *req)
     return v;
 }
 
-static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
-                              int table)
+static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_ids *ids, int table)
 {
-    char ip[64];
-    lt_time_us t0 = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
-    lt_set_time(o, "TimeGenerated", t0);
-    lt_set_time(o, "CallTime", t0); /* survives Log Analytics replacing an old TimeGenerated */
+    if (ids->t0[0]) {
+        json_object_set_new_nocheck(o, "TimeGenerated", lt_json_text(ids->t0));
+        json_object_set_new_nocheck(o, "CallTime", lt_json_text(ids->t0)); /* survives Log Analytics replacing an old TimeGenerated */
+    }
     json_object_set_new_nocheck(o, "CorrelationId", lt_json_text(ids->correlation));
     json_object_set_new_nocheck(o, "RecordId", lt_json_text(ids->record[table]));
-    lt_caller_ip(ex, cfg, ids, ip, sizeof ip);
-    json_object_set_new_nocheck(o, "CallerIpAddress", lt_json_text(ip));
+    json_object_set_new_nocheck(o, "CallerIpAddress", lt_json_text(ids->caller));
     if (ex->conn) {
         json_object_set_new_nocheck(o, "ClientPort", json_integer(ex->conn->client.port));
         json_object_set_new_nocheck(o, "ServerIpAddress", lt_json_text(ids->server));
@@ -369,11 +369,10 @@ static void lt_error_columns(json_t *o, const lt_http_msg *resp)
     json_decref(j);
 }
 
-static json_t *lt_gateway_record(const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
-                                 const lt_aoai_call *call)
+static json_t *lt_gateway_record(const lt_exchange *ex, const lt_ids *ids, const lt_aoai_call *call)
 {
     json_t *o = json_object();
-    lt_common_columns(o, ex, cfg, ids, LT_TABLE_GATEWAY);
+    lt_common_columns(o, ex, ids, LT_TABLE_GATEWAY);
     json_object_set_new_nocheck(o, "ClientProtocol", lt_json_text(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
     if (ex->req.present) {
         json_object_set_new_nocheck(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
@@ -407,7 +406,7 @@ static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, co
                              const lt_aoai_call *call, lt_counters *ctr)
 {
     json_t *o = json_object();
-    lt_common_columns(o, ex, cfg, ids, LT_TABLE_LLM);
+    lt_common_columns(o, ex, ids, LT_TABLE_LLM);
     json_object_set_new_nocheck(o, "SequenceNumber", json_integer(0));
     json_object_set_new_nocheck(o, "OperationName", lt_json_text(call->operation));
     if (call->deployment[0]) json_object_set_new_nocheck(o, "DeploymentName", lt_json_text(call->deployment));
@@ -456,11 +455,15 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     lt_make_ids(ex, &ids);
     ids.key = ex->req.present ? lt_key_value(&ex->req) : NULL;
     if (ids.key) lt_fingerprint(ids.key, ids.key_fp);
+    lt_time_us t0 = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
+    ids.t0[0] = 0;
+    if (t0) lt_time_iso(t0, ids.t0, sizeof ids.t0);
+    lt_caller_ip(ex, cfg, &ids, ids.caller, sizeof ids.caller);
     lt_aoai_call call;
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
-    lt_time_us t = ex->req.present ? ex->req.start_ts : ex->resp.start_ts;
+    lt_time_us t = t0;
     lt_redact_set *sec = lt_redact_collect(&cfg->redact, &ex->req);
-    lt_emit(&cfg->redact, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, cfg, &ids, llm ? &call : NULL), sec,
+    lt_emit(&cfg->redact, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, &ids, llm ? &call : NULL), sec,
             cb, ud);
     ctr->gateway_records++;
     if (!llm) { ctr->non_llm_exchanges++; lt_redact_set_destroy(sec); return 1; }
