@@ -40,7 +40,8 @@ static const struct lt_llm_column {
 const char *lt_llm_column_name(const char *fact)
 {
     for (size_t i = 0; i < sizeof lt_llm_columns / sizeof *lt_llm_columns; i++)
-        if (lt_llm_columns[i].fact[0] == fact[0] && !strcmp(lt_llm_columns[i].fact, fact)) /* first byte first */
+        if (lt_llm_columns[i].fact[0] == fact[0] && lt_llm_columns[i].fact[1] == fact[1] && /* two bytes first */
+            !strcmp(lt_llm_columns[i].fact, fact))
             return lt_llm_columns[i].column;
     return NULL;
 }

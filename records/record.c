@@ -138,10 +138,12 @@ static json_t *lt_json_text(const char *v)
     return lt_is_ascii(v, n) ? json_stringn_nocheck(v, n) : json_string(v);
 }
 
-/* json_object_set_new with a key from the wire: an ASCII key needs no UTF-8 check. */
+/* json_object_set_new with a key from the wire: an ASCII key needs no UTF-8
+ * check (and is set with the length already counted). */
 static int lt_set_wire_key(json_t *o, const char *k, json_t *v)
 {
-    return lt_is_ascii(k, strlen(k)) ? json_object_set_new_nocheck(o, k, v) : json_object_set_new(o, k, v);
+    size_t n = strlen(k);
+    return lt_is_ascii(k, n) ? json_object_setn_new_nocheck(o, k, n, v) : json_object_set_new(o, k, v);
 }
 
 /* ---- identity ------------------------------------------------------------ */
@@ -340,11 +342,10 @@ static json_t *lt_headers_json(const lt_http_msg *m, const lt_ids *ids)
     for (size_t i = 0; i < m->nhdrs; i++) {
         const lt_header *h = &m->hdrs[i];
         if (lt_is_secret_header(h->name)) {
-            char fp[13], v[20];
-            if (h->value == ids->key) memcpy(fp, ids->key_fp, sizeof fp); /* the same bytes */
-            else lt_fingerprint(h->value, fp);
-            snprintf(v, sizeof v, "fp:%s", fp);
-            lt_set_wire_key(o, h->name, lt_json_text(v));
+            char v[16] = "fp:"; /* "fp:" + the 12 hex digits, as snprintf("fp:%s") wrote it */
+            if (h->value == ids->key) memcpy(v + 3, ids->key_fp, 13); /* the same bytes */
+            else lt_fingerprint(h->value, v + 3);
+            lt_set_wire_key(o, h->name, json_stringn_nocheck(v, 15));
         } else {
             json_t *s = lt_json_text(h->value);
             lt_set_wire_key(o, h->name, s ? s : lt_json_text("(invalid UTF-8)"));
