@@ -483,44 +483,60 @@ static size_t lt_rd_string(const lt_redact_cfg *cfg, const lt_redact_set *s, jso
     return n;
 }
 
-static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth);
+static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth, int builtin);
+
+/* Whether the configuration names only the built-in headers and fields; then
+ * one signature check answers for most member names (lt_rd_named). Asked
+ * once per record; makes the signatures. */
+static int lt_rd_builtin_names(const lt_redact_cfg *c)
+{
+    if (!((!c->headers || c->headers == lt_redact_default_headers) &&
+          (!c->fields || c->fields == lt_redact_default_fields) && !c->n_extra_headers && !c->n_extra_fields))
+        return 0;
+    if (!__atomic_load_n(&lt_rd_sigs_ready, __ATOMIC_ACQUIRE)) pthread_once(&lt_rd_sigs_once, lt_rd_sigs_init);
+    return 1;
+}
 
 /* 0 when the member name k[0, n) is neither a secret header nor a secret
- * field: with the built-in lists and no configured names one signature
- * check answers for both (most member names, the record's columns first). */
-static int lt_rd_named(const lt_redact_cfg *c, const char *k, size_t n)
+ * field: with the built-in lists and no configured names (builtin) one
+ * signature check answers for both (most member names, the record's
+ * columns first). */
+static int lt_rd_named(const lt_redact_cfg *c, const char *k, size_t n, int builtin)
 {
-    if ((!c->headers || c->headers == lt_redact_default_headers) &&
-        (!c->fields || c->fields == lt_redact_default_fields) && !c->n_extra_headers && !c->n_extra_fields) {
-        if (!__atomic_load_n(&lt_rd_sigs_ready, __ATOMIC_ACQUIRE)) pthread_once(&lt_rd_sigs_once, lt_rd_sigs_init);
+    if (builtin) {
         unsigned char b = n ? (unsigned char)*k : 0;
         if (!(lt_rd_sigs[3].first[n < 63 ? n : 63][b >> 6] >> (b & 63) & 1)) return 0;
     }
     return lt_rd_header(c, k, n) || lt_rd_field(c, k, n);
 }
 
-static size_t lt_rd_member(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *k, json_t *m, int depth)
+/* Only a string member is replaced for its name; a number, boolean or null
+ * has nothing to redact, and an object or array is walked. */
+static size_t lt_rd_member(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *k, json_t *m, int depth,
+                           int builtin)
 {
-    size_t kl = strlen(k);
-    int named = lt_rd_named(cfg, k, kl);
-    if (named && json_is_string(m) && !lt_rd_is_fp(json_string_value(m), json_string_length(m))) {
-        char fp[16];
-        lt_rd_fp(json_string_value(m), json_string_length(m), fp);
-        json_string_set(m, fp);
-        return 1;
+    if (json_is_string(m)) {
+        if (lt_rd_named(cfg, k, strlen(k), builtin) && !lt_rd_is_fp(json_string_value(m), json_string_length(m))) {
+            char fp[16];
+            lt_rd_fp(json_string_value(m), json_string_length(m), fp);
+            json_string_set(m, fp);
+            return 1;
+        }
+        return depth + 1 > 64 ? 0 : lt_rd_string(cfg, s, m);
     }
-    return lt_rd_value(cfg, s, m, depth + 1);
+    if (!json_is_object(m) && !json_is_array(m)) return 0;
+    return lt_rd_value(cfg, s, m, depth + 1, builtin);
 }
 
-static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth)
+static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth, int builtin)
 {
     const char *k;
     json_t *m;
     size_t i, n = 0;
     if (depth > 64) return 0;
     if (json_is_string(v)) return lt_rd_string(cfg, s, v);
-    if (json_is_object(v)) json_object_foreach(v, k, m) n += lt_rd_member(cfg, s, k, m, depth);
-    else if (json_is_array(v)) json_array_foreach(v, i, m) n += lt_rd_value(cfg, s, m, depth + 1);
+    if (json_is_object(v)) json_object_foreach(v, k, m) n += lt_rd_member(cfg, s, k, m, depth, builtin);
+    else if (json_is_array(v)) json_array_foreach(v, i, m) n += lt_rd_value(cfg, s, m, depth + 1, builtin);
     return n;
 }
 
@@ -534,5 +550,5 @@ size_t lt_redact_record(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t
         lt_fingerprint(qk, fp);
         json_object_set_new(rec, "KeyFingerprint", json_string(fp));
     }
-    return lt_rd_value(cfg, s, rec, 0);
+    return lt_rd_value(cfg, s, rec, 0, lt_rd_builtin_names(cfg));
 }
