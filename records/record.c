@@ -105,13 +105,17 @@ void lt_fingerprint(const char *value, char out[13])
     lt_hex(h, 6, out);
 }
 
-/* The first byte is compared before strcasecmp: bytes that differ in more
- * than the 0x20 bit differ for strcasecmp too (most headers start with
- * another letter than every secret one). */
-static int lt_is_secret_header(const char *name)
+/* The length and the first byte are compared before strcasecmp: a name of
+ * another length is another name, and bytes that differ in more than the
+ * 0x20 bit differ for strcasecmp too (most headers start with another letter
+ * than every secret one). n: strlen(name). */
+static int lt_is_secret_header(const char *name, size_t n)
 {
+    static const unsigned char lens[] = {7, 13, 25, 19, 6, 10}; /* strlen of lt_secret_headers[i] */
+    _Static_assert(sizeof lens == LT_ARRAY_LEN(lt_secret_headers), "a length per secret header");
     for (size_t i = 0; i < LT_ARRAY_LEN(lt_secret_headers); i++)
-        if (((*name ^ *lt_secret_headers[i]) & ~0x20) == 0 && !strcasecmp(name, lt_secret_headers[i])) return 1;
+        if (n == lens[i] && ((*name ^ *lt_secret_headers[i]) & ~0x20) == 0 && !strcasecmp(name, lt_secret_headers[i]))
+            return 1;
     return 0;
 }
 
@@ -140,9 +144,8 @@ static json_t *lt_json_text(const char *v)
 
 /* json_object_set_new with a key from the wire: an ASCII key needs no UTF-8
  * check (and is set with the length already counted). */
-static int lt_set_wire_key(json_t *o, const char *k, json_t *v)
+static int lt_set_wire_key(json_t *o, const char *k, size_t n, json_t *v)
 {
-    size_t n = strlen(k);
     return lt_is_ascii(k, n) ? json_object_setn_new_nocheck(o, k, n, v) : json_object_set_new(o, k, v);
 }
 
@@ -355,14 +358,15 @@ static json_t *lt_headers_json(const lt_http_msg *m, const lt_ids *ids)
     json_t *o = json_object();
     for (size_t i = 0; i < m->nhdrs; i++) {
         const lt_header *h = &m->hdrs[i];
-        if (lt_is_secret_header(h->name)) {
+        size_t kn = strlen(h->name);
+        if (lt_is_secret_header(h->name, kn)) {
             char v[16] = "fp:"; /* "fp:" + the 12 hex digits, as snprintf("fp:%s") wrote it */
             if (h->value == ids->key) memcpy(v + 3, ids->key_fp, 13); /* the same bytes */
             else lt_fingerprint(h->value, v + 3);
-            lt_set_wire_key(o, h->name, json_stringn_nocheck(v, 15));
+            lt_set_wire_key(o, h->name, kn, json_stringn_nocheck(v, 15));
         } else {
             json_t *s = lt_json_text(h->value);
-            lt_set_wire_key(o, h->name, s ? s : lt_json_text("(invalid UTF-8)"));
+            lt_set_wire_key(o, h->name, kn, s ? s : lt_json_text("(invalid UTF-8)"));
         }
     }
     return o;
