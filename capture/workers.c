@@ -2,7 +2,8 @@
  * reader is one (see workers.h).
  *
  * A flow goes to the pipeline that has been given the fewest bytes so far
- * when its first packet is read, and stays there (a table of flows seen,
+ * (the reader's own counted with its reading, below) when its first packet
+ * is read, and stays there (a table of flows seen,
  * keyed by both endpoints in a fixed order so both directions find it): a
  * file's flows are known one at a time, and a hash of a few dozen long
  * connections splits them unevenly (36/28 of 64 leaves one core idle a
@@ -12,22 +13,28 @@
  *
  * Packets are packed into per-pipeline batches (a header per packet, then
  * its bytes); a batch of LT_BATCH_BYTES goes to its pipeline's ring of
- * LT_QUEUE batches. The pipelines are lanes, not threads: any thread runs
- * the next batch of any lane no other thread is running (a lane's batches
- * run one at a time and in order, so a pipeline sees its packets in file
- * order, on one thread at a time, handed over under the one mutex). There
- * are N-1 worker threads (llmtap-cap1..), each preferring its own lane, and
- * the reader: reading the file, decoding for placement and copying frames
- * took the reader more than half a core, so with a thread of its own N
- * pipelines on N cores were three busy threads on two cores (--workers 2
- * measured 1.45-1.56x). Now, whenever more than LT_HELP_QUEUED batches wait
- * (the workers have work in hand), the reader runs a waiting batch itself
- * before reading on, and it runs batches instead of sleeping when a ring is
- * full; the work splits over the cores by itself, whatever reading costs.
+ * LT_QUEUE batches. A lane's batches run one at a time and in order, so a
+ * pipeline sees its packets in file order, on one thread at a time, handed
+ * over under the one mutex. Each lane belongs to a thread: lane 0 to the
+ * reader, lane i to worker llmtap-capI, and another thread runs a lane's
+ * batch only when LT_TAKE_OVER of them wait (its thread is behind) or the
+ * input has ended. When any thread ran any lane's next batch, pipelines
+ * moved between threads, objects malloc'd on one were freed on the other and
+ * both queued on glibc's arena locks: --workers 2 took about 2x the CPU of
+ * --workers 1 on the Azure-shaped capture. Since the reader also reads the
+ * file, decodes and copies every frame, its lane is given less: placement
+ * counts lane 0 as also given rho times every byte read; rho starts at
+ * LT_RHO_START and follows the waits: down when the reader waits on a
+ * worker's full ring, up when a worker runs dry. (Measuring it from the
+ * reader's CPU clock was unstable: a high early estimate gave lane 0 no new
+ * flows, so it was never measured again.) The reader
+ * runs its own batches while every worker has LT_FED batches in hand, and
+ * when a worker's ring is full it waits until the ring is down to
+ * LT_ROOM_AT (one wake-up per several batches, not one per batch).
  *
- * One mutex and two condition variables guard the rings, taken once per
- * batch, never per packet. The reader waits when a ring is full and no
- * batch can be run, so at most LT_QUEUE + 2 batches per pipeline are in
+ * One mutex and a condition variable per thread guard the rings, taken
+ * once per batch, never per packet. The reader waits when a ring is full
+ * and no batch can be run, so at most LT_QUEUE + 2 batches per pipeline are in
  * memory whatever the file size; used batch buffers go back on a free list
  * and are reused (a fresh 256 KB malloc per batch was an mmap and page
  * faults on the reader, a munmap on the worker). The N pipelines share one
@@ -80,8 +87,9 @@ typedef struct lt_lane {
 
 typedef struct lt_thread {
     struct lt_workers *w;
-    int id;                 /* its preferred lane */
+    int id;                 /* its own lane */
     pthread_t th;
+    pthread_cond_t wake;    /* its lane has a batch, a lane may be taken over, or the input ended */
     int started;
 } lt_thread;
 
@@ -92,18 +100,36 @@ struct lt_workers {
     size_t map_cap, map_used;
     size_t last;            /* the slot found last: packets of a flow come in runs */
     pthread_mutex_t mu;
-    pthread_cond_t work;    /* a batch may be run, or the input ended */
-    pthread_cond_t room;    /* a ring has room */
+    pthread_cond_t room;    /* the ring the reader waits on is down to LT_ROOM_AT */
+    int room_lane;          /* 1 + the lane whose full ring the reader waits on; 0: none */
     int queued;             /* batches in all rings */
     int done;               /* no more batches will come */
     uint8_t **spare;        /* used LT_BATCH_BYTES buffers, reused by the reader */
     int nspare, spare_cap;
+    /* Lane 0 counts as given this share of every byte read besides its
+     * own (the reader's reading, decoding and copying): less each time the
+     * reader waits on a worker's full ring, more each time a worker waits
+     * for a batch. The reader's alone: workers count their waits in dry. */
+    double rho;
+    int dry, dry_seen;
     lt_lane lane[LT_WORKERS_MAX];
     lt_thread th[LT_WORKERS_MAX];   /* th[0] is the reader's slot, never started */
 };
 
-/* Batches the other threads keep in hand while the reader runs one. */
-#define LT_HELP_QUEUED(w) ((w)->n - 1)
+/* A thread runs another thread's lane only when this many of its batches
+ * wait (its thread is behind), or once the input has ended. */
+#define LT_TAKE_OVER (LT_QUEUE / 2)
+/* The reader runs its own lane's batches while every worker has this many in
+ * hand, or once LT_TAKE_OVER / 2 of them wait. */
+#define LT_FED 2
+/* The reader, having found a ring full, waits until it is down to this many
+ * batches: one wake-up per LT_QUEUE - LT_ROOM_AT batches, not one per batch
+ * (each wake-up a futex call and, on a virtual machine, an interrupt to the
+ * other CPU). */
+#define LT_ROOM_AT (LT_QUEUE / 2)
+#define LT_RHO_START 0.4    /* reading over running a byte: ~30% of a --workers 1 replay is reading */
+#define LT_RHO_STEP 0.02
+#define LT_RHO_MAX 2.0
 
 static void lt_lane_run_batch(lt_lane *ln, const lt_batch *b)
 {
@@ -121,27 +147,27 @@ static void lt_lane_run_batch(lt_lane *ln, const lt_batch *b)
     }
 }
 
-/* A lane with a waiting batch that no thread is running: `prefer` if it is
- * one, else the one with the most waiting; -1 if none. Under w->mu. */
-static int lt_workers_runnable(const lt_workers *w, int prefer)
+/* A lane with a waiting batch that no thread is running: `own` if it is
+ * one, else, of the lanes with at least `min` waiting, the one with the most;
+ * -1 if none. Under w->mu. */
+static int lt_workers_runnable(const lt_workers *w, int own, int min)
 {
-    if (prefer >= 0 && w->lane[prefer].count && !w->lane[prefer].busy) return prefer;
+    if (own >= 0 && w->lane[own].count && !w->lane[own].busy) return own;
     int best = -1;
     for (int i = 0; i < w->n; i++)
-        if (w->lane[i].count && !w->lane[i].busy && (best < 0 || w->lane[i].count > w->lane[best].count)) best = i;
+        if (w->lane[i].count >= min && !w->lane[i].busy && (best < 0 || w->lane[i].count > w->lane[best].count)) best = i;
     return best;
 }
 
-/* The lane whose waiting batch the reader may run while the workers keep
- * more than LT_HELP_QUEUED batches of the other lanes in hand (a lane the
- * reader runs is closed to them meanwhile): of the runnable lanes, the one
- * with the fewest waiting; -1 when the workers would run short. Under w->mu. */
-static int lt_workers_help_lane(const lt_workers *w)
+/* Wakes the threads that may run lane k's next batch: its own, and all of
+ * them when it may be taken over. Under w->mu. */
+static void lt_workers_wake(lt_workers *w, int k)
 {
-    int best = -1;
-    for (int i = 0; i < w->n; i++)
-        if (w->lane[i].count && !w->lane[i].busy && (best < 0 || w->lane[i].count < w->lane[best].count)) best = i;
-    return best >= 0 && w->queued - w->lane[best].count > LT_HELP_QUEUED(w) ? best : -1;
+    if (w->lane[k].count >= LT_TAKE_OVER || w->done) {
+        for (int i = 1; i < w->n; i++) pthread_cond_signal(&w->th[i].wake);
+    } else if (k > 0) {
+        pthread_cond_signal(&w->th[k].wake);
+    }
 }
 
 /* Runs the next batch of lane k (runnable) with the mutex released; under w->mu. */
@@ -153,7 +179,7 @@ static void lt_workers_run_one(lt_workers *w, int k)
     ln->count--;
     w->queued--;
     ln->busy = 1;
-    pthread_cond_broadcast(&w->room);
+    if (w->room_lane == k + 1 && ln->count <= LT_ROOM_AT) pthread_cond_signal(&w->room);
     pthread_mutex_unlock(&w->mu);
     lt_lane_run_batch(ln, &b);
     pthread_mutex_lock(&w->mu);
@@ -162,7 +188,7 @@ static void lt_workers_run_one(lt_workers *w, int k)
         w->spare[w->nspare++] = b.data;
         b.data = NULL;
     }
-    if (ln->count) pthread_cond_broadcast(&w->work); /* the lane is free for another thread */
+    if (ln->count) lt_workers_wake(w, k);   /* the lane is free for another thread */
     if (b.data) {
         pthread_mutex_unlock(&w->mu);
         free(b.data);
@@ -179,34 +205,60 @@ static void *lt_worker_main(void *arg)
     pthread_setname_np(pthread_self(), name);
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        int k = lt_workers_runnable(w, t->id);
+        int k = lt_workers_runnable(w, t->id, w->done ? 1 : LT_TAKE_OVER);
         if (k >= 0) { lt_workers_run_one(w, k); continue; }
         if (w->done) break;   /* a lane still running finishes its own waiting batches */
-        pthread_cond_wait(&w->work, &w->mu);
+        w->dry++;   /* the reader raises rho */
+        pthread_cond_wait(&t->wake, &w->mu);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
+/* Lane 0's next batch, when the reader should run it rather than read on:
+ * every worker has LT_FED batches in hand (or is running one with one more
+ * waiting), or LT_TAKE_OVER / 2 of lane 0's wait. -1 otherwise. Under w->mu. */
+static int lt_workers_own_turn(const lt_workers *w)
+{
+    const lt_lane *l0 = &w->lane[0];
+    if (!l0->count || l0->busy) return -1;
+    if (l0->count >= LT_TAKE_OVER / 2) return 0;
+    for (int i = 1; i < w->n; i++)
+        if (w->lane[i].count + w->lane[i].busy < LT_FED) return -1;
+    return 0;
+}
+
 /* Hands the reader's current batch of lane k to its ring; while the ring is
- * full the reader runs batches (or waits when none can be run). Then, while
- * the workers have more than enough waiting, it runs one more itself. The
- * next batch buffer comes from the free list when one is there. */
+ * full the reader runs its own lane's batches, or the full lane's when its
+ * thread is not running it, or waits. Then it runs its own lane's batches
+ * while the workers have enough in hand. The next batch buffer comes from
+ * the free list when one is there. */
 static void lt_workers_push(lt_workers *w, int k)
 {
     lt_lane *ln = &w->lane[k];
     if (!ln->cur.len) return;
     pthread_mutex_lock(&w->mu);
-    while (ln->count == LT_QUEUE) {
-        int j = lt_workers_runnable(w, 0);
-        if (j >= 0) lt_workers_run_one(w, j);
-        else pthread_cond_wait(&w->room, &w->mu);
+    w->rho += LT_RHO_STEP * (w->dry - w->dry_seen);   /* the workers ran dry */
+    if (w->rho > LT_RHO_MAX) w->rho = LT_RHO_MAX;
+    w->dry_seen = w->dry;
+    if (ln->count == LT_QUEUE) {
+        while (ln->count > LT_ROOM_AT) {
+            int j = lt_workers_runnable(w, 0, LT_QUEUE);
+            if (j >= 0) {
+                lt_workers_run_one(w, j);
+                continue;
+            }
+            if (w->rho > LT_RHO_STEP) w->rho -= LT_RHO_STEP;   /* the reader has time to spare */
+            w->room_lane = k + 1;
+            pthread_cond_wait(&w->room, &w->mu);
+        }
+        w->room_lane = 0;
     }
     ln->q[(ln->head + ln->count) % LT_QUEUE] = ln->cur;
     ln->count++;
     w->queued++;
-    pthread_cond_signal(&w->work);
-    for (int j; (j = lt_workers_help_lane(w)) >= 0;) lt_workers_run_one(w, j);
+    lt_workers_wake(w, k);
+    for (int j; (j = lt_workers_own_turn(w)) >= 0;) lt_workers_run_one(w, j);
     ln->cur.data = w->nspare ? w->spare[--w->nspare] : NULL;
     ln->cur.cap = ln->cur.data ? LT_BATCH_BYTES : 0;
     ln->cur.len = 0;
@@ -219,8 +271,9 @@ lt_workers *lt_workers_create(int n, const lt_pipeline_cfg *cfg, lt_record_cb cb
     lt_workers *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->room, NULL);
+    for (int i = 0; i < n; i++) pthread_cond_init(&w->th[i].wake, NULL);
+    w->rho = LT_RHO_START;
     lt_pipeline_cfg pc = *cfg;
     if (!pc.parser.budget && pc.memory_budget) {
         if (!(w->budget = lt_membudget_create(pc.memory_budget))) { lt_workers_destroy(w); return NULL; }
@@ -234,7 +287,8 @@ lt_workers *lt_workers_create(int n, const lt_pipeline_cfg *cfg, lt_record_cb cb
     }
     for (int i = 1; i < n; i++) {
         lt_thread *t = &w->th[i];
-        *t = (lt_thread){.w = w, .id = i};
+        t->w = w;
+        t->id = i;
         if (pthread_create(&t->th, NULL, lt_worker_main, t)) { lt_workers_destroy(w); return NULL; }
         t->started = 1;
     }
@@ -277,11 +331,19 @@ static int lt_flowslot_is(const lt_flowslot *s, const lt_endpoint *src, const lt
            (lt_endpoint_eq(&s->ep[0], dst) && lt_endpoint_eq(&s->ep[1], src));
 }
 
+/* The lane whose thread has the least work so far: lane 0's thread, the
+ * reader's, also read every byte. */
 static int lt_workers_least_loaded(const lt_workers *w)
 {
+    uint64_t read = 0;
+    for (int i = 0; i < w->n; i++) read += w->lane[i].given;
+    double best_load = (double)w->lane[0].given + w->rho * (double)read;
     int best = 0;
     for (int i = 1; i < w->n; i++)
-        if (w->lane[i].given < w->lane[best].given) best = i;
+        if ((double)w->lane[i].given < best_load) {
+            best = i;
+            best_load = (double)w->lane[i].given;
+        }
     return best;
 }
 
@@ -368,8 +430,8 @@ static void lt_workers_finish(lt_workers *w, lt_time_us ts)
     for (int i = 0; i < w->n; i++) lt_workers_push(w, i);
     pthread_mutex_lock(&w->mu);
     w->done = 1;
-    pthread_cond_broadcast(&w->work);
-    for (int k; (k = lt_workers_runnable(w, 0)) >= 0;) lt_workers_run_one(w, k);
+    for (int i = 1; i < w->n; i++) pthread_cond_signal(&w->th[i].wake);
+    for (int k; (k = lt_workers_runnable(w, 0, 1)) >= 0;) lt_workers_run_one(w, k);
     pthread_mutex_unlock(&w->mu);
     for (int i = 1; i < w->n; i++) {
         if (w->th[i].started) pthread_join(w->th[i].th, NULL);
@@ -410,7 +472,7 @@ void lt_workers_destroy(lt_workers *w)
     for (int k = 0; k < w->nspare; k++) free(w->spare[k]);
     free(w->spare);
     pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->work);
+    for (int i = 0; i < w->n; i++) pthread_cond_destroy(&w->th[i].wake);
     pthread_cond_destroy(&w->room);
     lt_membudget_destroy(w->budget);
     free(w->map);
