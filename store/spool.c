@@ -333,7 +333,9 @@ int lt_spool_put(lt_spool *s, const lt_record *rec)
 {
     size_t n = 0;
     char *js = lt_jtext_dump(rec->obj, &n); /* json_dumps' bytes, several times faster */
-    return lt_spool_put_text(s, rec->table, rec->id, rec->time, js, n);
+    int rc = lt_spool_put_text(s, rec->table, rec->id, rec->time, js, n);
+    free(js);
+    return rc;
 }
 
 /* One step of a put: SQLITE_DONE, or the failure (counted as lost with why). */
@@ -352,11 +354,11 @@ static int lt_spool_put_step(lt_spool *s, sqlite3_stmt *st, const char *id)
 
 /* The entry and its body go in one transaction: the caller's (lt_spool_begin)
  * or, outside one, a transaction of their own. */
-int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, char *js, size_t n)
+int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, const char *js, size_t n)
 {
     if (!js) { s->ctr->store_errors++; lt_error("spool: record %s could not be serialized", id); return -1; }
     int own = !s->in_txn;
-    if (own && lt_spool_begin(s) < 0) { free(js); lt_spool_lost(s, 1, "cannot begin a transaction"); return -1; }
+    if (own && lt_spool_begin(s) < 0) { lt_spool_lost(s, 1, "cannot begin a transaction"); return -1; }
     sqlite3_stmt *st = s->st[ST_PUT];
     sqlite3_bind_int(st, 1, table);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -368,8 +370,7 @@ int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, c
         sqlite3_int64 rowid = sqlite3_last_insert_rowid(s->db);
         st = s->st[ST_PUT_BODY];
         sqlite3_bind_int64(st, 1, rowid);
-        sqlite3_bind_text(st, 2, js, (int)n, free);
-        js = NULL;
+        sqlite3_bind_text(st, 2, js, (int)n, SQLITE_STATIC); /* the step runs now; its bindings are cleared after */
         rc = lt_spool_put_step(s, st, id);
         if (rc != SQLITE_DONE && !sqlite3_get_autocommit(s->db)) { /* no entry without its body */
             char del[80];
@@ -377,7 +378,6 @@ int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, c
             sqlite3_exec(s->db, del, NULL, NULL, NULL);
         }
     }
-    free(js);
     if (rc != SQLITE_DONE) {
         if (s->in_txn && sqlite3_get_autocommit(s->db)) {  /* the whole transaction went with it */
             lt_spool_lost(s, s->txn_inserted, "the transaction was rolled back");
