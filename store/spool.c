@@ -120,8 +120,8 @@ enum { ST_PUT, ST_PUT_BODY, ST_FETCH, ST_DELIVER, ST_ATTEMPT, ST_QUARANTINE, ST_
 static const char *const lt_spool_sql[ST__COUNT] = {
     "INSERT OR IGNORE INTO entries (tbl, id, time, bytes, created, updated) VALUES (?, ?, ?, ?, ?, ?5)",
     "INSERT INTO bodies (rowid, json) VALUES (?, ?)",
-    "SELECT e.rowid, e.tbl, e.id, e.time, b.json, e.attempts FROM entries e JOIN bodies b ON b.rowid = e.rowid"
-    " WHERE e.state = 0 AND e.tbl = ? ORDER BY e.rowid LIMIT ?",
+    ("SELECT e.rowid, e.tbl, e.id, e.time, b.json, e.attempts FROM entries e JOIN bodies b ON b.rowid = e.rowid"
+     " WHERE e.state = 0 AND e.tbl = ? ORDER BY e.rowid LIMIT ?"),
     "UPDATE entries SET state = 1, updated = ?1 WHERE rowid IN (SELECT value FROM json_each(?2))",
     "UPDATE entries SET attempts = attempts + 1, updated = ?1 WHERE rowid IN (SELECT value FROM json_each(?2))",
     "UPDATE entries SET state = 2, error = ?, updated = ? WHERE rowid = ?",
