@@ -54,7 +54,7 @@ static void frame(const conn *c, int to_server, uint8_t flags, uint32_t seq, uin
     tcp[4] = (uint8_t)(seq >> 24); tcp[5] = (uint8_t)(seq >> 16); tcp[6] = (uint8_t)(seq >> 8); tcp[7] = (uint8_t)seq;
     tcp[8] = (uint8_t)(ack >> 24); tcp[9] = (uint8_t)(ack >> 16); tcp[10] = (uint8_t)(ack >> 8); tcp[11] = (uint8_t)ack;
     tcp[12] = 0x50; tcp[13] = flags; tcp[14] = 0xff; tcp[15] = 0xff;
-    memcpy(tcp + 20, p, n);
+    if (n) memcpy(tcp + 20, p, n); /* a bare SYN or ACK comes with p == NULL */
     struct pcap_pkthdr h = {now, (bpf_u_int32)(54 + n), (bpf_u_int32)(54 + n)};
     pcap_dump((u_char *)out, &h, f);
     written += h.caplen + 16;
