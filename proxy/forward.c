@@ -599,7 +599,7 @@ static void lt_fwd_on_done(lt_call *c, int keep)
 
 /* ---- the backend's response, framed as it arrives ---- */
 
-static int lt_fwd_token(const char *v, const char *tok)
+int lt_forward_token(const char *v, const char *tok)
 {
     size_t n = strlen(tok);
     for (const char *p = v; p && (p = strcasestr(p, tok)); p += n) {
@@ -704,11 +704,11 @@ static int lt_fwd_frame(lt_call *c, struct evbuffer *in)
             if (status < 0) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
             if (status < 200) continue;   /* 100 Continue and the like: the real head follows */
             const char *conn = evhttp_find_header(&c->rhdrs, "Connection");
-            c->bkeep = minor ? !(conn && lt_fwd_token(conn, "close")) : (conn && lt_fwd_token(conn, "keep-alive"));
+            c->bkeep = minor ? !(conn && lt_forward_token(conn, "close")) : (conn && lt_forward_token(conn, "keep-alive"));
             const char *te = evhttp_find_header(&c->rhdrs, "Transfer-Encoding");
             const char *cl = evhttp_find_header(&c->rhdrs, "Content-Length");
             if (c->req.cmd == EVHTTP_REQ_HEAD || status == 204 || status == 304) c->bst = LT_BST_DONE;
-            else if (te && lt_fwd_token(te, "chunked")) c->bst = LT_BST_CSIZE;
+            else if (te && lt_forward_token(te, "chunked")) c->bst = LT_BST_CSIZE;
             else if (cl) {
                 char *e;
                 c->bleft = strtoull(cl, &e, 10);

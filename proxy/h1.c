@@ -282,17 +282,6 @@ static int lt_h1_method(const char *m, size_t n)
     return -1;
 }
 
-static int lt_h1_token(const char *v, const char *tok)
-{
-    size_t n = strlen(tok);
-    for (const char *p = v; p && (p = strcasestr(p, tok)); p += n) {
-        int start = p == v || p[-1] == ',' || p[-1] == ' ' || p[-1] == '\t';
-        int end = !p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t' || p[n] == ';';
-        if (start && end) return 1;
-    }
-    return 0;
-}
-
 /* Parses the head (n bytes ending with an empty line) from a copy in
  * cl->head. 0 ok, else the status to refuse with. */
 static int lt_h1_parse_head(lt_client *cl, const char *h0, size_t n)
@@ -315,12 +304,12 @@ static int lt_h1_parse_head(lt_client *cl, const char *h0, size_t n)
     if (lt_forward_kv_fields(&cl->kv, &cl->headers, eol + 1, end) < 0) return 400;
     if (cl->cmd < 0) return 501;
     const char *conn = evhttp_find_header(&cl->headers, "Connection");
-    cl->keep = cl->minor ? !(conn && lt_h1_token(conn, "close")) : (conn && lt_h1_token(conn, "keep-alive"));
+    cl->keep = cl->minor ? !(conn && lt_forward_token(conn, "close")) : (conn && lt_forward_token(conn, "keep-alive"));
     const char *te = evhttp_find_header(&cl->headers, "Transfer-Encoding");
     const char *len = evhttp_find_header(&cl->headers, "Content-Length");
     uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;   /* beyond: refused unread, not logged */
     if (te) {
-        if (!lt_h1_token(te, "chunked")) return 501;
+        if (!lt_forward_token(te, "chunked")) return 501;
         cl->st = LT_H1_CSIZE;
         if (len) cl->keep = 0;   /* both: the length is ignored, and the connection not trusted after */
     } else if (len) {

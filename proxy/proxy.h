@@ -221,6 +221,8 @@ void lt_forward_cancel(lt_call *c);
 const char *lt_forward_method(int cmd);
 /* RFC 9110 7.6.1 hop-by-hop fields, plus those the Connection field names. */
 int lt_forward_hop(const char *name, const char *connection);
+/* 1 when tok is one of the comma-separated tokens of a header value (case-insensitive). */
+int lt_forward_token(const char *v, const char *tok);
 /* Copies a head minus hop-by-hop fields. */
 void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to);
 
