@@ -156,7 +156,9 @@ static void lt_h1_next(lt_client *cl)
  * method not allowed): not logged, and the connection ends after it. */
 static void lt_h1_refuse(lt_client *cl, int status, const char *reason)
 {
-    __atomic_add_fetch(&cl->w->px->refused, 1, __ATOMIC_RELAXED);
+    uint64_t n = __atomic_add_fetch(&cl->w->px->refused, 1, __ATOMIC_RELAXED);
+    lt_info("proxy: request from %s refused: %d %s (%llu refused so far)", cl->peer, status, reason,
+            (unsigned long long)n);
     struct evbuffer *out = lt_h1_out(cl);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status, reason);
     lt_h1_close_soon(cl);
