@@ -37,6 +37,18 @@ override CFLAGS   += -fsanitize=nullability
 override LDFLAGS  += -fsanitize=nullability
 endif
 endif
+# The llmtap binary allocates with mimalloc (Debian's libmimalloc2.0): every
+# record is a jansson tree of a few hundred small blocks, built on one thread
+# and its text freed after the spool writer's commit, and glibc's malloc spent
+# about a quarter of the proxy's instructions per logged call there (285k ->
+# 225k instructions per request under callgrind; replay --no-store -12% CPU).
+# Linked ahead of every other library so their malloc resolves to it too.
+# Not under the sanitizers, which bring their own allocator. ALLOC_LIBS= builds
+# with glibc's malloc.
+ALLOC_LIBS ?= -lmimalloc
+ifeq ($(SAN),1)
+override ALLOC_LIBS :=
+endif
 # Sub-makes (make asan) get their settings from the command line, not a
 # copy of the flags computed here.
 unexport CFLAGS CPPFLAGS LDFLAGS LDLIBS
@@ -65,7 +77,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/analytics/kql_schema.o: packaging/azure/schema.json
 
 $(BUILD)/llmtap: $(BUILD)/agent/main.o $(BUILD)/liblt.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALLOC_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblt.a
 	@mkdir -p $(dir $@)

@@ -10,7 +10,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential pkg-config ca-certificates \
     libpcap-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libnghttp2-dev \
-    zlib1g-dev libbrotli-dev libdeflate-dev libssl-dev libevent-dev libinih-dev libcmocka-dev \
+    zlib1g-dev libbrotli-dev libdeflate-dev libssl-dev libevent-dev libinih-dev libcmocka-dev libmimalloc-dev \
     sqlite3 tcpdump curl nghttp2-client openssl iproute2 python3 python3-hpack
 # chromium (headless) opens `llmtap report` in tests/integration/report_browser.sh
 $SUDO apt-get install -y -q --no-install-recommends chromium
