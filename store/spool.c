@@ -26,10 +26,13 @@
  * in store_errors, logged once when storing starts failing and once when it
  * works again, and nothing already committed is touched, so storing
  * resumes by itself when space returns. A file that is not a database or
- * fails SQLite's quick_check on open is moved aside (PATH.corrupt-TIME)
+ * fails SQLite's quick_check when the process first opens it (later
+ * connections of the same process skip the check, which reads the whole
+ * file) is moved aside (PATH.corrupt-TIME)
  * with a loud error and a fresh spool is started: losing the old rows is
  * bad, refusing to capture forever is worse. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +199,36 @@ static void lt_spool_healthy(lt_spool *s)
     s->failing = 0;
 }
 
+/* The spool files this process has already checked. PRAGMA quick_check
+ * reads the whole file (about 1.3 s per GB here), and a process opens one
+ * spool several times (the daemon: writer, status, uploader; the proxy:
+ * writer, uploader), so a file that passed is not checked again: a file that
+ * turns bad while open is SQLITE_CORRUPT on the statement that meets it, which
+ * the spool reports as a failing store. */
+static pthread_mutex_t lt_spool_checked_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **lt_spool_checked;
+static size_t lt_spool_nchecked;
+
+static int lt_spool_was_checked(const char *path)
+{
+    int found = 0;
+    pthread_mutex_lock(&lt_spool_checked_mu);
+    for (size_t i = 0; i < lt_spool_nchecked && !found; i++) found = !strcmp(lt_spool_checked[i], path);
+    pthread_mutex_unlock(&lt_spool_checked_mu);
+    return found;
+}
+
+static void lt_spool_mark_checked(const char *path)
+{
+    pthread_mutex_lock(&lt_spool_checked_mu);
+    char **n = realloc(lt_spool_checked, (lt_spool_nchecked + 1) * sizeof *n);
+    if (n) {
+        lt_spool_checked = n;
+        if ((n[lt_spool_nchecked] = strdup(path))) lt_spool_nchecked++;
+    }
+    pthread_mutex_unlock(&lt_spool_checked_mu);
+}
+
 /* 1 when the file at path is a usable database (or empty/new). */
 static int lt_spool_sane(sqlite3 *db)
 {
@@ -252,7 +285,9 @@ static lt_spool *lt_spool_open_once(const char *path, char **err, int *corrupt)
     }
     if (rc == SQLITE_OK) chmod(path, 0600);
     umask(old);
-    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT || (rc == SQLITE_OK && !lt_spool_sane(s->db))) *corrupt = 1;
+    int checked = rc == SQLITE_OK && lt_spool_was_checked(path);
+    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT || (rc == SQLITE_OK && !checked && !lt_spool_sane(s->db))) *corrupt = 1;
+    else if (rc == SQLITE_OK && !checked) lt_spool_mark_checked(path);
     if (*corrupt) {
         if (asprintf(err, "%s: not a database or corrupt", path) < 0) *err = NULL;
         lt_spool_close(s);

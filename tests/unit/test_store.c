@@ -67,6 +67,58 @@ static void test_newer_schema_refused(void **st)
     free(err);
 }
 
+/* quick_check reads the whole file, so a process checks a spool on its first
+ * open only: a second connection to a file that passed is not checked again,
+ * while a file this process has not opened yet still is. */
+static void test_checked_once_per_process(void **st)
+{
+    (void)st;
+    char p[128], *err = NULL;
+    tmpdir_path(p, "once.db");
+    lt_spool *s = lt_spool_open(p, &err);
+    assert_non_null(s);
+    char big[2000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    for (int i = 0; i < 200; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%d", i);
+        lt_record r = rec(id, i + 1, big);
+        assert_int_equal(lt_spool_put(s, &r), 1);
+        lt_record_clear(&r);
+    }
+    lt_spool_close(s);
+    FILE *f = fopen(p, "r+b"); /* garbage over a page in the middle of the file */
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    assert_true(size > 16 * 4096);
+    char junk[4096];
+    memset(junk, 0xA5, sizeof junk);
+    fseek(f, (size / 4096 / 2) * 4096, SEEK_SET);
+    assert_int_equal(fwrite(junk, 1, sizeof junk, f), sizeof junk);
+    fclose(f);
+    s = lt_spool_open(p, &err); /* checked when first opened: not read again */
+    if (!s) fail_msg("expected the second open of a checked spool to skip quick_check, got: %s", err ? err : "NULL");
+    lt_spool_close(s);
+    char dir[128];
+    tmpdir_path(dir, "");
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q 'once.db.corrupt-'", dir);
+    if (system(cmd) == 0) fail_msg("expected %s kept (checked on its first open), found it moved aside in %s", p, dir);
+
+    tmpdir_path(p, "fresh-bad.db"); /* a file this process never opened is checked */
+    f = fopen(p, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 8; i++) fwrite(junk, 1, sizeof junk, f);
+    fclose(f);
+    s = lt_spool_open(p, &err);
+    assert_non_null(s);
+    lt_spool_close(s);
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q 'fresh-bad.db.corrupt-'", dir);
+    if (system(cmd) != 0) fail_msg("expected %s moved aside as corrupt, found no fresh-bad.db.corrupt-* in %s", p, dir);
+}
+
 static void test_delivery_flow(void **st)
 {
     (void)st;
@@ -311,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_delivery_flow), cmocka_unit_test(test_eviction_counted),
         cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_v1_spool_migrated), cmocka_unit_test(test_view_insert),
+        cmocka_unit_test(test_checked_once_per_process),
     };
     return cmocka_run_group_tests(tests, setup, tmpdir_teardown);
 }
