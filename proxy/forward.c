@@ -5,8 +5,9 @@
  * The backend side is a bufferevent per connection (per-backend keep-alive
  * pools in proxy.c): the request head is written straight into its output
  * buffer, and the response is framed here as it arrives (head, then
- * Content-Length, chunked or close-delimited body; 1xx skipped), the body
- * bytes moved on to the client side piece by piece. The client side is an
+ * Content-Length, chunked or close-delimited body; 1xx skipped; the rules
+ * are h1_frame.c's, shared with h1.c), the body bytes moved on to the
+ * client side piece by piece. The client side is an
  * interface (lt_fwd_ops in proxy.h) implemented by h1.c (HTTP/1.x) and h2.c
  * (libnghttp2, each stream one call), so both protocols share every rule
  * below. The tap sees each call as HTTP/1.1 bytes rebuilt from what the
@@ -41,7 +42,6 @@
 #include "../common/log.h"
 #include "proxy.h"
 
-enum { LT_BST_HEAD, LT_BST_LEN, LT_BST_CSIZE, LT_BST_CDATA, LT_BST_CEND, LT_BST_TRAILER, LT_BST_EOF, LT_BST_DONE };
 enum { LT_BERR_NONE, LT_BERR_EOF, LT_BERR_IO, LT_BERR_TIMEOUT, LT_BERR_HEAD };
 
 typedef struct lt_held {          /* a retryable answer kept in case it is the last */
@@ -60,8 +60,8 @@ struct lt_call {
     lt_bconn *bcon;               /* the attempt's connection, while it is in flight */
     struct event *timer;
     int bidx, attempts, holding, started, chunked, too_large, truncated, berr, connecting;
-    int bst, bkeep;               /* response framing (LT_BST_*); the connection may be reused after it */
-    uint64_t bleft;               /* body bytes left (Content-Length, or of the current chunk) */
+    int bkeep;                    /* the connection may be reused after the response */
+    lt_h1_frame fr;               /* the response's framing (h1_frame.h) */
     struct evkeyvalq rhdrs;       /* the attempt's response fields: entries of rkv, pointing into rhead */
     char reason[64];
     struct lt_call *next_free;    /* worker's cache of ended calls */
@@ -549,7 +549,7 @@ static void lt_fwd_on_head(lt_call *c, int status)
     if (lt_proxy_cfg_retryable(c->w->px->cfg, status)) { lt_fwd_hold(c, status, retry); return; }
     c->holding = 0;
     const char *cl = evhttp_find_header(&c->rhdrs, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > c->w->px->cfg->max_response_bytes) { c->too_large = 1; return; }
+    if (cl && lt_h1_frame_length(cl, NULL) > c->w->px->cfg->max_response_bytes) { c->too_large = 1; return; }
     if (!c->cs) return;
     lt_fwd_start_reply(c, status, c->reason, &c->rhdrs);
 }
@@ -599,17 +599,6 @@ static void lt_fwd_on_done(lt_call *c, int keep)
 
 /* ---- the backend's response, framed as it arrives ---- */
 
-int lt_forward_token(const char *v, const char *tok)
-{
-    size_t n = strlen(tok);
-    for (const char *p = v; p && (p = strcasestr(p, tok)); p += n) {
-        int start = p == v || p[-1] == ',' || p[-1] == ' ' || p[-1] == '\t';
-        int end = !p[n] || p[n] == ',' || p[n] == ' ' || p[n] == '\t' || p[n] == ';';
-        if (start && end) return 1;
-    }
-    return 0;
-}
-
 int lt_forward_kv_fields(lt_fwd_kv *kv, struct evkeyvalq *q, char *p, char *end)
 {
     size_t lines = 0;
@@ -651,123 +640,79 @@ static int lt_fwd_parse_head(lt_call *c, const char *h0, size_t n, int *minor)
     lt_buf_reset(&c->rhead);
     if (lt_buf_append(&c->rhead, h0, n) < 0) return -1;
     char *h = (char *)c->rhead.data;
-    char *eol = memchr(h, '\n', n);
-    if (!eol || n < 12 || memcmp(h, "HTTP/1.", 7) || (h[7] != '0' && h[7] != '1') || h[8] != ' ') return -1;
-    *minor = h[7] - '0';
-    if (h[9] < '1' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9') return -1;
-    int status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
-    char *r = h + 12, *re = eol;
-    while (r < re && *r == ' ') r++;
-    while (re > r && (re[-1] == '\r' || re[-1] == ' ')) re--;
-    size_t rl = (size_t)(re - r);
+    lt_h1_frame_sline sl;
+    if (lt_h1_frame_status_line(h, n, &sl) < 0) return -1;
+    *minor = sl.minor;
+    size_t rl = sl.reason_len;
     if (rl >= sizeof c->reason) rl = sizeof c->reason - 1;
-    memcpy(c->reason, r, rl);
+    memcpy(c->reason, sl.reason, rl);
     c->reason[rl] = 0;
-    if (lt_forward_kv_fields(&c->kv, &c->rhdrs, eol + 1, h + n) < 0) return -1;
-    return status;
+    if (lt_forward_kv_fields(&c->kv, &c->rhdrs, h + (sl.fields - h), h + n) < 0) return -1;
+    return sl.status;
 }
 
-/* One line of at most 128 bytes (chunk size, trailer) into buf; -1: not yet
- * complete, -2: too long. */
-static int lt_fwd_line(struct evbuffer *in, char *buf, size_t cap)
-{
-    size_t eol_len = 0;
-    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-    if (p.pos < 0) return evbuffer_get_length(in) > cap ? -2 : -1;
-    if ((size_t)p.pos >= cap) return -2;
-    evbuffer_remove(in, buf, (size_t)p.pos);
-    buf[p.pos] = 0;
-    evbuffer_drain(in, eol_len);
-    return (int)p.pos;
-}
 
-#define LT_FWD_HEAD_MAX 65536
-
-/* Returns 1 when the call left the connection (done or failed). */
+/* Returns 1 when the call left the connection (done or failed). The
+ * decisions are h1_frame.c's; here the bytes are found and moved. */
 static int lt_fwd_frame(lt_call *c, struct evbuffer *in)
 {
     lt_bconn *bc = c->bcon;
-    char line[130];
+    lt_h1_frame *f = &c->fr;
     for (;;) {
         size_t avail = evbuffer_get_length(in);
-        switch (c->bst) {
-        case LT_BST_HEAD: {
+        switch (f->st) {
+        case LT_H1_FRAME_HEAD: {
             struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-            if (p.pos < 0) {
-                if (avail > LT_FWD_HEAD_MAX) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
-                return 0;
-            }
-            size_t hl = (size_t)p.pos + 4;
+            size_t hl = p.pos < 0 ? 0 : (size_t)p.pos + 4;
+            if (lt_h1_frame_head_end(f, hl, avail)) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
+            if (!hl) return 0;
             int minor = 1;
             int status = lt_fwd_parse_head(c, (const char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl, &minor);
             evbuffer_drain(in, hl);
             if (status < 0) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
-            if (status < 200) continue;   /* 100 Continue and the like: the real head follows */
-            const char *conn = evhttp_find_header(&c->rhdrs, "Connection");
-            c->bkeep = minor ? !(conn && lt_forward_token(conn, "close")) : (conn && lt_forward_token(conn, "keep-alive"));
-            const char *te = evhttp_find_header(&c->rhdrs, "Transfer-Encoding");
-            const char *cl = evhttp_find_header(&c->rhdrs, "Content-Length");
-            if (c->req.cmd == EVHTTP_REQ_HEAD || status == 204 || status == 304) c->bst = LT_BST_DONE;
-            else if (te && lt_forward_token(te, "chunked")) c->bst = LT_BST_CSIZE;
-            else if (cl) {
-                char *e;
-                c->bleft = strtoull(cl, &e, 10);
-                if (e == cl || *e) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
-                c->bst = c->bleft ? LT_BST_LEN : LT_BST_DONE;
-            } else { c->bst = LT_BST_EOF; c->bkeep = 0; }
+            if (lt_h1_frame_response_body(f, minor, status, c->req.cmd == EVHTTP_REQ_HEAD,
+                                          evhttp_find_header(&c->rhdrs, "Connection"),
+                                          evhttp_find_header(&c->rhdrs, "Transfer-Encoding"),
+                                          evhttp_find_header(&c->rhdrs, "Content-Length"), &c->bkeep) < 0) {
+                lt_fwd_on_fail(c, LT_BERR_HEAD);
+                return 1;
+            }
+            if (f->st == LT_H1_FRAME_HEAD) continue;   /* a 1xx: the real head follows */
             lt_fwd_on_head(c, status);
             if (c->bcon != bc) return 1;
-            if (c->bst == LT_BST_DONE) { lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in)); return 1; }
+            if (f->st == LT_H1_FRAME_DONE) { lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in)); return 1; }
             continue;
         }
-        case LT_BST_LEN:
-        case LT_BST_CDATA: {
+        case LT_H1_FRAME_LEN:
+        case LT_H1_FRAME_CDATA:
+        case LT_H1_FRAME_EOF: {
             if (!avail) return 0;
-            size_t n = avail < c->bleft ? avail : (size_t)c->bleft;
-            evbuffer_remove_buffer(in, c->piece, n);
-            c->bleft -= n;
+            evbuffer_remove_buffer(in, c->piece, lt_h1_frame_data(f, avail));
             lt_fwd_on_body(c, c->piece);
-            if (c->bleft) return 0;
-            if (c->bst == LT_BST_CDATA) { c->bst = LT_BST_CEND; continue; }
+            if (f->st == LT_H1_FRAME_CEND) continue;
+            if (f->st != LT_H1_FRAME_DONE) return 0;
             lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in));
             return 1;
         }
-        case LT_BST_CEND: {
-            int l = lt_fwd_line(in, line, sizeof line);
-            if (l == -1) return 0;
-            if (l != 0) { lt_fwd_on_fail(c, LT_BERR_IO); return 1; }
-            c->bst = LT_BST_CSIZE;
-            continue;
-        }
-        case LT_BST_CSIZE: {
-            int l = lt_fwd_line(in, line, sizeof line);
-            if (l == -1) return 0;
-            char *e;
-            unsigned long long sz = l < 0 ? 0 : strtoull(line, &e, 16);
-            if (l <= 0 || e == line || (*e && *e != ';' && *e != ' ' && *e != '\t')) { lt_fwd_on_fail(c, LT_BERR_IO); return 1; }
-            if (sz) { c->bleft = sz; c->bst = LT_BST_CDATA; }
-            else c->bst = LT_BST_TRAILER;
-            continue;
-        }
-        case LT_BST_TRAILER: {
-            int l = lt_fwd_line(in, line, sizeof line);
-            if (l == -1) return 0;
-            if (l == -2) {   /* a long trailer field: skip it */
+        case LT_H1_FRAME_CSIZE:
+        case LT_H1_FRAME_CEND:
+        case LT_H1_FRAME_TRAILER: {
+            size_t w = avail < LT_H1_FRAME_LINE_WIN ? avail : LT_H1_FRAME_LINE_WIN, used;
+            int r = lt_h1_frame_line(f, w ? (const char *)evbuffer_pullup(in, (ev_ssize_t)w) : "", w, &used);
+            if (r == LT_H1_FRAME_MORE) return 0;
+            if (r == LT_H1_FRAME_SKIP) {   /* a long trailer field: skip it */
                 size_t eol_len = 0;
                 struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
                 if (p.pos < 0) { evbuffer_drain(in, avail); return 0; }
                 evbuffer_drain(in, (size_t)p.pos + eol_len);
                 continue;
             }
-            if (l > 0) continue;
+            evbuffer_drain(in, used);
+            if (f->st == LT_H1_FRAME_ERR) { lt_fwd_on_fail(c, LT_BERR_IO); return 1; }
+            if (f->st != LT_H1_FRAME_DONE) continue;
             lt_fwd_on_done(c, c->bkeep && !evbuffer_get_length(in));
             return 1;
         }
-        case LT_BST_EOF:
-            if (!avail) return 0;
-            evbuffer_remove_buffer(in, c->piece, avail);
-            lt_fwd_on_body(c, c->piece);
-            return 0;
         default:
             return 0;
         }
@@ -789,7 +734,7 @@ void lt_forward_backend_event(lt_bconn *bc, short what)
     }
     struct evbuffer *in = bufferevent_get_input(bc->bev);
     if (evbuffer_get_length(in) && lt_fwd_frame(c, in)) return;   /* what came before the end */
-    if ((what & BEV_EVENT_EOF) && c->bst == LT_BST_EOF) { lt_fwd_on_done(c, 0); return; }
+    if ((what & BEV_EVENT_EOF) && c->fr.st == LT_H1_FRAME_EOF) { lt_fwd_on_done(c, 0); return; }
     lt_fwd_on_fail(c, (what & BEV_EVENT_TIMEOUT) ? LT_BERR_TIMEOUT
                       : (what & BEV_EVENT_EOF) ? LT_BERR_EOF : LT_BERR_IO);
 }
@@ -850,7 +795,7 @@ static void lt_fwd_send(lt_call *c, int fresh)
     int idx = c->bidx;
     c->berr = 0;
     c->got_head = 0;
-    c->bst = LT_BST_HEAD;
+    lt_h1_frame_init(&c->fr, 1, 0);
     c->t_attempt = lt_clock_mono_us();
     lt_bconn *bc = lt_proxy_backend_get(c->w, idx, fresh);
     if (!bc) { lt_fwd_attempt_failed(c, "connect or I/O error"); return; }

@@ -1,6 +1,7 @@
 /* h1.c -- the HTTP/1.x client side of the proxy, on bufferevents (no
  * evhttp): each accepted connection's bytes are framed here (request head,
- * then a Content-Length or chunked body), each request becomes one call
+ * then a Content-Length or chunked body; the rules are h1_frame.c's, this
+ * file finds and moves the bytes), each request becomes one call
  * through forward.c, and the reply goes back through the lt_fwd_ops below
  * as it comes: the backend's head with hop-by-hop fields dropped and the
  * framing the client's version needs, then the body bytes as they arrive
@@ -32,11 +33,15 @@
 #include "../common/log.h"
 #include "proxy.h"
 
-enum { LT_H1_HEAD, LT_H1_BODY, LT_H1_CSIZE, LT_H1_CDATA, LT_H1_CEND, LT_H1_TRAILER, LT_H1_CALL, LT_H1_CLOSE };
-
-#define LT_H1_HEAD_MAX 65536
+enum { LT_H1_HEAD, LT_H1_BODY, LT_H1_CALL, LT_H1_CLOSE };
 
 static void lt_h1_process(lt_client *cl);
+
+/* The largest request body read (beyond: refused unread, not logged). */
+static uint64_t lt_h1_limit(const lt_worker *w)
+{
+    return w->px->cfg->max_request_bytes * 2 + 65536;
+}
 
 /* ---- the connection ---- */
 
@@ -147,6 +152,7 @@ static void lt_h1_next(lt_client *cl)
     if (!cl->keep) { lt_h1_close_soon(cl); return; }
     lt_h1_pause(cl, 0);
     cl->st = LT_H1_HEAD;
+    lt_h1_frame_init(&cl->fr, 0, lt_h1_limit(cl->w));
     TAILQ_INIT(&cl->headers);
     evbuffer_drain(cl->body, evbuffer_get_length(cl->body));
     if (!cl->in_proc && evbuffer_get_length(bufferevent_get_input(cl->bev))) lt_h1_process(cl);
@@ -285,44 +291,27 @@ static int lt_h1_method(const char *m, size_t n)
 }
 
 /* Parses the head (n bytes ending with an empty line) from a copy in
- * cl->head. 0 ok, else the status to refuse with. */
+ * cl->head; the framing's decisions are h1_frame.c's. 0 ok, else the
+ * status to refuse with. */
 static int lt_h1_parse_head(lt_client *cl, const char *h0, size_t n)
 {
     lt_buf_reset(&cl->head);
     if (lt_buf_append(&cl->head, h0, n) < 0) return 500;
-    char *h = (char *)cl->head.data, *end = h + n, *eol = memchr(h, '\n', n);
-    if (!eol) return 400;
-    char *le = eol > h && eol[-1] == '\r' ? eol - 1 : eol;
-    char *sp1 = memchr(h, ' ', (size_t)(le - h));
-    if (!sp1) return 400;
-    char *uri = sp1 + 1, *sp2 = memchr(uri, ' ', (size_t)(le - uri));
-    if (!sp2 || le - sp2 != 9 || memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1')) return 400;
-    if (*uri != '/') return 400;
-    cl->minor = sp2[8] - '0';
-    cl->cmd = lt_h1_method(h, (size_t)(sp1 - h));
+    char *h = (char *)cl->head.data, *end = h + n;
+    lt_h1_frame_rline rl;
+    if (lt_h1_frame_request_line(h, n, &rl)) return 400;
+    cl->minor = rl.minor;
+    cl->cmd = lt_h1_method(rl.method, rl.method_len);
     lt_buf_reset(&cl->uri);
-    if (lt_buf_append(&cl->uri, uri, (size_t)(sp2 - uri) + 1) < 0) return 500;
-    cl->uri.data[sp2 - uri] = 0;
-    if (lt_forward_kv_fields(&cl->kv, &cl->headers, eol + 1, end) < 0) return 400;
+    if (lt_buf_append(&cl->uri, rl.uri, rl.uri_len + 1) < 0) return 500;
+    cl->uri.data[rl.uri_len] = 0;
+    if (lt_forward_kv_fields(&cl->kv, &cl->headers, h + (rl.fields - h), end) < 0) return 400;
     if (cl->cmd < 0) return 501;
-    const char *conn = evhttp_find_header(&cl->headers, "Connection");
-    cl->keep = cl->minor ? !(conn && lt_forward_token(conn, "close")) : (conn && lt_forward_token(conn, "keep-alive"));
-    const char *te = evhttp_find_header(&cl->headers, "Transfer-Encoding");
-    const char *len = evhttp_find_header(&cl->headers, "Content-Length");
-    uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;   /* beyond: refused unread, not logged */
-    if (te) {
-        if (!lt_forward_token(te, "chunked")) return 501;
-        cl->st = LT_H1_CSIZE;
-        if (len) cl->keep = 0;   /* both: the length is ignored, and the connection not trusted after */
-    } else if (len) {
-        char *e;
-        cl->left = strtoull(len, &e, 10);
-        if (e == len || *e || *len == '-') return 400;
-        if (cl->left > limit) return 413;
-        cl->st = cl->left ? LT_H1_BODY : LT_H1_CALL;
-    } else {
-        cl->st = LT_H1_CALL;
-    }
+    int bad = lt_h1_frame_request_body(&cl->fr, cl->minor, evhttp_find_header(&cl->headers, "Connection"),
+                                       evhttp_find_header(&cl->headers, "Transfer-Encoding"),
+                                       evhttp_find_header(&cl->headers, "Content-Length"), &cl->keep);
+    if (bad) return bad;
+    cl->st = cl->fr.st == LT_H1_FRAME_DONE ? LT_H1_CALL : LT_H1_BODY;
     const char *expect = evhttp_find_header(&cl->headers, "Expect");
     if (cl->st != LT_H1_CALL && cl->minor && expect && !strcasecmp(expect, "100-continue"))
         evbuffer_add(lt_h1_out(cl), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -350,19 +339,6 @@ static void lt_h1_dispatch(lt_client *cl)
     lt_forward_go(c);   /* its answer may come at once */
 }
 
-/* One line of at most cap-1 bytes into buf; -1: incomplete, -2: too long. */
-static int lt_h1_line(struct evbuffer *in, char *buf, size_t cap)
-{
-    size_t eol_len = 0;
-    struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
-    if (p.pos < 0) return evbuffer_get_length(in) >= cap ? -2 : -1;
-    if ((size_t)p.pos >= cap) return -2;
-    evbuffer_remove(in, buf, (size_t)p.pos);
-    buf[p.pos] = 0;
-    evbuffer_drain(in, eol_len);
-    return (int)p.pos;
-}
-
 /* HTTP/2 with prior knowledge (h2c, RFC 9113 3.3) on the cleartext
  * listener: a new connection that opens with the client preface goes to
  * h2.c, bytes already read included. 1: taken (cl is gone), -1: not
@@ -386,7 +362,19 @@ static int lt_h1_h2c(lt_client *cl, struct evbuffer *in)
     return 1;
 }
 
-/* Frames what the client sent, as far as it goes. */
+static const char *lt_h1_reason(int status)
+{
+    switch (status) {
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    default: return "Bad Request";
+    }
+}
+
+/* Frames what the client sent, as far as it goes: the bytes are found and
+ * moved here, the decisions are h1_frame.c's. */
 static void lt_h1_process(lt_client *cl)
 {
     struct evbuffer *in = bufferevent_get_input(cl->bev);
@@ -394,8 +382,8 @@ static void lt_h1_process(lt_client *cl)
         int h2c = lt_h1_h2c(cl, in);
         if (h2c) return;   /* taken, or waiting for the rest of the preface */
     }
-    uint64_t limit = cl->w->px->cfg->max_request_bytes * 2 + 65536;
-    char line[130];
+    uint64_t limit = lt_h1_limit(cl->w);
+    lt_h1_frame *f = &cl->fr;
     cl->in_proc = 1;
     for (;;) {
         size_t avail = evbuffer_get_length(in);
@@ -403,52 +391,29 @@ static void lt_h1_process(lt_client *cl)
         if (st == LT_H1_HEAD) {
             if (!avail) break;
             struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-            if (p.pos < 0) {
-                if (avail > LT_H1_HEAD_MAX) lt_h1_refuse(cl, 431, "Request Header Fields Too Large");
-                break;
-            }
-            size_t hl = (size_t)p.pos + 4;
+            size_t hl = p.pos < 0 ? 0 : (size_t)p.pos + 4;
+            if (lt_h1_frame_head_end(f, hl, avail)) { lt_h1_refuse(cl, f->err, lt_h1_reason(f->err)); break; }
+            if (!hl) break;
             int bad = lt_h1_parse_head(cl, (const char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl);
             evbuffer_drain(in, hl);
-            if (bad) {
-                lt_h1_refuse(cl, bad, bad == 413 ? "Payload Too Large" : bad == 501 ? "Not Implemented"
-                                      : bad == 500 ? "Internal Server Error" : "Bad Request");
-                break;
-            }
+            if (bad) { lt_h1_refuse(cl, bad, lt_h1_reason(bad)); break; }
             if (cl->st == LT_H1_CALL) lt_h1_dispatch(cl);
-        } else if (st == LT_H1_BODY || st == LT_H1_CDATA) {
+        } else if (st == LT_H1_BODY && !lt_h1_frame_wants_line(f)) {   /* Content-Length, a chunk's data */
             if (!avail) break;
-            size_t n = avail < cl->left ? avail : (size_t)cl->left;
-            evbuffer_remove_buffer(in, cl->body, n);
-            cl->left -= n;
-            if (cl->left) break;
-            if (st == LT_H1_CDATA) cl->st = LT_H1_CEND;
-            else lt_h1_dispatch(cl);
-        } else if (st == LT_H1_CSIZE || st == LT_H1_CEND || st == LT_H1_TRAILER) {
-            int l = lt_h1_line(in, line, sizeof line);
-            if (l == -1) break;
-            if (st == LT_H1_CEND) {
-                if (l != 0) { lt_h1_refuse(cl, 400, "Bad Request"); break; }
-                cl->st = LT_H1_CSIZE;
-            } else if (st == LT_H1_CSIZE) {
-                char *e;
-                unsigned long long sz = l > 0 ? strtoull(line, &e, 16) : 0;
-                if (l <= 0 || e == line || (*e && *e != ';' && *e != ' ' && *e != '\t') ||
-                    sz > limit || evbuffer_get_length(cl->body) + sz > limit) {
-                    lt_h1_refuse(cl, l > 0 && e != line && sz ? 413 : 400, l > 0 && e != line && sz ? "Payload Too Large" : "Bad Request");
-                    break;
-                }
-                if (sz) { cl->left = sz; cl->st = LT_H1_CDATA; }
-                else cl->st = LT_H1_TRAILER;
-            } else if (l == 0) {
-                lt_h1_dispatch(cl);
-            } else if (l == -2) {
-                lt_h1_refuse(cl, 431, "Request Header Fields Too Large");
+            evbuffer_remove_buffer(in, cl->body, lt_h1_frame_data(f, avail));
+            if (f->st == LT_H1_FRAME_DONE) lt_h1_dispatch(cl);
+            else if (f->st != LT_H1_FRAME_CEND) break;
+        } else if (st == LT_H1_BODY) {   /* a chunk-size line, a chunk's CRLF, a trailer field */
+            size_t w = avail < LT_H1_FRAME_LINE_WIN ? avail : LT_H1_FRAME_LINE_WIN, used;
+            if (lt_h1_frame_line(f, w ? (const char *)evbuffer_pullup(in, (ev_ssize_t)w) : "", w, &used) ==
+                LT_H1_FRAME_MORE)
                 break;
-            }
+            evbuffer_drain(in, used);
+            if (f->st == LT_H1_FRAME_ERR) { lt_h1_refuse(cl, f->err, lt_h1_reason(f->err)); break; }
+            if (f->st == LT_H1_FRAME_DONE) lt_h1_dispatch(cl);
         } else {   /* a call in flight (pipelined bytes wait), or closing */
             if (st == LT_H1_CLOSE) evbuffer_drain(in, avail);
-            else if (avail > limit + LT_H1_HEAD_MAX) lt_h1_pause(cl, 1);
+            else if (avail > limit + LT_H1_FRAME_HEAD_MAX) lt_h1_pause(cl, 1);
             break;
         }
     }
@@ -514,6 +479,7 @@ void lt_h1_accept(lt_worker *w, int fd, const struct sockaddr *sa)
     cl->body = evbuffer_new();
     cl->pend = evbuffer_new();
     TAILQ_INIT(&cl->headers);
+    lt_h1_frame_init(&cl->fr, 0, lt_h1_limit(w));
     lt_buf_init(&cl->uri);
     lt_buf_init(&cl->head);
     if (sa->sa_family == AF_INET6) {

@@ -21,6 +21,7 @@
 #include <event2/keyvalq_struct.h>
 #include "../common/lt.h"
 #include "backend.h"
+#include "h1_frame.h"
 #include "proxy_cfg.h"
 #include "tap.h"
 
@@ -81,7 +82,7 @@ typedef struct lt_client {        /* one HTTP/1.x client connection (h1.c) */
     struct lt_call *call;         /* the call being answered, if any */
     char peer[64];                /* address, for X-Forwarded-For */
     lt_endpoint ep;
-    int st;                       /* framing state (h1.c) */
+    int st;                       /* head, body, call or closing (h1.c) */
     int cmd, minor, keep;         /* the request: method, HTTP/1.minor, connection kept after the reply */
     int chunked_out;              /* the reply is sent chunked */
     int in_proc;                  /* framing under way */
@@ -91,7 +92,7 @@ typedef struct lt_client {        /* one HTTP/1.x client connection (h1.c) */
     struct lt_client *dnext;      /* flush list */
     struct evbuffer *pend;        /* reply bytes of this loop iteration, written at its end */
     struct event *rev;            /* plain: our read event (lt_proxy_recv); TLS: NULL, the bufferevent reads */
-    uint64_t left;                /* body bytes left (Content-Length, or of the current chunk) */
+    lt_h1_frame fr;               /* the request's framing (h1_frame.h) */
     struct evkeyvalq headers;     /* the request's fields: entries of kv, pointing into head */
     lt_buf head;                  /* copy of the request head, parsed in place */
     lt_fwd_kv kv;
@@ -221,8 +222,6 @@ void lt_forward_cancel(lt_call *c);
 const char *lt_forward_method(int cmd);
 /* RFC 9110 7.6.1 hop-by-hop fields, plus those the Connection field names. */
 int lt_forward_hop(const char *name, const char *connection);
-/* 1 when tok is one of the comma-separated tokens of a header value (case-insensitive). */
-int lt_forward_token(const char *v, const char *tok);
 /* Copies a head minus hop-by-hop fields. */
 void lt_forward_copy_headers(struct evkeyvalq *from, struct evkeyvalq *to);
 

@@ -15,7 +15,10 @@ OUTDIR/records/*: inputs for fuzz_records.c (flags, then target, request
 body, response body separated by FF FE), taken from the fixtures' HTTP/1
 exchanges plus hand-written Azure payloads.
 OUTDIR/pcap/*: the fixture captures cut to their first 64 KiB of packets.
-OUTDIR/config/*: packaging/llmtap.conf and small hand-written variants."""
+OUTDIR/config/*: packaging/llmtap.conf and small hand-written variants.
+OUTDIR/proxy_h1/*: inputs for fuzz_proxy_h1.c (flags, split step and phase,
+then one direction of a connection: requests or responses), hand-written
+cases plus the fixtures' HTTP/1 connections."""
 import glob
 import os
 import struct
@@ -265,8 +268,59 @@ config = {
               b"tenant_id = t\nclient_id = c\nclient_secret = s\n",
 }
 
+# proxy_h1: flags (bit 0 responses, bit 1 the request was HEAD, bits 2-7 a
+# request body limit in 64-byte units), split step, split phase, then one
+# connection's bytes in one direction: hand-written cases (each rule of
+# proxy/h1_frame.c) and the fixtures' HTTP/1 connections.
+def ph1(data, flags=0, step=0, phase=0):
+    return bytes([flags, step, phase]) + data
+
+
+proxy_h1 = {
+    "get": ph1(b"GET /openai/models HTTP/1.1\r\nHost: x\r\n\r\n"),
+    "post_len": ph1(post(b"/openai/deployments/d/chat/completions?api-version=1", b'{"messages":[]}'), 0, 5, 1),
+    "pipelined": ph1(b"GET /1 HTTP/1.1\r\n\r\n" + post(b"/2", b"ab") + b"GET /3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, 3),
+    "chunked": ph1(b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nabcd\r\n1 \r\ne\r\n0\r\nX-T: 1\r\n\r\n"
+                   b"GET /n HTTP/1.1\r\n\r\n", 0, 7, 2),
+    "chunked_lf": ph1(b"POST /c HTTP/1.1\nTransfer-Encoding: gzip, chunked\n\n3\nabc\n0\n\n", 0, 1),
+    "expect": ph1(b"POST /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\ndata"),
+    "te_and_len": ph1(b"POST /s HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    "te_gzip": ph1(b"POST /g HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
+    "bad_len": ph1(b"POST /b HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+    "bad_len2": ph1(b"POST /b HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n"),
+    "len_plus": ph1(b"POST /p HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc"),
+    "len_20_digits": ph1(b"POST /p HTTP/1.1\r\nContent-Length: 00000000000000000003\r\n\r\nabc"),
+    "over_limit": ph1(post(b"/big", b"x" * 200), 4 << 2),
+    "chunk_over_limit": ph1(b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + b"y" * 64 + b"\r\n41\r\n", 1 << 2, 9),
+    "bad_chunk": ph1(b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+    "no_crlf_after_chunk": ph1(b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"),
+    "long_trailer": ph1(b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: " + b"t" * 200 + b"\r\n\r\n", 0, 11),
+    "bad_line": ph1(b"GET / HTTP/2.0\r\n\r\n"),
+    "bad_uri": ph1(b"GET x HTTP/1.1\r\n\r\n"),
+    "bad_field": ph1(b"GET / HTTP/1.1\r\n folded: x\r\n\r\n"),
+    "resp_len": ph1(ok(b'{"choices":[]}') + ok(b"", status=b"404 Not Found"), 1, 4),
+    "resp_chunked": ph1(chunked([sse_body[:40], sse_body[40:]], b"X-T: 1\r\n"), 1, 6, 3),
+    "resp_continue": ph1(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok(b"ok"), 1, 2),
+    "resp_nobody": ph1(b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", 1),
+    "resp_head": ph1(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" + ok(b"x"), 3),
+    "resp_close": ph1(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nuntil the end", 1, 5),
+    "resp_bad_status": ph1(b"HTTP/1.1 2x0 OK\r\n\r\n", 1),
+    "resp_bad_len": ph1(b"HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n", 1),
+    "resp_long_trailer": ph1(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX: " + b"t" * 300 + b"\r\n\r\n", 1, 13),
+    "resp_bad_chunk": ph1(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 1),
+}
+for path in pcaps:
+    base = os.path.splitext(os.path.basename(path))[0]
+    for i, chunks in enumerate(connections(path)):
+        if not chunks or chunks[0][1].startswith(b"PRI * HTTP/2.0") or any(b"Upgrade: h2c" in p for _, p in chunks[:1]):
+            continue
+        for d in (REQ, RESP):
+            data = b"".join(p for dd, p in chunks if dd == d)[:65536]
+            if data:
+                proxy_h1["%s_%d_%s" % (base, i, "resp" if d else "req")] = ph1(data, d, (i * 7) % 32, i % 5)
+
 for name, corpus in (("http1", http1), ("http2", http2), ("sse", sse), ("records", records),
-                     ("pcap", pcap), ("config", config)):
+                     ("pcap", pcap), ("config", config), ("proxy_h1", proxy_h1)):
     os.makedirs(os.path.join(out, name), exist_ok=True)
     for k, v in corpus.items():
         with open(os.path.join(out, name, k), "wb") as f:
