@@ -662,8 +662,7 @@ static int lt_fwd_frame(lt_call *c, struct evbuffer *in)
         size_t avail = evbuffer_get_length(in);
         switch (f->st) {
         case LT_H1_FRAME_HEAD: {
-            struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-            size_t hl = p.pos < 0 ? 0 : (size_t)p.pos + 4;
+            size_t hl = lt_h1_head_length(in, f);
             if (lt_h1_frame_head_end(f, hl, avail)) { lt_fwd_on_fail(c, LT_BERR_HEAD); return 1; }
             if (!hl) return 0;
             int minor = 1;

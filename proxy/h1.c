@@ -373,6 +373,20 @@ static const char *lt_h1_reason(int status)
     }
 }
 
+size_t lt_h1_head_length(struct evbuffer *in, lt_h1_frame *f)
+{
+    size_t start = f->scanned > 3 ? f->scanned - 3 : 0; /* "\r\n\r" may end what was searched */
+    struct evbuffer_ptr from, p;
+    if (start && evbuffer_ptr_set(in, &from, start, EVBUFFER_PTR_SET) < 0) start = 0;
+    p = evbuffer_search(in, "\r\n\r\n", 4, start ? &from : NULL);
+    if (p.pos < 0) {
+        f->scanned = evbuffer_get_length(in);
+        return 0;
+    }
+    f->scanned = 0;
+    return (size_t)p.pos + 4;
+}
+
 /* Frames what the client sent, as far as it goes: the bytes are found and
  * moved here, the decisions are h1_frame.c's. */
 static void lt_h1_process(lt_client *cl)
@@ -390,8 +404,7 @@ static void lt_h1_process(lt_client *cl)
         int st = cl->st;
         if (st == LT_H1_HEAD) {
             if (!avail) break;
-            struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-            size_t hl = p.pos < 0 ? 0 : (size_t)p.pos + 4;
+            size_t hl = lt_h1_head_length(in, f);
             if (lt_h1_frame_head_end(f, hl, avail)) { lt_h1_refuse(cl, f->err, lt_h1_reason(f->err)); break; }
             if (!hl) break;
             int bad = lt_h1_parse_head(cl, (const char *)evbuffer_pullup(in, (ev_ssize_t)hl), hl);

@@ -58,6 +58,9 @@ typedef struct lt_h1_frame {
     uint64_t left;         /* body bytes left (Content-Length, or of the current chunk) */
     uint64_t body;         /* body bytes of this message so far */
     uint64_t limit;        /* request: the largest body read (beyond: 413, unread) */
+    size_t scanned;        /* head bytes searched for its blank line without finding it: the next
+                            * read's search resumes there, so a head trickled in byte by byte is
+                            * scanned once, not once per read */
 } lt_h1_frame;
 
 typedef struct lt_h1_frame_rline {   /* a request line, pointing into the head */
@@ -88,6 +91,7 @@ static inline void lt_h1_frame_init(lt_h1_frame *f, int resp, uint64_t limit)
     f->left = 0;
     f->body = 0;
     f->limit = limit;
+    f->scanned = 0;
 }
 
 /* lt_h1_frame_head_end's error: state ERR. Returns 1. */

@@ -212,6 +212,10 @@ typedef struct lt_fwd_req {       /* a client's request, as forward.c sees it */
 int lt_forward_kv_fields(lt_fwd_kv *kv, struct evkeyvalq *q, char *p, char *end);
 /* Worker exit: frees the cached call objects. */
 void lt_forward_free_cache(lt_worker *w);
+/* h1.c: the length of the head at the start of in (through its blank line),
+ * 0 while its end has not arrived; the search resumes where the last one
+ * stopped (f->scanned). Both sides frame heads with it. */
+size_t lt_h1_head_length(struct evbuffer *in, lt_h1_frame *f);
 /* Creates a call (the request's bytes go to the tap); NULL: out of memory.
  * The request must stay valid until the call ends. */
 lt_call *lt_forward_call(lt_worker *w, const lt_fwd_ops *ops, void *cs, lt_tap_conn *tap, const lt_fwd_req *req);
