@@ -15,6 +15,15 @@ gen=tests/fixtures/gen/capture.sh
 [ -f "$out/azure-h2.pcap" ] || "$gen" "$out" azure-h2 --h2 h2burst.mjs 4 32 $((CALLS / 128)) 330 1 1 >&2
 run() { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -1; }
 measure() { local rows=() i; for i in 1 2 3; do rows+=("$(run "$@")"); done; printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p; }
+measure_db() { # capture args...: as measure, replay --db, each run into a fresh spool on tmpfs
+    local rows=() i db
+    for i in 1 2 3; do
+        db=$(mktemp -d /dev/shm/llmtap-azure.XXXXXX)
+        rows+=("$(run "$BUILD/llmtap" replay "$1" --db "$db/spool.db" "${@:2}")")
+        rm -rf "$db"
+    done
+    printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p
+}
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
 echo "| Capture | Run | Wall | Capture MB/s | Calls/s | SSE events/s | Peak RSS | Ratio to bare read |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -27,8 +36,7 @@ for p in h1 h2; do
     read -r bw _ _ brss <<<"$(measure "$BUILD/bench/pcap_loop" "$f")"
     read -r mw _ _ mrss <<<"$(measure "$BUILD/bench/pcap_loop" --reader "$f")"
     read -r tw _ _ trss <<<"$(measure "$BUILD/llmtap" replay "$f" --no-store --config /dev/null -q)"
-    db=$(mktemp -d /dev/shm/llmtap-azure.XXXXXX)
-    read -r sw _ _ srss <<<"$(run "$BUILD/llmtap" replay "$f" --db "$db/spool.db" --config /dev/null -q)"; rm -rf "$db"
+    read -r sw _ _ srss <<<"$(measure_db "$f" --config /dev/null -q)"
     name="azure-$p ($mb MB, $calls calls, $events events)"
     for r in "bare libpcap loop|$bw|$brss" "same loop over llmtap's reader|$mw|$mrss" "replay --no-store|$tw|$trss" "replay --db (tmpfs)|$sw|$srss"; do
         IFS='|' read -r label w rss <<<"$r"

@@ -20,12 +20,20 @@ measure() { # label cmd...: 3 runs, median wall; cpu and rss of the median run
     for i in 1 2 3; do rows+=("$(run "$@")"); done
     printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p
 }
+measure_db() { # capture args...: as measure, replay --db, each run into a fresh spool on tmpfs
+    local rows=() i db
+    for i in 1 2 3; do
+        db=$(mktemp -d /dev/shm/llmtap-bench.XXXXXX)
+        rows+=("$(run "$BUILD/llmtap" replay "$1" --db "$db/spool.db" "${@:2}")")
+        rm -rf "$db"
+    done
+    printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p
+}
 cat "$big" > /dev/null   # warm the page cache for every contender alike
 base=$(measure "$BUILD/bench/pcap_loop" "$big")
 baseown=$(measure "$BUILD/bench/pcap_loop" --reader "$big")
 tap=$(measure "$BUILD/llmtap" replay "$big" --no-store -q)
-db=$(mktemp -d /dev/shm/llmtap-bench.XXXXXX)
-store=$(run "$BUILD/llmtap" replay "$big" --db "$db/spool.db" -q); rm -rf "$db"
+store=$(measure_db "$big" -q)
 halfrss=$(run "$BUILD/llmtap" replay "$half" --no-store -q | awk '{print $4}')
 
 # HTTP/2: the real h2 capture (Node http2 client, 24 concurrent streams) x 300 connections
@@ -85,7 +93,7 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
     echo "### Azure-shaped traffic (issue 13)"
     echo
     echo "\`bench/azure.sh $BUILD\`: generated at bench time (openai SDK over HTTP/1.1, Node http2 4 x 32 streams, ~90 chunks"
-    echo "per answer in Azure's shape). Median of 3 runs except the --db row (one run)."
+    echo "per answer in Azure's shape). Median of 3 runs (--db: a fresh spool each run)."
     echo
     echo "$azure_tab"
     echo

@@ -6,8 +6,15 @@
  * stores; the record's JSON tree is built and freed on one thread. (Queuing
  * the tree instead made the writer free, on its thread, hundreds of small
  * blocks per record that the capture thread had allocated: glibc's arena
- * lock then serialized the two threads, and storing cost more than parsing.) The thread swaps out up to one batch,
- * releases the lock, and writes the batch in one transaction: the commit is
+ * lock then serialized the two threads, and storing cost more than parsing.
+ * Tried again with mimalloc: the writer serializing the queued trees, a
+ * chunk of 32 at a time into one reused buffer, and handing them back for the
+ * producer to free. The capture thread ran 11% fewer instructions (callgrind,
+ * replay --db of bench-256: 2.72G -> 2.43G, the writer 0.38G -> 0.68G) yet
+ * used as much CPU or more, and replay --db of bench-512 took +0.2-0.3 s CPU
+ * and more wall: each tree, hundreds of scattered blocks, crosses between
+ * the cores twice, where a text is 3 KB in a row.) The thread swaps out up
+ * to one batch, releases the lock, and writes the batch in one transaction: the commit is
  * the unit of durability (what `kill -9` cannot take back) and of cost (one
  * WAL append per batch instead of per record). Group commit: a batch is
  * written when it is full or when its first record has waited

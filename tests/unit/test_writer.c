@@ -3,8 +3,10 @@
  * uploader would see it), a full queue drops and counts instead of blocking,
  * destroy commits what is still queued, the JSON object is shared, not
  * copied or freed early, submit_wait never drops, a fast producer gets full
- * batches (group commit), and a lone record is committed by the linger
- * without any flush. */
+ * batches (group commit), a lone record is committed by the linger
+ * without any flush, and each stored text is json_dumps' bytes of its record
+ * even though the producer released the record at once (a record that cannot
+ * be serialized is counted in store_errors, not stored). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +175,66 @@ static void test_linger_commits_a_lone_record(void **st)
     lt_spool_close(s);
 }
 
+/* A record with nested values, escapes and UTF-8. */
+static lt_record mkrich(int i)
+{
+    lt_record r = {.table = LT_TABLE_LLM, .time = 5000 + i,
+                   .obj = json_pack("{s:i, s:s, s:[i, {s:n, s:b}], s:{s:s}}", "N", i, "Text", "caf\xc3\xa9 \"q\"\n\t\x01",
+                                    "A", -i, "b", "t", 1, "O", "k", "/v")};
+    snprintf(r.id, sizeof r.id, "rich%08d", i);
+    return r;
+}
+
+static void test_text_written_from_the_tree(void **st)
+{
+    (void)st;
+    char *err = NULL;
+    lt_spool *s = lt_spool_open(db, &err);
+    lt_counters ctr;
+    lt_counters_reset(&ctr);
+    lt_spool_set_counters(s, &ctr);
+    lt_writer *w = lt_writer_create(s, 100000);
+    const int n = 2500, bad = 7;
+    for (int i = 0; i < n; i++) {
+        lt_record r = mkrich(i);
+        if (i == bad) json_object_set_new(r.obj, "Bad", json_stringn_nocheck("\xff\xfe", 2)); /* not UTF-8 */
+        assert_int_equal(lt_writer_submit(w, &r), 0);
+        lt_record_clear(&r);   /* the producer is done with it before the batch is committed */
+    }
+    lt_writer_flush(w);
+    lt_writer_stats ws;
+    lt_writer_stats_get(w, &ws);
+    assert_int_equal(ws.submitted, n);
+    assert_int_equal(ws.written, n);
+    if (ctr.store_errors != 1) fprintf(stderr, "expected 1 store error (invalid UTF-8), got %llu\n",
+                                       (unsigned long long)ctr.store_errors);
+    assert_int_equal(ctr.store_errors, 1);
+    lt_writer_destroy(w);
+    lt_spool_set_counters(s, NULL);
+    lt_spool_close(s);
+
+    s = lt_spool_open(db, &err);
+    lt_spool_row *rows = NULL;
+    int nrows = 0;
+    lt_spool_fetch_pending(s, LT_TABLE_LLM, n, 0, &rows, &nrows);
+    if (nrows != n - 1) fprintf(stderr, "expected %d rows, got %d\n", n - 1, nrows);
+    assert_int_equal(nrows, n - 1);
+    for (int k = 0; k < nrows; k++) {
+        int i = atoi(rows[k].id + 4);
+        lt_record r = mkrich(i);
+        char *want = json_dumps(r.obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (strcmp(rows[k].json, want) || rows[k].len != strlen(want))
+            fprintf(stderr, "record %d: expected %s, got %s\n", i, want, rows[k].json);
+        assert_string_equal(rows[k].json, want);
+        assert_int_equal(rows[k].len, strlen(want));
+        assert_int_not_equal(i, bad);
+        free(want);
+        lt_record_clear(&r);
+    }
+    lt_spool_rows_free(rows, nrows);
+    lt_spool_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_commits_queue, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_submit_wait_never_drops_and_batches_fill, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_linger_commits_a_lone_record, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_text_written_from_the_tree, setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
