@@ -62,6 +62,31 @@ static void lt_jw_int(lt_jw *w, json_int_t v)
     lt_jw_put(w, p, (size_t)(e - p));
 }
 
+/* The valid UTF-8 sequences from p on (p[0] >= 0x80): the end of the run,
+ * NULL at an invalid sequence. Two- and three-byte sequences (the letters of
+ * most non-English text) are checked here without a call, with the same
+ * rules as lt_jtext_utf8_len: no overlong form (E0 needs A0-BF next), no
+ * surrogate (ED needs 80-9F); four-byte ones go through lt_jtext_utf8_len. */
+static inline const unsigned char *lt_jtext_utf8_run(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p >= 0x80) {
+        unsigned c = p[0];
+        if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+            p += 2;
+            continue;
+        }
+        if (c >= 0xE0 && c <= 0xEF && end - p >= 3 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+            (c != 0xE0 || p[1] >= 0xA0) && (c != 0xED || p[1] < 0xA0)) {
+            p += 3;
+            continue;
+        }
+        size_t k = lt_jtext_utf8_len(p, end);
+        if (!k) return NULL;
+        p += k;
+    }
+    return p;
+}
+
 static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -69,9 +94,7 @@ static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
     while (p < end) {
         const unsigned char *q = lt_jtext_plain_run(p, end);
         while (q < end && *q >= 0x80) { /* valid UTF-8 is copied as it is */
-            size_t k = lt_jtext_utf8_len(q, end);
-            if (!k) return -1;
-            q += k;
+            if (!(q = lt_jtext_utf8_run(q, end))) return -1;
             q = lt_jtext_plain_run(q, end);
         }
         if (q > p) lt_jw_put(b, p, (size_t)(q - p));

@@ -36,6 +36,50 @@ static void test_strings(void **st)
     same_as_jansson(bad, "invalid UTF-8");
 }
 
+/* Every one-, two- and three-byte sequence from 0x80 up (valid, overlong,
+ * surrogate, cut short by the end of the string or by the next byte) and
+ * the four-byte boundaries, inside a string and at its end: written or
+ * refused exactly as jansson does. */
+static void test_utf8_sequences(void **st)
+{
+    (void)st;
+    unsigned char s[16];
+    size_t checked = 0;
+    for (unsigned a = 0x80; a <= 0xFF; a++)
+        for (unsigned b = 0; b <= 0xFF; b++)
+            for (unsigned c = 0; c <= 0xFF; c += (a >= 0xE0 && a <= 0xEF) ? 1 : 0x3F) {
+                for (int tail = 0; tail < 2; tail++) { /* "x" + seq + "yz", or the sequence ending the string */
+                    size_t n = 0;
+                    s[n++] = 'x';
+                    s[n++] = (unsigned char)a;
+                    s[n++] = (unsigned char)b;
+                    s[n++] = (unsigned char)c;
+                    if (!tail) { s[n++] = 'y'; s[n++] = 'z'; }
+                    json_t *v = json_array();
+                    json_array_append_new(v, json_stringn_nocheck((const char *)s, n));
+                    char *want = json_dumps(v, JSON_COMPACT);
+                    size_t len = 0;
+                    char *got = lt_jtext_dump(v, &len);
+                    if ((want == NULL) != (got == NULL) || (want && (len != strlen(want) || memcmp(got, want, len))))
+                        fail_msg("bytes %02X %02X %02X (%s): expected %s, got %s", a, b, c, tail ? "at the end" : "inside",
+                                 want ? want : "(refused)", got ? got : "(refused)");
+                    free(want);
+                    free(got);
+                    json_decref(v);
+                    checked++;
+                }
+            }
+    static const char *const four[] = {"\xF0\x90\x80\x80", "\xF0\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF", "\xF4\x90\x80\x80",
+                                       "\xF5\x80\x80\x80", "\xF0\x9F\x98", "\xF0\x9F\x98\x8A"};
+    for (size_t i = 0; i < sizeof four / sizeof *four; i++)
+    {
+        json_t *v = json_array();
+        json_array_append_new(v, json_stringn_nocheck(four[i], strlen(four[i])));
+        same_as_jansson(v, "four-byte boundary");
+    }
+    assert_true(checked > 2000000);
+}
+
 static void test_structure(void **st)
 {
     (void)st;
@@ -55,6 +99,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_utf8_sequences),
         cmocka_unit_test(test_structure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
