@@ -13,17 +13,7 @@ out=bench/out; mkdir -p "$out"
 gen=tests/fixtures/gen/capture.sh
 [ -f "$out/azure-h1.pcap" ] || "$gen" "$out" azure-h1 --h1 azstream.mjs "$CALLS" 64 330 5 >&2
 [ -f "$out/azure-h2.pcap" ] || "$gen" "$out" azure-h2 --h2 h2burst.mjs 4 32 $((CALLS / 128)) 330 1 1 >&2
-run() { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -1; }
-measure() { local rows=() i; for i in 1 2 3; do rows+=("$(run "$@")"); done; printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p; }
-measure_db() { # capture args...: as measure, replay --db, each run into a fresh spool on tmpfs
-    local rows=() i db
-    for i in 1 2 3; do
-        db=$(mktemp -d /dev/shm/llmtap-azure.XXXXXX)
-        rows+=("$(run "$BUILD/llmtap" replay "$1" --db "$db/spool.db" "${@:2}")")
-        rm -rf "$db"
-    done
-    printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p
-}
+. bench/lib.sh   # run, measure, measure_db
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
 echo "| Capture | Run | Wall | Capture MB/s | Calls/s | SSE events/s | Peak RSS | Ratio to bare read |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -12,23 +12,7 @@ big=$out/bench-$MB.pcap; half=$out/bench-$((MB / 2)).pcap
 [ -f "$half" ] || "$BUILD/bench/gen_capture" "$half" $((MB / 2)) > "$half.info"
 size=$(stat -c %s "$big"); exchanges=$(awk '{print $2}' "$big.info")
 
-# run CMD...: prints "wall user sys maxrss_kb" (GNU time)
-run() { /usr/bin/time -f "%e %U %S %M" "$@" 2>&1 >/dev/null | tail -1; }
-median3() { sort -n | sed -n 2p; }
-measure() { # label cmd...: 3 runs, median wall; cpu and rss of the median run
-    local rows=() i
-    for i in 1 2 3; do rows+=("$(run "$@")"); done
-    printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p
-}
-measure_db() { # capture args...: as measure, replay --db, each run into a fresh spool on tmpfs
-    local rows=() i db
-    for i in 1 2 3; do
-        db=$(mktemp -d /dev/shm/llmtap-bench.XXXXXX)
-        rows+=("$(run "$BUILD/llmtap" replay "$1" --db "$db/spool.db" "${@:2}")")
-        rm -rf "$db"
-    done
-    printf '%s\n' "${rows[@]}" | sort -n | sed -n 2p
-}
+. bench/lib.sh   # run, measure, measure_db
 cat "$big" > /dev/null   # warm the page cache for every contender alike
 base=$(measure "$BUILD/bench/pcap_loop" "$big")
 baseown=$(measure "$BUILD/bench/pcap_loop" --reader "$big")
