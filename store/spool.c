@@ -281,7 +281,13 @@ static lt_spool *lt_spool_open_once(const char *path, char **err, int *corrupt)
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(s->db, 5000);
-        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+        /* A page cache of 512 KiB instead of SQLite's 2 MiB: inserts land at
+         * the end of the tables (the rightmost pages), the uploader reads
+         * pending rows in order, so the larger cache only held pages nobody
+         * reads again, in every process's resident memory (the proxy's
+         * peak RSS with logging 23.5 -> 22.0 MB). */
+        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-512;", NULL,
+                          NULL, NULL);
     }
     if (rc == SQLITE_OK) chmod(path, 0600);
     umask(old);

@@ -75,6 +75,39 @@ static void test_flush_commits_everything(void **st)
     lt_spool_close(s);
 }
 
+/* Large records: a batch stops at 256 KiB of text, not at 1000 records, so
+ * what the writer holds in memory is bounded in bytes. 64 records of 40 KB
+ * (2.5 MiB) need at least 10 transactions; all of them land. */
+static void test_batches_bounded_by_bytes(void **st)
+{
+    (void)st;
+    char *err = NULL;
+    lt_spool *s = lt_spool_open(db, &err);
+    lt_writer *w = lt_writer_create(s, 100000);
+    assert_non_null(w);
+    char *big = malloc(40001);
+    memset(big, 'x', 40000);
+    big[40000] = 0;
+    for (int i = 0; i < 64; i++) {
+        lt_record r = mkrec(i);
+        json_object_set_new(r.obj, "Body", json_string(big));
+        assert_int_equal(lt_writer_submit(w, &r), 0);
+        lt_record_clear(&r);
+    }
+    free(big);
+    lt_writer_flush(w);
+    lt_writer_stats ws;
+    lt_writer_stats_get(w, &ws);
+    if (ws.written != 64 || ws.batches < 10)
+        fprintf(stderr, "expected 64 records in >= 10 batches, got %llu in %llu\n", (unsigned long long)ws.written,
+                (unsigned long long)ws.batches);
+    assert_int_equal(ws.written, 64);
+    assert_true(ws.batches >= 10);
+    assert_int_equal(pending_seen_by_other_connection(), 64);
+    lt_writer_destroy(w);
+    lt_spool_close(s);
+}
+
 static void test_full_queue_drops_and_counts(void **st)
 {
     (void)st;
@@ -238,6 +271,7 @@ static void test_text_written_from_the_tree(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_batches_bounded_by_bytes, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_flush_commits_everything, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_destroy_commits_queue, setup, tmpdir_teardown),
