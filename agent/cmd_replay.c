@@ -8,7 +8,6 @@
  * The counters printed at the end account for every packet, stream and
  * exchange that did not become a complete record. */
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +26,6 @@ typedef struct lt_replay {
     lt_writer *writer;       /* owns spool while it runs */
     lt_counters store_ctr;   /* the spool counts here, on the writer's thread */
     int json;
-    pthread_mutex_t mu;      /* --workers: records come from several threads */
-    int locked;
 } lt_replay;
 
 static void lt_replay_print(const lt_record *rec)
@@ -38,23 +35,22 @@ static void lt_replay_print(const lt_record *rec)
     json_object_update(o, rec->obj);
     size_t n;
     char *s = lt_jtext_dump(o, &n); /* the bytes json_dumps would give: the cases pin them */
-    if (s) { fwrite(s, 1, n, stdout); fputc('\n', stdout); free(s); }
+    if (s) { /* a whole line, though --workers threads print at once */
+        flockfile(stdout);
+        fwrite_unlocked(s, 1, n, stdout);
+        fputc_unlocked('\n', stdout);
+        funlockfile(stdout);
+        free(s);
+    }
     json_decref(o);
 }
 
-static void lt_replay_record_one(lt_replay *r, lt_record *rec);
-
-/* Records of several workers meet here, one at a time (a record, not a packet, per lock). */
+/* Called by every --workers thread at once: the line is printed under
+ * stdout's lock and the writer has its own, so each thread writes its
+ * records' JSON text in parallel. */
 static void lt_replay_record(void *ud, lt_record *rec)
 {
     lt_replay *r = ud;
-    if (r->locked) pthread_mutex_lock(&r->mu);
-    lt_replay_record_one(r, rec);
-    if (r->locked) pthread_mutex_unlock(&r->mu);
-}
-
-static void lt_replay_record_one(lt_replay *r, lt_record *rec)
-{
     if (r->json) lt_replay_print(rec);
     if (r->writer) lt_writer_submit_wait(r->writer, rec);
 }
@@ -81,9 +77,9 @@ static void lt_replay_usage(FILE *out)
             "  --db PATH   SQLite spool to store records in (default: [store] path of the config)\n"
             "  --json      print one JSON object per record on stdout, tagged with its \"Table\"\n"
             "  --no-store  do not store records\n"
-            "  --workers N N pipelines run by N threads, the file's reader one of them; each flow stays on\n"
-            "              the pipeline it was placed on (default 1; records then come in the order they\n"
-            "              complete, not the order of a single pipeline)\n"
+            "  --workers N N pipelines on N threads, each reading FILE and running the flows placed on\n"
+            "              its pipeline (default 1; records then come in the order they complete, not\n"
+            "              the order of a single pipeline; from stdin or a pipe one thread runs them all)\n"
             "  --config    configuration file (default /etc/llmtap/llmtap.conf if it exists)\n"
             "  -q / -v     quieter / more verbose logging\n"
             "exit status: 0 done (damaged input is counted, not fatal), 1 input or store error, 2 usage\n");
@@ -106,8 +102,6 @@ static int lt_replay_end(lt_replay *r, lt_config *cfg, const char *file, int qui
 /* --workers N: capture/workers.c runs N pipelines; the spool counts into its own counters. */
 static int lt_replay_workers(lt_replay *r, lt_config *cfg, const char *file, int n, lt_counters *ctr)
 {
-    pthread_mutex_init(&r->mu, NULL);
-    r->locked = 1;
     lt_workers *w = lt_workers_create(n, &cfg->pipeline, lt_replay_record, r);
     char *e = NULL;
     int rc = 0;
@@ -119,7 +113,6 @@ static int lt_replay_workers(lt_replay *r, lt_config *cfg, const char *file, int
     if (w) lt_workers_counters(w, ctr);
     lt_workers_destroy(w);
     if (lt_replay_store_end(r, ctr)) rc = 1;
-    pthread_mutex_destroy(&r->mu);
     return rc;
 }
 

@@ -99,7 +99,7 @@ int lt_capture_read(const char *path, lt_capture_frame_fn fn, void *ud, lt_time_
     while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
         *last = (lt_time_us)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
         if (fn(ud, linktype, data, h->caplen, *last) < 0) {
-            if (err && asprintf(err, "%s: out of memory queueing a frame of %u bytes", path, h->caplen) < 0) *err = NULL;
+            if (err && asprintf(err, "%s: out of memory at a frame of %u bytes", path, h->caplen) < 0) *err = NULL;
             rc = -1;
             break;
         }

@@ -1,11 +1,11 @@
 #!/bin/bash
-# llmtap replay --workers N (capture/workers.c: flows placed on N pipelines run by N threads, the
-# reader one of them): for every committed capture, 2 and 3 workers must give the same records as
-# one pipeline (compared sorted: records come in the order they complete) and the same counters,
-# and storing through the shared spool must insert every record once (a second replay: all
-# duplicates). The committed captures are one or two 256 KB batches; two generated 16 MB ones
-# (bench/gen_capture: 64 and 3 concurrent connections) are 64 batches, so pipelines change
-# threads and the reader runs batches of its own between reads.
+# llmtap replay --workers N (capture/workers.c: each of N threads reads the file and runs the
+# flows placed on its pipeline; every thread must place every flow alike): for every committed
+# capture, 2 and 3 workers must give the same records as one pipeline (compared sorted: records
+# come in the order they complete) and the same counters, so no flow is run twice or lost; from
+# stdin (one thread runs every pipeline) likewise; and storing through the shared spool must
+# insert every record once (a second replay: all duplicates). Two generated 16 MB captures
+# (bench/gen_capture: 64 and 3 concurrent connections) place many flows, and few on 3 pipelines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${LLMTAP:?}" "${BUILD:?}"
@@ -41,6 +41,13 @@ for pcap in tests/fixtures/http1/*.pcap tests/fixtures/http2/*.pcap tests/fixtur
         fi
     done
 done
+# stdin cannot be read by each thread: one thread runs the pipelines, with the same records
+n=$((n + 1))
+"$LLMTAP" replay - --json --no-store --config /dev/null --workers 2 <"$tmp/gen64.pcap" 2>/dev/null | sort >"$tmp/rs"
+"$LLMTAP" replay "$tmp/gen64.pcap" --json --no-store --config /dev/null 2>/dev/null | sort >"$tmp/r1"
+if [ ! -s "$tmp/r1" ] || ! cmp -s "$tmp/r1" "$tmp/rs"; then
+    fails=$((fails + 1)); echo "FAIL stdin --workers 2: expected the $(wc -l <"$tmp/r1") records of one pipeline, got $(wc -l <"$tmp/rs")"
+fi
 pcap=tests/fixtures/http1/azure.pcap
 want=$(wc -l < <("$LLMTAP" replay "$pcap" --json --no-store --config /dev/null -q))
 "$LLMTAP" replay "$pcap" --db "$tmp/s.db" --config /dev/null --workers 2 2>"$tmp/s1"
