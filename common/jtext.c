@@ -87,15 +87,47 @@ static inline const unsigned char *lt_jtext_utf8_run(const unsigned char *p, con
     return p;
 }
 
+/* lt_jtext_plain_run for a run inside the string [s, end): the last bytes of
+ * a run (fewer than 16 before the string's end) are looked at with one load
+ * of the string's last 16 bytes, shifted, instead of a byte at a time (every
+ * string ends so, and a run ends at each letter beyond ASCII); a string
+ * shorter than 16 bytes is looked at in a padded copy. The loads stay inside
+ * the string. */
+static inline const unsigned char *lt_jtext_run_in(const unsigned char *s, const unsigned char *p,
+                                                   const unsigned char *end)
+{
+#ifdef __SSE2__
+    while (end - p >= 16) {
+        unsigned m = lt_jtext_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+        if (m) return p + __builtin_ctz(m);
+        p += 16;
+    }
+    if (p == end) return end;
+    unsigned m;
+    if (end - s >= 16) {
+        m = lt_jtext_special_mask(_mm_loadu_si128((const __m128i *)(const void *)(end - 16))) >> (16 - (end - p));
+    } else {
+        unsigned char pad[16];
+        memset(pad, ' ', sizeof pad);
+        memcpy(pad, p, (size_t)(end - p));
+        m = lt_jtext_special_mask(_mm_loadu_si128((const __m128i *)(const void *)pad));
+    }
+    return m ? p + __builtin_ctz(m) : end;
+#else
+    (void)s;
+    return lt_jtext_plain_run_inline(p, end);
+#endif
+}
+
 static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     lt_jw_put(b, "\"", 1);
     while (p < end) {
-        const unsigned char *q = lt_jtext_plain_run(p, end);
+        const unsigned char *q = lt_jtext_run_in((const unsigned char *)s, p, end);
         while (q < end && *q >= 0x80) { /* valid UTF-8 is copied as it is */
             if (!(q = lt_jtext_utf8_run(q, end))) return -1;
-            q = lt_jtext_plain_run(q, end);
+            q = lt_jtext_run_in((const unsigned char *)s, q, end);
         }
         if (q > p) lt_jw_put(b, p, (size_t)(q - p));
         if (q >= end) break;

@@ -19,21 +19,29 @@
  * reject it (bad lead or continuation, overlong, surrogate, above U+10FFFF). */
 size_t lt_jtext_utf8_len(const unsigned char *p, const unsigned char *end);
 
+#ifdef __SSE2__
+/* Bit i set: byte i of v needs a look (a quote, a backslash, a control byte
+ * or a byte >= 0x80; the signed compare puts those below 0x20 too). */
+static inline unsigned lt_jtext_special_mask(__m128i v)
+{
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                   _mm_cmplt_epi8(v, space));
+    return (unsigned)_mm_movemask_epi8(special);
+}
+#endif
+
 /* First byte at or after p that is a quote, a backslash, a control byte or
  * >= 0x80 (end if none). Inline too, for the scanner's short keys, where the
  * call cost as much as the scan. */
 const unsigned char *lt_jtext_plain_run(const unsigned char *p, const unsigned char *end);
+
 static inline const unsigned char *lt_jtext_plain_run_inline(const unsigned char *p, const unsigned char *end)
 {
 #ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* signed compare: bytes >= 0x80 are negative, so they count as below 0x20 too */
-        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                       _mm_cmplt_epi8(v, space));
-        int m = _mm_movemask_epi8(special);
-        if (m) return p + __builtin_ctz((unsigned)m);
+        unsigned m = lt_jtext_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+        if (m) return p + __builtin_ctz(m);
         p += 16;
     }
 #endif

@@ -36,6 +36,32 @@ static void test_strings(void **st)
     same_as_jansson(bad, "invalid UTF-8");
 }
 
+/* Strings of 1 to 40 bytes with one byte that needs a look (quote,
+ * backslash, control byte, the lead of a two- or three-byte letter) at every
+ * position: the run scan looks at the last bytes of a string with a load of
+ * its last 16, shifted, or at a short string in a padded copy. */
+static void test_special_at_every_position(void **st)
+{
+    (void)st;
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe4\xb8\xad", " "};
+    char s[64], what[96];
+    size_t checked = 0;
+    for (size_t len = 1; len <= 40; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t k = 0; k < sizeof specials / sizeof *specials; k++) {
+                size_t sl = strlen(specials[k]);
+                if (at + sl > len) continue;
+                memset(s, 'a', len);
+                memcpy(s + at, specials[k], sl);
+                json_t *v = json_array();
+                json_array_append_new(v, json_stringn_nocheck(s, len));
+                snprintf(what, sizeof what, "length %zu, special %zu at %zu", len, k, at);
+                same_as_jansson(v, what);
+                checked++;
+            }
+    assert_true(checked > 5000);
+}
+
 /* Every one-, two- and three-byte sequence from 0x80 up (valid, overlong,
  * surrogate, cut short by the end of the string or by the next byte) and
  * the four-byte boundaries, inside a string and at its end: written or
@@ -99,6 +125,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_special_at_every_position),
         cmocka_unit_test(test_utf8_sequences),
         cmocka_unit_test(test_structure),
     };
