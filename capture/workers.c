@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "../common/log.h"
 #include "../common/membudget.h"
 #include "decode.h"
 #include "workers.h"
@@ -48,9 +49,8 @@ typedef struct lt_flowslot {
 typedef struct lt_reader {
     _Alignas(64) struct lt_workers *w;   /* a cache line of its own: each thread writes its reader per frame */
     int id;                         /* its pipeline */
-    int all;                        /* the only reader: runs every pipeline */
+    uint64_t runs;                  /* the pipelines it runs: its own, or more when threads are missing */
     pthread_t th;
-    int started;
     lt_flowslot *map;               /* flows placed so far (open addressing) */
     size_t map_cap, map_used;
     size_t last;                    /* the slot found last: packets of a flow come in runs */
@@ -181,8 +181,8 @@ static int lt_reader_pick(lt_reader *r, const lt_packet *pk)
     return r->map[j].worker;
 }
 
-/* One frame as every reader sees it: placed, then run if it is this
- * reader's (or, for the only reader, on its pipeline). */
+/* One frame as every reader sees it: placed, then run if its pipeline is
+ * one this reader runs. */
 static int lt_reader_frame(void *ud, int linktype, const uint8_t *frame, size_t caplen, lt_time_us ts)
 {
     lt_reader *r = ud;
@@ -191,7 +191,7 @@ static int lt_reader_frame(void *ud, int linktype, const uint8_t *frame, size_t 
     int k = decode == LT_DECODE_OK ? lt_reader_pick(r, &pk) : 0;   /* pipeline 0 counts what is refused */
     if (k < 0) return -1;   /* lt_capture_read: out of memory */
     r->given[k] += caplen;
-    if (k == r->id || r->all) lt_pipeline_decoded(r->w->pl[k], decode, &pk, caplen, ts);
+    if (r->runs >> k & 1) lt_pipeline_decoded(r->w->pl[k], decode, &pk, caplen, ts);
     return 0;
 }
 
@@ -206,7 +206,7 @@ static void *lt_reader_main(void *arg)
     r->rc = lt_capture_read(r->w->path, lt_reader_frame, r, &r->last_ts, &r->err);
     /* The pipeline ends its flows on the thread that ran it; every thread saw the same last timestamp. */
     for (int i = 0; i < r->w->n; i++)
-        if (i == r->id || r->all) lt_pipeline_finish(r->w->pl[i], r->last_ts);
+        if (r->runs >> i & 1) lt_pipeline_finish(r->w->pl[i], r->last_ts);
     return NULL;
 }
 
@@ -221,24 +221,15 @@ int lt_workers_file(lt_workers *w, const char *path, char **err)
 {
     w->path = path;
     int n = lt_workers_rereadable(path) ? w->n : 1;
-    w->rd[0].all = n == 1;
-    for (int i = 1; i < n; i++) {
-        lt_reader *r = &w->rd[i];
-        if (pthread_create(&r->th, NULL, lt_reader_main, r) == 0) {
-            r->started = 1;
-            continue;
+    for (int i = 0; i < w->n; i++) w->rd[i].runs = (uint64_t)1 << i;
+    for (int i = 1; i < n; i++)   /* a thread that cannot start: the caller's runs its pipeline */
+        if (pthread_create(&w->rd[i].th, NULL, lt_reader_main, &w->rd[i]) != 0) {
+            lt_warn("replay: reader thread %d of %d could not start; its pipeline runs on the first", i + 1, w->n);
+            n = i;
         }
-        /* no thread: stop the ones started, then read alone */
-        for (int j = 1; j < i; j++) pthread_join(w->rd[j].th, NULL);
-        if (err && asprintf(err, "%s: cannot start %d reader threads", path, w->n) < 0) *err = NULL;
-        w->finished = 1;
-        return -1;
-    }
+    for (int i = n; i < w->n; i++) w->rd[0].runs |= (uint64_t)1 << i;
     lt_reader_main(&w->rd[0]);
-    for (int i = 1; i < n; i++) {
-        pthread_join(w->rd[i].th, NULL);
-        w->rd[i].started = 0;
-    }
+    for (int i = 1; i < n; i++) pthread_join(w->rd[i].th, NULL);
     w->finished = 1;
     int rc = 0;
     for (int i = 0; i < n; i++) {
