@@ -265,10 +265,36 @@ static size_t h2_collect(lt_h2 *h, h2_stream ***out)
 }
 
 /* The stream will not progress any more: emit it with the right verdict. */
+/* The message's DATA reached its declared content-length, with nothing lost:
+ * its content is whole (RFC 9113 section 8.1.1: the DATA payloads must sum to
+ * content-length), even if the END_STREAM flag that closes the stream was
+ * never seen. Node's http2 server, for one, sends END_STREAM in an empty DATA
+ * frame after the body, and those of a whole wave of streams travel in one
+ * late segment: a capture that stops before it would otherwise show every
+ * answer of the wave "truncated", usage and all. */
+static int h2_length_complete(const h2_stream *s, int dir, const lt_http_msg *m)
+{
+    if (!s->headers_seen[dir] || m->incomplete || !m->wire_bytes) return 0;
+    const char *cl = lt_http_msg_header(m, "content-length");
+    if (!cl || !*cl) return 0;
+    uint64_t v = 0;
+    for (const char *c = cl; *c; c++) {
+        if (*c < '0' || *c > '9' || v > UINT64_MAX / 10 - 1) return 0;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    return v == m->wire_bytes;
+}
+
 static void h2_end_pending(lt_h2 *h, h2_stream *s, int why, lt_time_us ts)
 {
     for (int dir = 0; dir < 2; dir++) {
         lt_http_msg *m = h2_msg(s, dir);
+        if (why == LT_INC_TRUNCATED && m->present && !s->ended[dir] && h2_length_complete(s, dir, m)) {
+            s->ended[dir] = 1;   /* its last DATA ended it */
+            if (!m->end_ts) m->end_ts = m->nmarks ? m->marks[m->nmarks - 1].ts : ts;
+            h2_finish_body(h, s, dir);
+            continue;
+        }
         if (m->present && !s->ended[dir]) {
             if (!m->incomplete) m->incomplete = why;
             if (!m->end_ts) m->end_ts = ts;

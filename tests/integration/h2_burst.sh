@@ -7,6 +7,9 @@
 # must give every call complete and equal to the client's ground truth; with any one data
 # segment dropped, the damage must show as a hole (never "truncated": the connection did close
 # after every stream ended) and every record marked complete must still equal the truth.
+# A capture that stops early (its first k frames, for every k) must also mark complete only what
+# equals the truth; and a stop after a wave's bodies but before its late END_STREAM segment
+# (the first 64 frames) must count those calls complete: their DATA reached content-length.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${LLMTAP:?}" "${BUILD:?}"
@@ -30,5 +33,17 @@ for i in $(seq 1 "$n"); do
         fails=$((fails + 1)); echo "FAIL segment $i dropped: $(tail -3 "$tmp/cmp.out" | tr '\n' ' ')"
     fi
 done
-echo "h2 burst: whole capture + $n single-segment drops, $fails failures"
+total=$(tcpdump -r "$pcap" 2>/dev/null | wc -l)
+for k in $(seq 1 $((total - 1))); do
+    tcpdump -r "$pcap" -c "$k" -w "$tmp/k.pcap" 2>/dev/null
+    "$LLMTAP" replay "$tmp/k.pcap" --no-store --json -q --config /dev/null >"$tmp/k.jsonl"
+    if ! node tests/tools/compare.mjs "$tmp/k.jsonl" "$truth" --damaged maybe >"$tmp/cmp.out"; then
+        fails=$((fails + 1)); echo "FAIL first $k frames: $(tail -3 "$tmp/cmp.out" | tr '\n' ' ')"
+    fi
+    if [ "$k" = 64 ]; then
+        c=$(grep -c '"Complete":true' "$tmp/k.jsonl" || true)
+        [ "$c" -gt 0 ] || { fails=$((fails + 1)); echo "FAIL first 64 frames (bodies of a wave, not its END_STREAM): expected complete records, got $c"; }
+    fi
+done
+echo "h2 burst: whole capture + $n single-segment drops + $((total - 1)) early stops, $fails failures"
 [ "$fails" = 0 ]
