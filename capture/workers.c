@@ -37,7 +37,7 @@
 #include "decode.h"
 #include "workers.h"
 
-#define LT_FLOWMAP_MAX (1u << 19)   /* slots: up to 262,144 flows placed by load (~23 MiB) */
+#define LT_FLOWMAP_MAX (1u << 19)   /* slots per reader: up to 262,144 flows placed by load (~23 MiB each) */
 
 typedef struct lt_flowslot {
     lt_endpoint ep[2];              /* as the flow's first packet had them (src, dst) */

@@ -264,7 +264,6 @@ static size_t h2_collect(lt_h2 *h, h2_stream ***out)
     return n;
 }
 
-/* The stream will not progress any more: emit it with the right verdict. */
 /* The message's DATA reached its declared content-length, with nothing lost:
  * its content is whole (RFC 9113 section 8.1.1: the DATA payloads must sum to
  * content-length), even if the END_STREAM flag that closes the stream was
@@ -276,15 +275,13 @@ static int h2_length_complete(const h2_stream *s, int dir, const lt_http_msg *m)
 {
     if (!s->headers_seen[dir] || m->incomplete || !m->wire_bytes) return 0;
     const char *cl = lt_http_msg_header(m, "content-length");
-    if (!cl || !*cl) return 0;
-    uint64_t v = 0;
-    for (const char *c = cl; *c; c++) {
-        if (*c < '0' || *c > '9' || v > UINT64_MAX / 10 - 1) return 0;
-        v = v * 10 + (uint64_t)(*c - '0');
-    }
-    return v == m->wire_bytes;
+    if (!cl || *cl < '0' || *cl > '9') return 0;
+    char *e;
+    unsigned long long v = strtoull(cl, &e, 10);   /* as http1.c reads it; ULLONG_MAX past 64 bits */
+    return !*e && v == m->wire_bytes;
 }
 
+/* The stream will not progress any more: emit it with the right verdict. */
 static void h2_end_pending(lt_h2 *h, h2_stream *s, int why, lt_time_us ts)
 {
     for (int dir = 0; dir < 2; dir++) {
