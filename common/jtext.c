@@ -2,6 +2,7 @@
  * jansson's dump.c: '"' and '\\' escaped, \b \f \n \r \t by name, other
  * control bytes as \u00XX in upper-case hex, '/' and non-ASCII as they are;
  * a string that is not valid UTF-8 makes the whole dump fail. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +39,15 @@ typedef struct lt_jw {
 
 /* Inline with the room check first: a record's text is written in pieces of
  * a few bytes (punctuation, keys, numbers), nearly always into room the
- * buffer already has. */
+ * buffer already has. The room left is always at least one byte (the check
+ * is strict, and lt_buf_append keeps one), and the NUL goes there once, at
+ * the end of the dump. */
 static inline void lt_jw_put(lt_jw *w, const void *p, size_t n)
 {
     lt_buf *b = &w->b;
     if (b->cap - b->len > n) {
         memcpy(b->data + b->len, p, n);
         b->len += n;
-        b->data[b->len] = 0;
     } else if (lt_buf_append(b, p, n) < 0) {
         w->err = 1;
     }
@@ -119,7 +121,70 @@ static inline const unsigned char *lt_jtext_run_in(const unsigned char *s, const
 #endif
 }
 
-static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
+/* Bit 7 of some byte set if any of the 8 bytes in x is one that
+ * lt_jtext_special_mask flags: below 0x20 (x - 0x20 borrows), a quote or a
+ * backslash (x ^ c is zero, and zero - 1 borrows), or 0x80 and above. A
+ * borrow only ever runs upward from a byte that is itself flagged, so the
+ * answer is exact for "any", which is all this is asked. */
+static inline uint64_t lt_jtext_swar_special(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t q = x ^ (ones * '"'), k = x ^ (ones * '\\');
+    return ((x - ones * 0x20) | (q - ones) | (k - ones) | x) & high;
+}
+
+/* A string of at most 32 bytes with nothing to escape or check, written
+ * whole with its quotes: its bytes are read and written as two overlapping
+ * words (16, 8 or 4 bytes; three single bytes below 4), without the calls
+ * and the padded copy of the general path. Most strings of a record are
+ * such (keys, ids, times, enum values). 0 when it does not apply: the string
+ * is longer, needs a look, or the buffer lacks room. */
+static inline int lt_jtext_short_string(lt_jw *w, const unsigned char *s, size_t n)
+{
+    lt_buf *b = &w->b;
+    if (n > 32 || b->cap - b->len <= n + 2) return 0;
+    unsigned char *o = b->data + b->len + 1;
+    if (n >= 16) {
+#ifdef __SSE2__
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+        if (lt_jtext_special_mask(x) | lt_jtext_special_mask(y)) return 0;
+        _mm_storeu_si128((__m128i *)(void *)o, x);
+        _mm_storeu_si128((__m128i *)(void *)(o + n - 16), y);
+#else
+        return 0;
+#endif
+    } else if (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, s, 8);
+        memcpy(&y, s + n - 8, 8);
+        if (lt_jtext_swar_special(x) | lt_jtext_swar_special(y)) return 0;
+        memcpy(o, &x, 8);
+        memcpy(o + n - 8, &y, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        if (lt_jtext_swar_special((uint64_t)x | (uint64_t)y << 32)) return 0;
+        memcpy(o, &x, 4);
+        memcpy(o + n - 4, &y, 4);
+    } else if (n) {
+        unsigned char c0 = s[0], c1 = s[n / 2], c2 = s[n - 1];   /* every byte of 1-3 */
+        if (lt_jtext_swar_special(c0 | (uint64_t)c1 << 8 | (uint64_t)c2 << 16 | 0x2020202020ull << 24)) return 0;
+        o[0] = c0;
+        o[n / 2] = c1;
+        o[n - 1] = c2;
+    }
+    o[-1] = '"';
+    o[n] = '"';
+    b->len += n + 2;
+    return 1;
+}
+
+/* Any string: runs of plain bytes copied as found, the rest escaped or
+ * checked. Out of line, so its frame is only set up for the strings that
+ * need it. */
+static __attribute__((noinline)) int lt_jtext_string_any(lt_jw *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     lt_jw_put(b, "\"", 1);
@@ -140,6 +205,11 @@ static int lt_jtext_string(lt_jw *b, const char *s, size_t n)
     }
     lt_jw_put(b, "\"", 1);
     return 0;
+}
+
+static inline int lt_jtext_string(lt_jw *b, const char *s, size_t n)
+{
+    return lt_jtext_short_string(b, (const unsigned char *)s, n) ? 0 : lt_jtext_string_any(b, s, n);
 }
 
 static int lt_jtext_value(lt_jw *b, const json_t *v, int depth);
@@ -203,6 +273,7 @@ char *lt_jtext_dump(const json_t *v, size_t *len)
     if (!json_is_object(v) && !json_is_array(v)) return NULL; /* as json_dumps without JSON_ENCODE_ANY */
     if (lt_buf_reserve(&w.b, 2048) < 0) return NULL; /* most records fit: no 256, 512, 1024 steps */
     if (lt_jtext_value(&w, v, 0) < 0 || w.err || !w.b.data) { lt_buf_free(&w.b); return NULL; }
+    w.b.data[w.b.len] = 0;   /* the room lt_jw_put always leaves */
     *len = w.b.len;
     return (char *)w.b.data; /* lt_buf keeps a NUL after the data */
 }

@@ -4,8 +4,10 @@
  * --json); jansson's json_dumps walks strings a code point at a time through a
  * callback and was most of the cost of storing. lt_jtext_dump writes the same
  * bytes as json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER), copying runs of
- * plain string bytes found 16 at a time; reals (rare in records) are written
- * by jansson itself so their formatting cannot drift. */
+ * plain string bytes found 16 at a time, and a string of up to 32 bytes with
+ * nothing to escape (most keys and values of a record) whole, tested a word
+ * at a time; reals (rare in records) are written by jansson itself so their
+ * formatting cannot drift. */
 #ifndef LT_JTEXT_H
 #define LT_JTEXT_H
 

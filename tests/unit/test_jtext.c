@@ -62,6 +62,69 @@ static void test_special_at_every_position(void **st)
     assert_true(checked > 5000);
 }
 
+/* Every byte value at every position of strings of 1 to 34 bytes (the rest
+ * plain letters): strings of up to 32 bytes with nothing to escape are
+ * tested a word at a time (SWAR, overlapping loads) and written whole, so a
+ * byte the word test misses, such as a lone 0x80 or 0xA2 (a quote's bits
+ * with the top one set), would be copied where jansson escapes or refuses. */
+static void test_every_byte_at_every_position(void **st)
+{
+    (void)st;
+    char s[40], what[64];
+    size_t checked = 0;
+    for (size_t len = 1; len <= 34; len++)
+        for (size_t at = 0; at < len; at++)
+            for (unsigned c = 0; c <= 0xFF; c++) {
+                memset(s, 'a' + (int)(len % 26), len);
+                s[at] = (char)c;
+                json_t *v = json_array();
+                json_array_append_new(v, json_stringn_nocheck(s, len));
+                snprintf(what, sizeof what, "length %zu, byte %02X at %zu", len, c, at);
+                same_as_jansson(v, what);
+                checked++;
+            }
+    assert_int_equal(checked, 256 * 34 * 35 / 2);
+}
+
+/* Random strings of up to 80 bytes made mostly of the pieces that matter
+ * (quote, backslash, controls, DEL, two-, three- and four-byte letters),
+ * several per string, against json_dumps: combinations the one-special
+ * tests above do not make (two specials in one word, a letter across the
+ * two overlapping loads). Every other string may also hold a stray byte
+ * (a lone continuation or lead: refused by both). A fixed seed: the same
+ * strings every run. */
+static void test_random_strings(void **st)
+{
+    (void)st;
+    static const char *const piece[] = {"\"", "\\", "\n", "\x01", "\x1f", " ", "!", "\x7f", "/", "\xc3\xa9",
+                                        "\xe4\xb8\xad", "\xf0\x9f\x98\x8a", "\xa2", "\x80", "\xdc", "\xed\xa0\x80"};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    char s[96], what[64];
+    size_t written = 0;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t want = (size_t)(x % 81), len = 0;
+        size_t npieces = i % 2 ? 16 : 12;   /* the last four: bytes that are not UTF-8 */
+        while (len < want) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const char *p = x % 4 ? NULL : piece[(x >> 8) % npieces];
+            size_t pl = p ? strlen(p) : 1;
+            if (len + pl > sizeof s) break;
+            if (p) memcpy(s + len, p, pl);
+            else s[len] = (char)('a' + (x >> 8) % 26);
+            len += pl;
+        }
+        json_t *v = json_array();
+        json_array_append_new(v, json_stringn_nocheck(s, len));
+        char *got = lt_jtext_dump(v, &(size_t){0});
+        written += got != NULL;
+        free(got);
+        snprintf(what, sizeof what, "random string %d (%zu bytes)", i, len);
+        same_as_jansson(v, what);
+    }
+    assert_true(written > 100000);   /* most strings are valid: their text is compared, not only the refusal */
+}
+
 /* Every one-, two- and three-byte sequence from 0x80 up (valid, overlong,
  * surrogate, cut short by the end of the string or by the next byte) and
  * the four-byte boundaries, inside a string and at its end: written or
@@ -126,6 +189,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_special_at_every_position),
+        cmocka_unit_test(test_every_byte_at_every_position),
+        cmocka_unit_test(test_random_strings),
         cmocka_unit_test(test_utf8_sequences),
         cmocka_unit_test(test_structure),
     };
