@@ -3,13 +3,21 @@
  *   fastback PORT
  * GET/POST anything -> 200 with a fixed Azure-OpenAI-shaped JSON body;
  * a path containing "sse" -> an event stream whose first event is written at
- * once and two more 5 ms apart, so a client can time the first chunk. */
+ * once and two more 5 ms apart, so a client can time the first chunk. A
+ * stream's connection gets TCP_NODELAY, as a streaming server sets it:
+ * evhttp leaves Nagle on, and an event written while the one before was
+ * still unacknowledged waited for the receiver's delayed ACK (about 40 ms),
+ * which put milliseconds of the backend's own into the proxies' figures. */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const char BODY[] =
     "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-2024-08-06\","
@@ -42,10 +50,19 @@ static void sse_step(evutil_socket_t fd, short what, void *arg)
     free(c);
 }
 
+static void nodelay(struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    int fd = bev ? (int)bufferevent_getfd(bev) : -1, one = 1;
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void on_request(struct evhttp_request *req, void *base)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (strstr(evhttp_request_get_uri(req), "sse")) {
+        nodelay(req);
         evhttp_add_header(out, "Content-Type", "text/event-stream");
         evhttp_send_reply_start(req, 200, "OK");
         sse_call *c = calloc(1, sizeof *c);
