@@ -5,7 +5,8 @@
 # come in the order they complete) and the same counters, so no flow is run twice or lost; from
 # stdin (one thread runs every pipeline) likewise; and storing through the shared spool must
 # insert every record once (a second replay: all duplicates). Two generated 16 MB captures
-# (bench/gen_capture: 64 and 3 concurrent connections) place many flows, and few on 3 pipelines.
+# (bench/gen_capture: 64 and 3 concurrent connections) place many flows, and few on 3 pipelines. A
+# reader thread that cannot start leaves its pipeline to the caller's thread: the same records.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${LLMTAP:?}" "${BUILD:?}"
@@ -48,6 +49,22 @@ n=$((n + 1))
 if [ ! -s "$tmp/r1" ] || ! cmp -s "$tmp/r1" "$tmp/rs"; then
     fails=$((fails + 1)); echo "FAIL stdin --workers 2: expected the $(wc -l <"$tmp/r1") records of one pipeline, got $(wc -l <"$tmp/rs")"
 fi
+# a reader thread that cannot be started (pthread_create failing from its Nth call: tests/lib/failthread.c,
+# preloaded): its pipeline and any after it run on the caller's thread, with a warning, and the records and
+# counters are still those of one pipeline (replay --workers 3 --no-store starts exactly two threads)
+cc -shared -fPIC -o "$tmp/failthread.so" tests/lib/failthread.c -ldl
+"$LLMTAP" replay "$tmp/gen64.pcap" --json --no-store --config /dev/null 2>"$tmp/c1" | sort >"$tmp/r1"
+for from in 1 2; do
+    n=$((n + 1))
+    LT_TEST_THREADS_FAIL_FROM=$from LD_PRELOAD="$tmp/failthread.so" \
+        "$LLMTAP" replay "$tmp/gen64.pcap" --json --no-store --config /dev/null --workers 3 2>"$tmp/cf" | sort >"$tmp/rf"
+    warned=$(grep -c 'could not start; its pipeline runs on the first' "$tmp/cf" || true)
+    if [ "$warned" != 1 ] || ! cmp -s "$tmp/r1" "$tmp/rf" || ! diff <(grep -v '^llmtap' "$tmp/c1") <(grep -v '^llmtap' "$tmp/cf") >/dev/null; then
+        fails=$((fails + 1))
+        echo "FAIL --workers 3 with thread $from of 2 failing to start: expected one warning and the $(wc -l <"$tmp/r1") records and counters of one pipeline, got $warned warnings and $(wc -l <"$tmp/rf") records:"
+        grep '^llmtap' "$tmp/cf" | head -3; diff <(grep -v '^llmtap' "$tmp/c1") <(grep -v '^llmtap' "$tmp/cf") | head -4
+    fi
+done
 pcap=tests/fixtures/http1/azure.pcap
 want=$(wc -l < <("$LLMTAP" replay "$pcap" --json --no-store --config /dev/null -q))
 "$LLMTAP" replay "$pcap" --db "$tmp/s.db" --config /dev/null --workers 2 2>"$tmp/s1"
