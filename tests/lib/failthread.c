@@ -4,7 +4,9 @@
  * fallbacks of replay --workers), which no resource limit provokes reliably
  * for root. Built by the test that uses it:
  *   cc -shared -fPIC -o failthread.so tests/lib/failthread.c -ldl */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* RTLD_NEXT */
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
