@@ -99,13 +99,9 @@ static inline const unsigned char *lt_jtext_run_in(const unsigned char *s, const
                                                    const unsigned char *end)
 {
 #ifdef __SSE2__
-    while (end - p >= 16) {
-        unsigned m = lt_jtext_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
-        if (m) return p + __builtin_ctz(m);
-        p += 16;
-    }
-    if (p == end) return end;
-    unsigned m;
+    p = lt_jtext_plain_blocks(p, end);
+    if (end - p >= 16 || p == end) return p;   /* a byte found in a block, or nothing left */
+    unsigned m;   /* the tail; a byte already found there is found again at its start */
     if (end - s >= 16) {
         m = lt_jtext_special_mask(_mm_loadu_si128((const __m128i *)(const void *)(end - 16))) >> (16 - (end - p));
     } else {

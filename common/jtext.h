@@ -38,7 +38,10 @@ static inline unsigned lt_jtext_special_mask(__m128i v)
  * call cost as much as the scan. */
 const unsigned char *lt_jtext_plain_run(const unsigned char *p, const unsigned char *end);
 
-static inline const unsigned char *lt_jtext_plain_run_inline(const unsigned char *p, const unsigned char *end)
+/* The 16-byte blocks of lt_jtext_plain_run: the first byte that needs a
+ * look within them, or the start of the last < 16 bytes (which the caller
+ * looks at its own way). Without SSE2: p. */
+static inline const unsigned char *lt_jtext_plain_blocks(const unsigned char *p, const unsigned char *end)
 {
 #ifdef __SSE2__
     while (end - p >= 16) {
@@ -46,7 +49,15 @@ static inline const unsigned char *lt_jtext_plain_run_inline(const unsigned char
         if (m) return p + __builtin_ctz(m);
         p += 16;
     }
+#else
+    (void)end;
 #endif
+    return p;
+}
+
+static inline const unsigned char *lt_jtext_plain_run_inline(const unsigned char *p, const unsigned char *end)
+{
+    p = lt_jtext_plain_blocks(p, end);
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
     return p;
 }
