@@ -54,6 +54,7 @@ typedef struct lt_reader {
     lt_flowslot *map;               /* flows placed so far (open addressing) */
     size_t map_cap, map_used;
     size_t last;                    /* the slot found last: packets of a flow come in runs */
+    int hashing;                    /* the table is full: new flows are hashed (said once) */
     uint64_t given[LT_WORKERS_MAX]; /* bytes placed on each pipeline so far */
     lt_time_us last_ts;             /* the file's last timestamp */
     int rc;
@@ -174,7 +175,13 @@ static int lt_reader_pick(lt_reader *r, const lt_packet *pk)
             r->last = j;
             return r->map[j].worker;
         }
-    if (full) return (int)(h % (uint32_t)r->w->n);   /* the table may not grow: new flows are hashed */
+    if (full) {   /* the table may not grow: new flows are hashed */
+        if (!r->hashing && r->id == 0)   /* every reader gets here at the same frame: one says it */
+            lt_info("replay: %zu flows placed by load on %d pipelines; flows past them are placed by hash, "
+                    "which may load the pipelines unevenly", r->map_used, r->w->n);
+        r->hashing = 1;
+        return (int)(h % (uint32_t)r->w->n);
+    }
     r->map[j] = (lt_flowslot){.ep = {pk->src, pk->dst}, .hash = h, .worker = (int16_t)lt_reader_least_loaded(r)};
     r->map_used++;
     r->last = j;

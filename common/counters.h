@@ -50,6 +50,7 @@
     X(http2_connections, "HTTP/2 connections")                                    \
     X(http2_streams_dropped, "HTTP/2 streams dropped (headers undecodable)")      \
     X(http2_frame_errors, "HTTP/2 framing errors")                                \
+    X(http2_length_complete, "HTTP/2 messages whole at content-length, END_STREAM not seen") \
     X(sse_events, "server-sent events parsed")                                    \
     X(json_errors, "JSON bodies or events that did not parse")                    \
     X(http_decode_bombs, "bodies whose decoding stopped at the expansion ratio")  \

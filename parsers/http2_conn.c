@@ -288,6 +288,7 @@ static void h2_end_pending(lt_h2 *h, h2_stream *s, int why, lt_time_us ts)
         lt_http_msg *m = h2_msg(s, dir);
         if (why == LT_INC_TRUNCATED && m->present && !s->ended[dir] && h2_length_complete(s, dir, m)) {
             s->ended[dir] = 1;   /* its last DATA ended it */
+            h->sink.ctr->http2_length_complete++;
             if (!m->end_ts) m->end_ts = m->nmarks ? m->marks[m->nmarks - 1].ts : ts;
             h2_finish_body(h, s, dir);
             continue;

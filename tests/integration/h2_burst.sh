@@ -9,7 +9,8 @@
 # after every stream ended) and every record marked complete must still equal the truth.
 # A capture that stops early (its first k frames, for every k) must also mark complete only what
 # equals the truth; and a stop after a wave's bodies but before its late END_STREAM segment
-# (the first 64 frames) must count those calls complete: their DATA reached content-length.
+# (the first 64 frames) must count those calls complete, as the counter http2_length_complete
+# says: their DATA reached content-length.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${LLMTAP:?}" "${BUILD:?}"
@@ -36,13 +37,15 @@ done
 total=$(tcpdump -r "$pcap" 2>/dev/null | wc -l)
 for k in $(seq 1 $((total - 1))); do
     tcpdump -r "$pcap" -c "$k" -w "$tmp/k.pcap" 2>/dev/null
-    "$LLMTAP" replay "$tmp/k.pcap" --no-store --json -q --config /dev/null >"$tmp/k.jsonl"
+    "$LLMTAP" replay "$tmp/k.pcap" --no-store --json --config /dev/null >"$tmp/k.jsonl" 2>"$tmp/k.err"
     if ! node tests/tools/compare.mjs "$tmp/k.jsonl" "$truth" --damaged maybe >"$tmp/cmp.out"; then
         fails=$((fails + 1)); echo "FAIL first $k frames: $(tail -3 "$tmp/cmp.out" | tr '\n' ' ')"
     fi
-    if [ "$k" = 64 ]; then
+    if [ "$k" = 64 ]; then   # 85 answers whose DATA reached content-length: a gateway and an LLM record each
         c=$(grep -c '"Complete":true' "$tmp/k.jsonl" || true)
-        [ "$c" -gt 0 ] || { fails=$((fails + 1)); echo "FAIL first 64 frames (bodies of a wave, not its END_STREAM): expected complete records, got $c"; }
+        [ "$c" = 170 ] || { fails=$((fails + 1)); echo "FAIL first 64 frames (bodies of a wave, not its END_STREAM): expected 170 complete records, got $c"; }
+        lc=$(awk '$1 == "http2_length_complete" {print $2}' "$tmp/k.err")
+        [ "$lc" = 85 ] || { fails=$((fails + 1)); echo "FAIL first 64 frames: expected http2_length_complete 85, got '$lc'"; }
     fi
 done
 echo "h2 burst: whole capture + $n single-segment drops + $((total - 1)) early stops, $fails failures"
