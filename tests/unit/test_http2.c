@@ -939,6 +939,40 @@ static void test_close_truncated(void **st)
     tc_free(&t);
 }
 
+/* A connection that closes before the END_STREAM of an answer whose DATA
+ * reached its content-length (Node sends END_STREAM late, in a frame of its
+ * own): that answer is whole and counted in http2_length_complete; one whose
+ * DATA fell short stays truncated and is not counted. */
+static void test_close_length_complete(void **st)
+{
+    (void)st;
+    static const char *resp10[] = {":status", "200", "content-type", "application/json", "content-length", "10", NULL};
+    col c;
+    tconn t;
+    tc_init(&t);
+    tc_headers(&t, 0, 1, 0, REQ);
+    tc_data(&t, 0, 1, 1, "{}");
+    tc_headers(&t, 1, 1, 0, resp10);
+    tc_data(&t, 1, 1, 0, "{\"a\":1234}");   /* 10 bytes, no END_STREAM */
+    tc_headers(&t, 0, 3, 0, REQ);
+    tc_data(&t, 0, 3, 1, "{}");
+    tc_headers(&t, 1, 3, 0, resp10);
+    tc_data(&t, 1, 3, 0, "{\"a\":");        /* 5 of 10 bytes */
+    void *p = mk(&c, 0, 0);
+    feed_all(p, &t);
+    lt_http2_conn_close(p, 0, 300);
+    lt_http2_conn_destroy(p);
+    assert_int_equal(c.n, 2);
+    ex_sum *whole = find_sid(&c, 1), *cut = find_sid(&c, 3);
+    assert_non_null(whole);
+    assert_non_null(cut);
+    assert_int_equal(whole->incomplete, 0);
+    assert_string_equal(whole->body_resp, "{\"a\":1234}");
+    assert_int_equal(cut->incomplete, LT_INC_TRUNCATED);
+    assert_int_equal(tctr.http2_length_complete, 1);
+    tc_free(&t);
+}
+
 /* The response direction fed before the request direction (capture order
  * across directions is not guaranteed): still one complete exchange. */
 static void test_response_fed_first(void **st)
@@ -1028,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_framing_error_resync),
         cmocka_unit_test(test_upgrade),
         cmocka_unit_test(test_close_truncated),
+        cmocka_unit_test(test_close_length_complete),
         cmocka_unit_test(test_response_fed_first),
         cmocka_unit_test(test_hpack_amplification),
     };
