@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../common/jtext.h"
 #include "../capture/workers.h"
 #include "../common/counters.h"
 #include "../common/log.h"
@@ -30,11 +29,8 @@ typedef struct lt_replay {
 
 static void lt_replay_print(const lt_record *rec)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "Table", json_string(lt_table_name(rec->table)));
-    json_object_update(o, rec->obj);
     size_t n;
-    char *s = lt_jtext_dump(o, &n); /* the bytes json_dumps would give: the cases pin them */
+    char *s = lt_record_line(rec, &n); /* the bytes json_dumps would give: the cases pin them */
     if (s) { /* a whole line, though --workers threads print at once */
         flockfile(stdout);
         fwrite_unlocked(s, 1, n, stdout);
@@ -42,7 +38,6 @@ static void lt_replay_print(const lt_record *rec)
         funlockfile(stdout);
         free(s);
     }
-    json_decref(o);
 }
 
 /* Called by every --workers thread at once: the line is printed under

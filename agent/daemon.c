@@ -73,11 +73,8 @@ struct lt_daemon {
 
 static void lt_daemon_print(lt_daemon *d, const lt_record *rec)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "Table", json_string(lt_table_name(rec->table)));
-    json_object_update(o, rec->obj);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
+    size_t n;
+    char *s = lt_record_line(rec, &n);
     if (!s) return;
     pthread_mutex_lock(&d->mu);
     fputs(s, stdout);

@@ -277,12 +277,9 @@ static lt_tap_cs **lt_tap_slot(lt_tap *t, uint64_t id)
 
 static void lt_tap_print(const lt_record *rec)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "Table", json_string(lt_table_name(rec->table)));
-    json_object_update(o, rec->obj);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (s) { fputs(s, stdout); fputc('\n', stdout); fflush(stdout); free(s); }
-    json_decref(o);
+    size_t n;
+    char *s = lt_record_line(rec, &n);
+    if (s) { fwrite(s, 1, n, stdout); fputc('\n', stdout); fflush(stdout); free(s); }
 }
 
 static void lt_tap_emit(lt_tap *t, lt_record *rec)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/counters.h"
+#include "../common/jtext.h"
 #include "../common/log.h"
 #include "../parsers/aoai.h"
 #include "llm.h"
@@ -55,6 +56,30 @@ void lt_record_clear(lt_record *rec)
 {
     json_decref(rec->obj);
     rec->obj = NULL;
+}
+
+/* The record's own text with the Table member spliced in front: no merged
+ * copy of its columns (json_object_update rehashed every key of it). */
+char *lt_record_line(const lt_record *rec, size_t *len)
+{
+    size_t n;
+    char *body = lt_jtext_dump(rec->obj, &n);
+    if (!body || n < 2 || body[0] != '{') { free(body); return NULL; }
+    const char *t = lt_table_name(rec->table);
+    size_t tl = strlen(t), pre = sizeof "{\"Table\":\"\"" - 1 + tl;   /* {"Table":"<t>" */
+    char *s = malloc(pre + 1 + n);
+    if (!s) { free(body); return NULL; }
+    memcpy(s, "{\"Table\":\"", 10);
+    memcpy(s + 10, t, tl);
+    s[10 + tl] = '"';
+    size_t k = pre;
+    if (n > 2) s[k++] = ',';   /* "{}": no columns */
+    memcpy(s + k, body + 1, n - 1);   /* the columns and the closing brace */
+    k += n - 1;
+    s[k] = 0;
+    free(body);
+    *len = k;
+    return s;
 }
 
 /* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the

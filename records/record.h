@@ -34,6 +34,12 @@ typedef void (*lt_record_cb)(void *ud, lt_record *rec);
 
 void lt_record_clear(lt_record *rec);   /* releases obj */
 
+/* The record as one line of --json output (replay, run, proxy), without the
+ * newline: {"Table":"<its table>", then its columns}, the bytes json_dumps
+ * gives for that object (no column is named Table). *len its length; NULL
+ * when it cannot be serialized. Malloc'd. */
+char *lt_record_line(const lt_record *rec, size_t *len);
+
 /* First 12 hex chars of SHA-256(value): the only form in which a secret
  * (api-key, Authorization, Ocp-Apim-Subscription-Key) leaves the parser. */
 void lt_fingerprint(const char *value, char out[13]);

@@ -268,6 +268,36 @@ static void test_non_llm_only_gateway(void **st)
     done(&r, &ex);
 }
 
+/* A --json line is {"Table":..., then the columns}: the bytes json_dumps
+ * gives for the merged object, for a record with columns and without. */
+static void test_record_line(void **st)
+{
+    (void)st;
+    json_t *cols = json_pack("{s:s, s:i, s:b, s:{s:[s,n]}, s:s}", "TimeGenerated", "2026-01-02T03:04:05.000006Z",
+                             "PromptTokens", 12, "Complete", 1, "ContentFilterResults", "hate", "low\n\"x\"", "Url",
+                             "/openai/\xc3\xa9?q=1");
+    for (int table = 0; table < LT_TABLE__COUNT; table++) {
+        json_t *objs[2] = {cols, json_object()};
+        for (int i = 0; i < 2; i++) {
+            lt_record rec = {.table = table, .obj = objs[i]};
+            json_t *merged = json_object();
+            json_object_set_new(merged, "Table", json_string(lt_table_name(table)));
+            json_object_update(merged, objs[i]);
+            char *want = json_dumps(merged, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            size_t n = 0;
+            char *got = lt_record_line(&rec, &n);
+            assert_non_null(got);
+            assert_string_equal(got, want);
+            assert_int_equal(n, strlen(want));
+            free(got);
+            free(want);
+            json_decref(merged);
+        }
+        json_decref(objs[1]);
+    }
+    json_decref(cols);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_stream_usage_missing), cmocka_unit_test(test_embeddings_no_vectors),
         cmocka_unit_test(test_403_429_gateway), cmocka_unit_test(test_secrets_fingerprinted),
         cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_non_llm_only_gateway),
+        cmocka_unit_test(test_record_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
