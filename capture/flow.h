@@ -28,9 +28,11 @@ typedef struct lt_flow {
     int closing;
 } lt_flow;
 
+#define LT_FLOW_BUCKETS_MIN 1024   /* the bucket array's first size; it doubles past one flow per bucket */
+
 typedef struct lt_flow_table {
     lt_flow **buckets;
-    size_t nbuckets;
+    size_t nbuckets, max_buckets;   /* max_buckets: 2 x max rounded up to a power of 2 (at most 2^24) */
     size_t count, max;
     lt_flow *lru_head, *lru_tail;
     uint64_t next_id;

@@ -115,11 +115,47 @@ static void test_ipv6_and_ports_distinguish(void **st)
     lt_flow_table_free(&t);
 }
 
+/* The bucket array starts at LT_FLOW_BUCKETS_MIN and doubles as flows are
+ * added, never past twice the maximum: 20,000 flows, each found from both
+ * sides after every doubling, then removed one by one (each still found
+ * until its turn). */
+static void test_buckets_grow(void **st)
+{
+    (void)st;
+    enum { N = 20000 };
+    lt_flow_table t;
+    assert_int_equal(lt_flow_table_init(&t, N), 0);
+    if (t.nbuckets != LT_FLOW_BUCKETS_MIN) fail_msg("first size %zu buckets, expected %d", t.nbuckets, LT_FLOW_BUCKETS_MIN);
+    static lt_endpoint c[N];
+    static lt_flow *f[N];
+    lt_endpoint s = ep(200, 443);
+    for (int i = 0; i < N; i++) {
+        c[i] = ep((uint8_t)(i & 0xff), (uint16_t)(1024 + i));
+        c[i].addr[2] = (uint8_t)(i >> 8);
+        int side;
+        assert_non_null(f[i] = lt_flow_create(&t, &c[i], &s, 1, &side));
+    }
+    if (t.nbuckets != 32768) fail_msg("%zu buckets for %d flows (max %d), expected 32768", t.nbuckets, N, N);
+    for (int i = 0; i < N; i++) {
+        int side;
+        if (lt_flow_find(&t, &c[i], &s, &side) != f[i] || lt_flow_find(&t, &s, &c[i], &side) != f[i])
+            fail_msg("flow %d not found after the table grew", i);
+    }
+    for (int i = 0; i < N; i++) {
+        int side;
+        if (lt_flow_find(&t, &s, &c[i], &side) != f[i]) fail_msg("flow %d lost before its removal", i);
+        lt_flow_remove(&t, f[i]);
+        if (lt_flow_find(&t, &c[i], &s, &side)) fail_msg("flow %d found after its removal", i);
+    }
+    assert_int_equal(t.count, 0);
+    lt_flow_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_directions_one_flow), cmocka_unit_test(test_many_flows_sides),
-        cmocka_unit_test(test_lru_follows_activity),
+        cmocka_unit_test(test_lru_follows_activity), cmocka_unit_test(test_buckets_grow),
         cmocka_unit_test(test_ipv6_and_ports_distinguish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
