@@ -155,7 +155,7 @@ static void test_queue_keeps_framing(void **st)
     assert_int_equal(c.n, 4);
     int cut = 0;
     for (int i = 0; i < 4; i++) {
-        char want[8];
+        char want[16];
         snprintf(want, sizeof want, "/r%d", i);
         assert_string_equal(c.target[i], want); /* each response still pairs with its request */
         if (c.req_hdrs[i] == 0) { /* refused: kept for pairing, without headers or body */
