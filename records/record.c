@@ -59,26 +59,32 @@ void lt_record_clear(lt_record *rec)
 }
 
 /* The record's own text with the Table member spliced in front: no merged
- * copy of its columns (json_object_update rehashed every key of it). */
+ * copy of its columns (json_object_update rehashed every key of it). A
+ * record that cannot be written (out of memory, or a string jansson would
+ * refuse too) is said in the log, with its id, instead of a missing line
+ * going unnoticed. */
 char *lt_record_line(const lt_record *rec, size_t *len)
 {
+    static const char head[] = "{\"Table\":\"";
+    const size_t hl = sizeof head - 1;
     size_t n;
-    char *body = lt_jtext_dump(rec->obj, &n);
-    if (!body || n < 2 || body[0] != '{') { free(body); return NULL; }
-    const char *t = lt_table_name(rec->table);
-    size_t tl = strlen(t), pre = sizeof "{\"Table\":\"\"" - 1 + tl;   /* {"Table":"<t>" */
-    char *s = malloc(pre + 1 + n);
-    if (!s) { free(body); return NULL; }
-    memcpy(s, "{\"Table\":\"", 10);
-    memcpy(s + 10, t, tl);
-    s[10 + tl] = '"';
-    size_t k = pre;
-    if (n > 2) s[k++] = ',';   /* "{}": no columns */
-    memcpy(s + k, body + 1, n - 1);   /* the columns and the closing brace */
-    k += n - 1;
-    s[k] = 0;
+    char *body = lt_jtext_dump(rec->obj, &n), *s = NULL;
+    if (body && n >= 2 && body[0] == '{') {
+        const char *t = lt_table_name(rec->table);
+        size_t tl = strlen(t), k = hl + tl + 1;   /* {"Table":"<t>" */
+        if ((s = malloc(k + 1 + n))) {
+            memcpy(s, head, hl);
+            memcpy(s + hl, t, tl);
+            s[hl + tl] = '"';
+            if (n > 2) s[k++] = ',';   /* "{}": no columns */
+            memcpy(s + k, body + 1, n - 1);   /* the columns and the closing brace */
+            k += n - 1;
+            s[k] = 0;
+            *len = k;
+        }
+    }
     free(body);
-    *len = k;
+    if (!s) lt_error("records: record %s (%s) could not be written as a JSON line", rec->id, lt_table_name(rec->table));
     return s;
 }
 

@@ -296,6 +296,14 @@ static void test_record_line(void **st)
         json_decref(objs[1]);
     }
     json_decref(cols);
+    /* a string that is not UTF-8 (jansson refuses to write it too): no line */
+    json_t *bad = json_object();
+    json_object_set_new(bad, "Url", json_stringn_nocheck("/\xff", 2));
+    lt_record rec = {.table = LT_TABLE_GATEWAY, .obj = bad};
+    size_t n = 0;
+    char *got = lt_record_line(&rec, &n);
+    if (got) fail_msg("a record with invalid UTF-8 gave a line: %s", got);
+    json_decref(bad);
 }
 
 int main(void)
