@@ -86,7 +86,7 @@ static void lt_daemon_print(lt_daemon *d, const lt_record *rec)
 
 static void lt_daemon_tally(lt_daemon *d, const lt_record *rec)
 {
-    const char *why = json_string_value(json_object_get(rec->obj, "IncompleteReason"));
+    const char *why = rec->incomplete;
     if (!why) return;
     char key[96];
     snprintf(key, sizeof key, "%s.%s", rec->table == LT_TABLE_LLM ? "llm" : "gateway", why);

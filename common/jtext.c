@@ -31,37 +31,15 @@ const unsigned char *lt_jtext_plain_run(const unsigned char *p, const unsigned c
     return lt_jtext_plain_run_inline(p, end);
 }
 
-/* The output; err remembers a failed allocation, so a dump is whole or NULL. */
-typedef struct lt_jw {
-    lt_buf b;
-    int err;
-} lt_jw;
-
-/* Inline with the room check first: a record's text is written in pieces of
- * a few bytes (punctuation, keys, numbers), nearly always into room the
- * buffer already has. The room left is always at least one byte (the check
- * is strict, and lt_buf_append keeps one), and the NUL goes there once, at
- * the end of the dump. */
-static inline void lt_jw_put(lt_jw *w, const void *p, size_t n)
-{
-    lt_buf *b = &w->b;
-    if (b->cap - b->len > n) {
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-    } else if (lt_buf_append(b, p, n) < 0) {
-        w->err = 1;
-    }
-}
-
 /* A JSON integer as decimal text (snprintf's "%lld" without its format
  * parsing); 64-bit values, the most negative one included. */
-static void lt_jw_int(lt_jw *w, json_int_t v)
+void lt_jtext_put_int(lt_jtext *w, long long v)
 {
     char num[24], *e = num + sizeof num, *p = e;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
     do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
     if (v < 0) *--p = '-';
-    lt_jw_put(w, p, (size_t)(e - p));
+    lt_jtext_put(w, p, (size_t)(e - p));
 }
 
 /* The valid UTF-8 sequences from p on (p[0] >= 0x80): the end of the run,
@@ -135,7 +113,7 @@ static inline uint64_t lt_jtext_swar_special(uint64_t x)
  * and the padded copy of the general path. Most strings of a record are
  * such (keys, ids, times, enum values). 0 when it does not apply: the string
  * is longer, needs a look, or the buffer lacks room. */
-static inline int lt_jtext_short_string(lt_jw *w, const unsigned char *s, size_t n)
+static inline int lt_jtext_short_string(lt_jtext *w, const unsigned char *s, size_t n)
 {
     lt_buf *b = &w->b;
     if (n > 32 || b->cap - b->len <= n + 2) return 0;
@@ -180,96 +158,144 @@ static inline int lt_jtext_short_string(lt_jw *w, const unsigned char *s, size_t
 /* Any string: runs of plain bytes copied as found, the rest escaped or
  * checked. Out of line, so its frame is only set up for the strings that
  * need it. */
-static __attribute__((noinline)) int lt_jtext_string_any(lt_jw *b, const char *s, size_t n)
+static __attribute__((noinline)) int lt_jtext_string_any(lt_jtext *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    lt_jw_put(b, "\"", 1);
+    lt_jtext_put(b, "\"", 1);
     while (p < end) {
         const unsigned char *q = lt_jtext_run_in((const unsigned char *)s, p, end);
         while (q < end && *q >= 0x80) { /* valid UTF-8 is copied as it is */
             if (!(q = lt_jtext_utf8_run(q, end))) return -1;
             q = lt_jtext_run_in((const unsigned char *)s, q, end);
         }
-        if (q > p) lt_jw_put(b, p, (size_t)(q - p));
+        if (q > p) lt_jtext_put(b, p, (size_t)(q - p));
         if (q >= end) break;
         char esc[8];
         const char *e = *q == '"' ? "\\\"" : *q == '\\' ? "\\\\" : *q == '\b' ? "\\b" : *q == '\f' ? "\\f" :
                         *q == '\n' ? "\\n" : *q == '\r' ? "\\r" : *q == '\t' ? "\\t" : NULL;
         if (!e) { snprintf(esc, sizeof esc, "\\u%04X", (unsigned)*q); e = esc; }
-        lt_jw_put(b, e, strlen(e));
+        lt_jtext_put(b, e, strlen(e));
         p = q + 1;
     }
-    lt_jw_put(b, "\"", 1);
+    lt_jtext_put(b, "\"", 1);
     return 0;
 }
 
-static inline int lt_jtext_string(lt_jw *b, const char *s, size_t n)
+static inline int lt_jtext_string(lt_jtext *b, const char *s, size_t n)
 {
     return lt_jtext_short_string(b, (const unsigned char *)s, n) ? 0 : lt_jtext_string_any(b, s, n);
 }
 
-static int lt_jtext_value(lt_jw *b, const json_t *v, int depth);
+static int lt_jtext_value(lt_jtext *b, const json_t *v, int depth);
 
-static int lt_jtext_object(lt_jw *b, const json_t *v, int depth)
+static int lt_jtext_object(lt_jtext *b, const json_t *v, int depth)
 {
-    lt_jw_put(b, "{", 1);
+    lt_jtext_put(b, "{", 1);
     int first = 1;
     for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
-        if (!first) lt_jw_put(b, ",", 1);
+        if (!first) lt_jtext_put(b, ",", 1);
         first = 0;
         if (lt_jtext_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) < 0) return -1;
-        lt_jw_put(b, ":", 1);
+        lt_jtext_put(b, ":", 1);
         if (lt_jtext_value(b, json_object_iter_value(it), depth + 1) < 0) return -1;
     }
-    lt_jw_put(b, "}", 1);
+    lt_jtext_put(b, "}", 1);
     return 0;
 }
 
-static int lt_jtext_array(lt_jw *b, const json_t *v, int depth)
+static int lt_jtext_array(lt_jtext *b, const json_t *v, int depth)
 {
-    lt_jw_put(b, "[", 1);
+    lt_jtext_put(b, "[", 1);
     for (size_t i = 0; i < json_array_size(v); i++) {
-        if (i) lt_jw_put(b, ",", 1);
+        if (i) lt_jtext_put(b, ",", 1);
         if (lt_jtext_value(b, json_array_get(v, i), depth + 1) < 0) return -1;
     }
-    lt_jw_put(b, "]", 1);
+    lt_jtext_put(b, "]", 1);
     return 0;
 }
 
 /* Reals go through jansson: its shortest-round-trip formatting is the reference. */
-static int lt_jtext_real(lt_jw *b, const json_t *v)
+static int lt_jtext_real(lt_jtext *b, const json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!s) return -1;
-    lt_jw_put(b, s, strlen(s));
+    lt_jtext_put(b, s, strlen(s));
     free(s);
     return 0;
 }
 
-static int lt_jtext_value(lt_jw *b, const json_t *v, int depth)
+static int lt_jtext_value(lt_jtext *b, const json_t *v, int depth)
 {
     if (depth > 2048) return -1; /* jansson's own nesting limit */
     switch (json_typeof(v)) {
     case JSON_OBJECT: return lt_jtext_object(b, v, depth);
     case JSON_ARRAY: return lt_jtext_array(b, v, depth);
     case JSON_STRING: return lt_jtext_string(b, json_string_value(v), json_string_length(v));
-    case JSON_INTEGER: lt_jw_int(b, json_integer_value(v)); return 0;
+    case JSON_INTEGER: lt_jtext_put_int(b, json_integer_value(v)); return 0;
     case JSON_REAL: return lt_jtext_real(b, v);
-    case JSON_TRUE: lt_jw_put(b, "true", 4); return 0;
-    case JSON_FALSE: lt_jw_put(b, "false", 5); return 0;
-    case JSON_NULL: lt_jw_put(b, "null", 4); return 0;
+    case JSON_TRUE: lt_jtext_put(b, "true", 4); return 0;
+    case JSON_FALSE: lt_jtext_put(b, "false", 5); return 0;
+    case JSON_NULL: lt_jtext_put(b, "null", 4); return 0;
     }
     return -1;
 }
 
 char *lt_jtext_dump(const json_t *v, size_t *len)
 {
-    lt_jw w = {.err = 0};
-    lt_buf_init(&w.b);
+    lt_jtext w;
     if (!json_is_object(v) && !json_is_array(v)) return NULL; /* as json_dumps without JSON_ENCODE_ANY */
-    if (lt_buf_reserve(&w.b, 2048) < 0) return NULL; /* most records fit: no 256, 512, 1024 steps */
-    if (lt_jtext_value(&w, v, 0) < 0 || w.err || !w.b.data) { lt_buf_free(&w.b); return NULL; }
-    w.b.data[w.b.len] = 0;   /* the room lt_jw_put always leaves */
-    *len = w.b.len;
-    return (char *)w.b.data; /* lt_buf keeps a NUL after the data */
+    if (lt_jtext_init(&w, 2048) < 0) return NULL; /* most records fit: no 256, 512, 1024 steps */
+    if (lt_jtext_value(&w, v, 0) < 0) w.err = 1;
+    return lt_jtext_finish(&w, len);
 }
+
+/* ---- the writer for text made piece by piece (records/) -------------------- */
+
+int lt_jtext_init(lt_jtext *w, size_t reserve)
+{
+    w->err = 0;
+    lt_buf_init(&w->b);
+    return lt_buf_reserve(&w->b, reserve ? reserve : 1);
+}
+
+void lt_jtext_put_slow(lt_jtext *w, const void *p, size_t n)
+{
+    if (lt_buf_append(&w->b, p, n) < 0) w->err = 1;
+}
+
+/* A failed piece leaves no bytes behind: what it wrote is cut off again. */
+int lt_jtext_put_string(lt_jtext *w, const char *s, size_t n)
+{
+    size_t at = w->b.len;
+    if (lt_jtext_string(w, s, n) == 0) return 0;
+    w->b.len = at;
+    return -1;
+}
+
+int lt_jtext_put_value(lt_jtext *w, const json_t *v)
+{
+    size_t at = w->b.len;
+    if (v && lt_jtext_value(w, v, 0) == 0) return 0;
+    w->b.len = at;
+    return -1;
+}
+
+int lt_jtext_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        while (p < end && *p < 0x80) p++;
+        if (p < end && !(p = lt_jtext_utf8_run(p, end))) return 0;
+    }
+    return 1;
+}
+
+char *lt_jtext_finish(lt_jtext *w, size_t *len)
+{
+    if (w->err || !w->b.data) { lt_buf_free(&w->b); return NULL; }
+    w->b.data[w->b.len] = 0;   /* the room lt_jtext_put always leaves */
+    *len = w->b.len;
+    return (char *)w->b.data; /* lt_buf keeps a NUL after the data */
+}
+
+void lt_jtext_discard(lt_jtext *w) { lt_buf_free(&w->b); }

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <string.h>
+#include "lt.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -65,5 +67,44 @@ static inline const unsigned char *lt_jtext_plain_run_inline(const unsigned char
 /* json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER), byte for byte; malloc'ed,
  * *len set; NULL where json_dumps would fail (invalid UTF-8 in a string). */
 char *lt_jtext_dump(const json_t *v, size_t *len);
+
+/* A JSON text written piece by piece, with the same bytes for each value as
+ * lt_jtext_dump: records/ writes its rows so, without a jansson tree per
+ * column. A failed allocation is remembered and fails lt_jtext_finish; a
+ * piece that is refused (invalid UTF-8) writes nothing. */
+typedef struct lt_jtext {
+    lt_buf b;
+    int err;
+} lt_jtext;
+
+int lt_jtext_init(lt_jtext *w, size_t reserve);     /* 0, or -1 out of memory */
+void lt_jtext_put_slow(lt_jtext *w, const void *p, size_t n);
+
+/* Bytes as they are. Inline with the room check first: a record's text is
+ * written in pieces of a few bytes (punctuation, keys, numbers), nearly
+ * always into room the buffer already has. The room left is always at least
+ * one byte (the check is strict, and lt_buf_append keeps one), and the NUL
+ * goes there once, at the end (lt_jtext_finish). */
+static inline void lt_jtext_put(lt_jtext *w, const void *p, size_t n)
+{
+    lt_buf *b = &w->b;
+    if (b->cap - b->len > n) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+    } else {
+        lt_jtext_put_slow(w, p, n);
+    }
+}
+void lt_jtext_put_int(lt_jtext *w, long long v);
+/* A quoted string; -1 (nothing written) where json_string would refuse it. */
+int lt_jtext_put_string(lt_jtext *w, const char *s, size_t n);
+/* Any value as lt_jtext_dump writes it; -1 (nothing written) on failure. */
+int lt_jtext_put_value(lt_jtext *w, const json_t *v);
+/* Whether s[0, n) is UTF-8 jansson accepts (NUL bytes aside). */
+int lt_jtext_utf8_valid(const char *s, size_t n);
+/* The text (malloc'd, NUL after it, *len set), or NULL after any failed
+ * allocation; w is spent either way. */
+char *lt_jtext_finish(lt_jtext *w, size_t *len);
+void lt_jtext_discard(lt_jtext *w);
 
 #endif

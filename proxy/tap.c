@@ -303,7 +303,8 @@ static void lt_tap_apply_extras(lt_tap_cs *cs)
     if (!cs->extras) return;
     for (int i = cs->npending - 1; i >= 0; i--) {
         if (cs->pending[i].table != LT_TABLE_GATEWAY) continue;
-        json_object_update(cs->pending[i].obj, cs->extras);
+        if (lt_record_update(&cs->pending[i], cs->extras) < 0)
+            lt_error("proxy: the columns of call %s could not be added to its record", cs->pending[i].id);
         json_decref(cs->extras);
         cs->extras = NULL;
         lt_tap_flush_pending(cs);
@@ -316,8 +317,8 @@ static void lt_tap_on_record(void *ud, lt_record *rec)
     lt_tap_cs *cs = ud;
     if (cs->npending == LT_TAP_PENDING) lt_tap_flush_pending(cs);
     lt_record *r = &cs->pending[cs->npending++];
-    *r = *rec;
-    json_incref(r->obj);
+    *r = *rec;            /* the text is kept here until the extras come */
+    rec->text = NULL;
 }
 
 static void lt_tap_on_exchange(void *ud, lt_exchange *ex)

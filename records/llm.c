@@ -45,16 +45,3 @@ const char *lt_llm_column_name(const char *fact)
             return lt_llm_columns[i].column;
     return NULL;
 }
-
-int lt_llm_columns_add(json_t *rec, json_t *facts)
-{
-    const char *k;
-    json_t *v;
-    int unknown = 0;
-    json_object_foreach(facts, k, v) {
-        const char *col = lt_llm_column_name(k);
-        if (col) json_object_set_nocheck(rec, col, v); /* column names: ASCII literals */
-        else unknown++;
-    }
-    return unknown;
-}

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/counters.h"
+#include "../common/jscan.h"
 #include "../common/jtext.h"
 #include "../common/log.h"
 #include "../parsers/aoai.h"
@@ -54,21 +55,30 @@ void lt_record_cfg_defaults(lt_record_cfg *cfg)
 
 void lt_record_clear(lt_record *rec)
 {
-    json_decref(rec->obj);
-    rec->obj = NULL;
+    free(rec->text);
+    rec->text = NULL;
+    rec->len = 0;
+}
+
+int lt_record_set_json(lt_record *rec, const json_t *obj)
+{
+    free(rec->text);
+    rec->len = 0;
+    rec->text = obj ? lt_jtext_dump(obj, &rec->len) : NULL;
+    return rec->text ? 0 : -1;
 }
 
 /* The record's own text with the Table member spliced in front: no merged
- * copy of its columns (json_object_update rehashed every key of it). A
- * record that cannot be written (out of memory, or a string jansson would
- * refuse too) is said in the log, with its id, instead of a missing line
- * going unnoticed. */
+ * copy of its columns. A record that cannot be written (no text: out of
+ * memory, or a string jansson would refuse too) is said in the log, with its
+ * id, instead of a missing line going unnoticed. */
 char *lt_record_line(const lt_record *rec, size_t *len)
 {
     static const char head[] = "{\"Table\":\"";
     const size_t hl = sizeof head - 1;
-    size_t n;
-    char *body = lt_jtext_dump(rec->obj, &n), *s = NULL;
+    size_t n = rec->len;
+    const char *body = rec->text;
+    char *s = NULL;
     if (body && n >= 2 && body[0] == '{') {
         const char *t = lt_table_name(rec->table);
         size_t tl = strlen(t), k = hl + tl + 1;   /* {"Table":"<t>" */
@@ -83,9 +93,68 @@ char *lt_record_line(const lt_record *rec, size_t *len)
             *len = k;
         }
     }
-    free(body);
     if (!s) lt_error("records: record %s (%s) could not be written as a JSON line", rec->id, lt_table_name(rec->table));
     return s;
+}
+
+/* json_object_update(record, extras) on the text: a column extras names is
+ * given its new value where it stands, the others are added at the end in
+ * extras' order, as jansson's update did to the tree. The text is llmtap's
+ * own (compact, each column once), so its top level is read with the
+ * scanner and only the values that change are written. */
+int lt_record_update(lt_record *rec, const json_t *extras)
+{
+    size_t ne = json_object_size(extras);
+    if (!ne) return 0;
+    if (!rec->text) return -1;
+    const char *ks[64];
+    json_t *vs[64];
+    char used[64] = {0};
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)extras, key, v) {
+        if (k == LT_ARRAY_LEN(ks)) return -1;
+        ks[k] = key;
+        vs[k++] = v;
+    }
+    lt_jscan j;
+    lt_jstr name, span;
+    int first = 1, m, n = 0;
+    lt_jtext w;
+    if (lt_jtext_init(&w, rec->len + 256) < 0) return -1;
+    lt_jscan_init(&j, rec->text, rec->len);
+    if (lt_jscan_expect(&j, '{') < 0) { lt_jtext_discard(&w); return -1; }
+    lt_jtext_put(&w, "{", 1);
+    while ((m = lt_jscan_member(&j, &name, &first)) == 1) {
+        if (lt_jscan_skip(&j, &span) < 0) { m = -1; break; }
+        size_t i = 0;
+        while (i < k && (used[i] || name.escaped || strlen(ks[i]) != name.n || memcmp(ks[i], name.s, name.n))) i++;
+        if (n++) lt_jtext_put(&w, ",", 1);
+        lt_jtext_put(&w, name.s - 1, name.n + 3);   /* "name": as it stands */
+        if (i < k) {
+            used[i] = 1;
+            if (lt_jtext_put_value(&w, vs[i]) < 0) w.err = 1;
+        } else {
+            lt_jtext_put(&w, span.s, span.n);
+        }
+    }
+    if (m < 0 || !lt_jscan_at_end(&j)) { lt_jtext_discard(&w); return -1; }
+    for (size_t i = 0; i < k; i++) {
+        if (used[i]) continue;
+        if (n++) lt_jtext_put(&w, ",", 1);
+        if (lt_jtext_put_string(&w, ks[i], strlen(ks[i])) < 0) w.err = 1;
+        lt_jtext_put(&w, ":", 1);
+        if (lt_jtext_put_value(&w, vs[i]) < 0) w.err = 1;
+    }
+    lt_jtext_put(&w, "}", 1);
+    size_t len;
+    char *t = lt_jtext_finish(&w, &len);
+    if (!t) return -1;
+    free(rec->text);
+    rec->text = t;
+    rec->len = len;
+    return 0;
 }
 
 /* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest look the
@@ -150,12 +219,6 @@ static int lt_is_secret_header(const char *name, size_t n)
     return 0;
 }
 
-/* Column names are ASCII literals (k of lt_set_time, lt_set_hdr and
- * lt_set_hdr_int too): they are set with the _nocheck calls, which skip
- * jansson's UTF-8 check of the key; header names from the wire are checked. */
-
-/* json_string(v): an ASCII string is valid UTF-8, so it is copied without
- * jansson's byte-by-byte UTF-8 check; anything else goes through the check. */
 /* Whether v[0, n) is ASCII: 8 bytes per step (a byte >= 0x80 sets its top bit). */
 static int lt_is_ascii(const char *v, size_t n)
 {
@@ -166,19 +229,88 @@ static int lt_is_ascii(const char *v, size_t n)
     return !(acc & 0x8080808080808080ull);
 }
 
-static json_t *lt_json_text(const char *v)
+/* ---- a row as text ----------------------------------------------------------
+ *
+ * A record is written as its JSON text directly, column after column, in the
+ * order its columns are set: no jansson object per record and per header
+ * list (a hashed key and a node per column, freed again once the text was
+ * dumped, were half of what a record cost). The text is what json_dumps gave
+ * for the tree the same columns made (JSON_COMPACT, insertion order): a
+ * string jansson would refuse leaves its column out, a header whose value it
+ * would refuse reads "(invalid UTF-8)", and a member set twice keeps its
+ * first place with its last value. Every string passes the redactor on its
+ * way in (records/redact.h), as lt_redact_record passed every string of the
+ * tree. */
+typedef struct lt_row {
+    lt_jtext w;
+    const lt_redactor *rd;
+    int n;              /* members written at the current level */
+} lt_row;
+
+/* ,"k": -- k is a column name (an ASCII literal with nothing to escape). */
+static void lt_row_key(lt_row *r, const char *k, size_t kn)
 {
-    if (!v) return NULL;
-    size_t n = strlen(v);
-    return lt_is_ascii(v, n) ? json_stringn_nocheck(v, n) : json_string(v);
+    char buf[64];
+    size_t at = 0;
+    if (r->n++) buf[at++] = ',';
+    if (kn > sizeof buf - 4) { r->w.err = 1; return; } /* column names are short literals */
+    buf[at++] = '"';
+    memcpy(buf + at, k, kn);
+    at += kn;
+    buf[at++] = '"';
+    buf[at++] = ':';
+    lt_jtext_put(&r->w, buf, at);
 }
 
-/* json_object_set_new with a key from the wire: an ASCII key needs no UTF-8
- * check (and is set with the length already counted). */
-static int lt_set_wire_key(json_t *o, const char *k, size_t n, json_t *v)
+/* A string member: redacted under its name; v valid UTF-8 with a NUL at v[n]. */
+static void lt_row_put_str(lt_row *r, const char *k, const char *v, size_t n)
 {
-    return lt_is_ascii(k, n) ? json_object_setn_new_nocheck(o, k, n, v) : json_object_set_new(o, k, v);
+    size_t rn;
+    char *red = lt_redactor_string(r->rd, k, v, n, &rn);
+    if (red) { v = red; n = rn; }
+    if (lt_jtext_put_string(&r->w, v, n) < 0) r->w.err = 1;
+    free(red);
 }
+
+/* A string column; left out when v is NULL or not UTF-8 (json_string gave
+ * NULL, and setting NULL left the tree without the column). */
+static void lt_row_strn(lt_row *r, const char *k, size_t kn, const char *v, size_t n)
+{
+    if (!v || (!lt_is_ascii(v, n) && !lt_jtext_utf8_valid(v, n))) return;
+    lt_row_key(r, k, kn);
+    lt_row_put_str(r, k, v, n);
+}
+
+static void lt_row_str(lt_row *r, const char *k, size_t kn, const char *v)
+{
+    if (v) lt_row_strn(r, k, kn, v, strlen(v));
+}
+
+static void lt_row_int(lt_row *r, const char *k, size_t kn, long long v)
+{
+    lt_row_key(r, k, kn);
+    lt_jtext_put_int(&r->w, v);
+}
+
+static void lt_row_bool(lt_row *r, const char *k, size_t kn, int v)
+{
+    lt_row_key(r, k, kn);
+    if (v) lt_jtext_put(&r->w, "true", 4);
+    else lt_jtext_put(&r->w, "false", 5);
+}
+
+/* A column whose value the parser made as a tree (a fact): redacted in place
+ * as a member of the record, then written; a value that cannot be written
+ * fails the whole record, as it failed the dump of the tree. */
+static void lt_row_json(lt_row *r, const char *k, size_t kn, json_t *v)
+{
+    lt_redactor_member(r->rd, k, v);
+    lt_row_key(r, k, kn);
+    if (lt_jtext_put_value(&r->w, v) < 0) r->w.err = 1;
+}
+
+/* The column name literal and its length. */
+#define LT_COL(lit) lit, sizeof lit - 1
 
 /* ---- identity ------------------------------------------------------------ */
 
@@ -296,25 +428,24 @@ static const char *lt_hdr(const lt_http_msg *m, const char *name)
     return NULL;
 }
 
-static void lt_set_time(json_t *o, const char *k, lt_time_us t)
+static void lt_row_time(lt_row *r, const char *k, size_t kn, lt_time_us t)
 {
     char buf[40];
-    if (t) json_object_set_new_nocheck(o, k, lt_json_text(lt_time_iso(t, buf, sizeof buf)));
+    if (t) lt_row_str(r, k, kn, lt_time_iso(t, buf, sizeof buf));
 }
 
-static void lt_set_hdr(json_t *o, const char *k, const lt_http_msg *m, const char *name)
+static void lt_row_hdr(lt_row *r, const char *k, size_t kn, const lt_http_msg *m, const char *name)
 {
-    const char *v = m->present ? lt_hdr(m, name) : NULL;
-    if (v) json_object_set_new_nocheck(o, k, lt_json_text(v));
+    if (m->present) lt_row_str(r, k, kn, lt_hdr(m, name));
 }
 
-static void lt_set_hdr_int(json_t *o, const char *k, const lt_http_msg *m, const char *name)
+static void lt_row_hdr_int(lt_row *r, const char *k, size_t kn, const lt_http_msg *m, const char *name)
 {
     const char *v = m->present ? lt_hdr(m, name) : NULL;
     char *e;
     if (!v) return;
     long long n = strtoll(v, &e, 10);
-    if (e != v) json_object_set_new_nocheck(o, k, json_integer(n));
+    if (e != v) lt_row_int(r, k, kn, n);
 }
 
 /* CallerIpAddress: X-Forwarded-For aware. hops < 0: the leftmost (original
@@ -354,29 +485,29 @@ static const char *lt_key_value(const lt_http_msg *req)
     return v;
 }
 
-static void lt_common_columns(json_t *o, const lt_exchange *ex, const lt_ids *ids, int table)
+static void lt_common_columns(lt_row *r, const lt_exchange *ex, const lt_ids *ids, int table)
 {
     if (ids->t0[0]) {
-        json_object_set_new_nocheck(o, "TimeGenerated", lt_json_text(ids->t0));
-        json_object_set_new_nocheck(o, "CallTime", lt_json_text(ids->t0)); /* survives Log Analytics replacing an old TimeGenerated */
+        lt_row_str(r, LT_COL("TimeGenerated"), ids->t0);
+        lt_row_str(r, LT_COL("CallTime"), ids->t0); /* survives Log Analytics replacing an old TimeGenerated */
     }
-    json_object_set_new_nocheck(o, "CorrelationId", lt_json_text(ids->correlation));
-    json_object_set_new_nocheck(o, "RecordId", lt_json_text(ids->record[table]));
-    json_object_set_new_nocheck(o, "CallerIpAddress", lt_json_text(ids->caller));
+    lt_row_str(r, LT_COL("CorrelationId"), ids->correlation);
+    lt_row_str(r, LT_COL("RecordId"), ids->record[table]);
+    lt_row_str(r, LT_COL("CallerIpAddress"), ids->caller);
     if (ex->conn) {
-        json_object_set_new_nocheck(o, "ClientPort", json_integer(ex->conn->client.port));
-        json_object_set_new_nocheck(o, "ServerIpAddress", lt_json_text(ids->server));
-        json_object_set_new_nocheck(o, "ServerPort", json_integer(ex->conn->server.port));
+        lt_row_int(r, LT_COL("ClientPort"), ex->conn->client.port);
+        lt_row_str(r, LT_COL("ServerIpAddress"), ids->server);
+        lt_row_int(r, LT_COL("ServerPort"), ex->conn->server.port);
     }
     if (ex->req.present) {
-        json_object_set_new_nocheck(o, "Method", lt_json_text(ex->req.method ? ex->req.method : ""));
-        json_object_set_new_nocheck(o, "Url", lt_json_text(ex->req.target ? ex->req.target : ""));
+        lt_row_str(r, LT_COL("Method"), ex->req.method ? ex->req.method : "");
+        lt_row_str(r, LT_COL("Url"), ex->req.target ? ex->req.target : "");
     }
-    if (ex->resp.present) json_object_set_new_nocheck(o, "ResponseCode", json_integer(ex->resp.status));
-    if (ids->key) json_object_set_new_nocheck(o, "KeyFingerprint", lt_json_text(ids->key_fp));
-    lt_set_hdr(o, "Region", &ex->resp, "x-ms-region");
-    json_object_set_new_nocheck(o, "Complete", json_boolean(!ex->incomplete));
-    if (ex->incomplete) json_object_set_new_nocheck(o, "IncompleteReason", lt_json_text(lt_incomplete_str(ex->incomplete)));
+    if (ex->resp.present) lt_row_int(r, LT_COL("ResponseCode"), ex->resp.status);
+    if (ids->key) lt_row_str(r, LT_COL("KeyFingerprint"), ids->key_fp);
+    lt_row_hdr(r, LT_COL("Region"), &ex->resp, "x-ms-region");
+    lt_row_bool(r, LT_COL("Complete"), !ex->incomplete);
+    if (ex->incomplete) lt_row_str(r, LT_COL("IncompleteReason"), lt_incomplete_str(ex->incomplete));
 }
 
 /* Milliseconds between two times, rounded to the microsecond. */
@@ -384,27 +515,71 @@ static double lt_ms(lt_time_us a, lt_time_us b) { return (double)(a - b) / 1000.
 
 /* ---- gateway record ------------------------------------------------------ */
 
-static json_t *lt_headers_json(const lt_http_msg *m, const lt_ids *ids)
+/* One header as a member: a secret header's value as its fingerprint, a
+ * value jansson would refuse as "(invalid UTF-8)". */
+static void lt_header_member(lt_row *r, const lt_header *h, size_t kn, const lt_header *last, const lt_ids *ids)
 {
-    json_t *o = json_object();
-    for (size_t i = 0; i < m->nhdrs; i++) {
-        const lt_header *h = &m->hdrs[i];
-        size_t kn = strlen(h->name);
-        if (lt_is_secret_header(h->name, kn)) {
-            char v[16] = "fp:"; /* "fp:" + the 12 hex digits, as snprintf("fp:%s") wrote it */
-            if (h->value == ids->key) memcpy(v + 3, ids->key_fp, 13); /* the same bytes */
-            else lt_fingerprint(h->value, v + 3);
-            lt_set_wire_key(o, h->name, kn, json_stringn_nocheck(v, 15));
-        } else {
-            json_t *s = lt_json_text(h->value);
-            lt_set_wire_key(o, h->name, kn, s ? s : lt_json_text("(invalid UTF-8)"));
-        }
+    if (r->n++) lt_jtext_put(&r->w, ",", 1);
+    if (lt_jtext_put_string(&r->w, h->name, kn) < 0) r->w.err = 1;
+    lt_jtext_put(&r->w, ":", 1);
+    if (lt_is_secret_header(h->name, kn)) {
+        char v[16] = "fp:"; /* "fp:" + the 12 hex digits, as snprintf("fp:%s") wrote it */
+        if (last->value == ids->key) memcpy(v + 3, ids->key_fp, 13); /* the same bytes */
+        else lt_fingerprint(last->value, v + 3);
+        lt_row_put_str(r, h->name, v, 15);
+        return;
     }
-    return o;
+    size_t vn = strlen(last->value);
+    if (lt_is_ascii(last->value, vn) || lt_jtext_utf8_valid(last->value, vn)) lt_row_put_str(r, h->name, last->value, vn);
+    else lt_row_put_str(r, h->name, "(invalid UTF-8)", sizeof "(invalid UTF-8)" - 1);
+}
+
+/* The headers as an object: one member per name, in the order the names
+ * first came, with the value the name had last (a repeated header, as
+ * jansson's object kept it); a name jansson would refuse as a key is left
+ * out. Repeated names are found with a small hash table of the names (open
+ * addressing), so a message of thousands of headers costs no more than its
+ * length. */
+static void lt_headers_columns(lt_row *r, const char *k, size_t kn, const lt_http_msg *m, const lt_ids *ids)
+{
+    enum { SMALL = 32 };
+    size_t nh = m->nhdrs, cap = 4;
+    while (cap < 2 * nh) cap <<= 1;
+    size_t len_s[SMALL], last_s[SMALL], slot_s[2 * SMALL];
+    int big = nh > SMALL;
+    size_t *len = big ? malloc(nh * sizeof *len) : len_s, *last = big ? malloc(nh * sizeof *last) : last_s;
+    size_t *slot = big ? calloc(cap, sizeof *slot) : slot_s;   /* index + 1 of a name's first header, 0 empty */
+    if (!len || !last || !slot) { r->w.err = 1; goto out; }
+    if (!big) memset(slot, 0, cap * sizeof *slot);
+    for (size_t i = 0; i < nh; i++) {
+        const char *name = m->hdrs[i].name;
+        size_t n = strlen(name);
+        last[i] = SIZE_MAX;   /* refused, or not the first of its name */
+        len[i] = n;
+        if (!lt_is_ascii(name, n) && !lt_jtext_utf8_valid(name, n)) continue;
+        uint32_t h = 2166136261u;   /* FNV-1a */
+        for (size_t b = 0; b < n; b++) h = (h ^ (unsigned char)name[b]) * 16777619u;
+        size_t p = h & (cap - 1);
+        for (; slot[p]; p = (p + 1) & (cap - 1)) {
+            size_t j = slot[p] - 1;
+            if (len[j] == n && !memcmp(m->hdrs[j].name, name, n)) { last[j] = i; break; }
+        }
+        if (!slot[p]) { slot[p] = i + 1; last[i] = i; }
+    }
+    lt_row_key(r, k, kn);
+    lt_jtext_put(&r->w, "{", 1);
+    int outer = r->n;
+    r->n = 0;
+    for (size_t i = 0; i < nh; i++)
+        if (last[i] != SIZE_MAX) lt_header_member(r, &m->hdrs[i], len[i], &m->hdrs[last[i]], ids);
+    lt_jtext_put(&r->w, "}", 1);
+    r->n = outer;
+out:
+    if (big) { free(len); free(last); free(slot); }
 }
 
 /* Error code and message of a JSON error body (Azure, APIM and OpenAI shapes). */
-static void lt_error_columns(json_t *o, const lt_http_msg *resp)
+static void lt_error_columns(lt_row *r, const lt_http_msg *resp)
 {
     if (!resp->present || resp->status < 400 || !resp->body.len) return;
     json_t *j = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
@@ -412,86 +587,112 @@ static void lt_error_columns(json_t *o, const lt_http_msg *resp)
     json_t *e = json_object_get(j, "error");
     json_t *code = json_object_get(e ? e : j, "code"), *msg = json_object_get(e ? e : j, "message");
     if (!code && !e) code = json_object_get(j, "statusCode");
-    if (json_is_string(code)) json_object_set_nocheck(o, "LastErrorReason", code);
-    else if (json_is_integer(code))
-        json_object_set_new_nocheck(o, "LastErrorReason", json_sprintf("%lld", (long long)json_integer_value(code)));
-    if (json_is_string(msg)) json_object_set_nocheck(o, "LastErrorMessage", msg);
+    if (json_is_string(code)) {
+        lt_row_strn(r, LT_COL("LastErrorReason"), json_string_value(code), json_string_length(code));
+    } else if (json_is_integer(code)) {
+        char num[24];
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(code));
+        lt_row_str(r, LT_COL("LastErrorReason"), num);
+    }
+    if (json_is_string(msg)) lt_row_strn(r, LT_COL("LastErrorMessage"), json_string_value(msg), json_string_length(msg));
     json_decref(j);
 }
 
-static json_t *lt_gateway_record(const lt_exchange *ex, const lt_ids *ids, const lt_aoai_call *call)
+static void lt_gateway_record(lt_row *r, const lt_exchange *ex, const lt_ids *ids, const lt_aoai_call *call)
 {
-    json_t *o = json_object();
-    lt_common_columns(o, ex, ids, LT_TABLE_GATEWAY);
-    json_object_set_new_nocheck(o, "ClientProtocol", lt_json_text(ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1"));
+    lt_common_columns(r, ex, ids, LT_TABLE_GATEWAY);
+    lt_row_str(r, LT_COL("ClientProtocol"), ex->version == 20 ? "HTTP/2" : ex->req.version == 10 ? "HTTP/1.0" : "HTTP/1.1");
     if (ex->req.present) {
-        json_object_set_new_nocheck(o, "RequestSize", json_integer((json_int_t)(ex->req.head_bytes + ex->req.wire_bytes)));
-        json_object_set_new_nocheck(o, "RequestHeaders", lt_headers_json(&ex->req, ids));
+        lt_row_int(r, LT_COL("RequestSize"), (json_int_t)(ex->req.head_bytes + ex->req.wire_bytes));
+        lt_headers_columns(r, LT_COL("RequestHeaders"), &ex->req, ids);
     }
     if (ex->resp.present) {
-        json_object_set_new_nocheck(o, "ResponseSize", json_integer((json_int_t)(ex->resp.head_bytes + ex->resp.wire_bytes)));
-        json_object_set_new_nocheck(o, "ResponseHeaders", lt_headers_json(&ex->resp, ids));
-        json_object_set_new_nocheck(o, "IsRequestSuccess", json_boolean(ex->resp.status >= 200 && ex->resp.status < 400));
+        lt_row_int(r, LT_COL("ResponseSize"), (json_int_t)(ex->resp.head_bytes + ex->resp.wire_bytes));
+        lt_headers_columns(r, LT_COL("ResponseHeaders"), &ex->resp, ids);
+        lt_row_bool(r, LT_COL("IsRequestSuccess"), ex->resp.status >= 200 && ex->resp.status < 400);
     }
     if (call && call->op) {
-        json_object_set_new_nocheck(o, "OperationName", lt_json_text(call->operation));
-        json_object_set_new_nocheck(o, "ApiId", lt_json_text(lt_aoai_api_id(call)));
+        lt_row_str(r, LT_COL("OperationName"), call->operation);
+        lt_row_str(r, LT_COL("ApiId"), lt_aoai_api_id(call));
     } else if (ex->req.present && ex->req.method) {
-        json_object_set_new_nocheck(o, "OperationName", lt_json_text(ex->req.method));
+        lt_row_str(r, LT_COL("OperationName"), ex->req.method);
     }
     if (ex->req.present && ex->resp.present && ex->resp.end_ts) {
-        json_object_set_new_nocheck(o, "TotalTime", json_integer((json_int_t)lt_ms(ex->resp.end_ts, ex->req.start_ts)));
+        lt_row_int(r, LT_COL("TotalTime"), (json_int_t)lt_ms(ex->resp.end_ts, ex->req.start_ts));
         if (ex->req.end_ts && ex->resp.start_ts >= ex->req.end_ts)
-            json_object_set_new_nocheck(o, "BackendTime", json_integer((json_int_t)lt_ms(ex->resp.start_ts, ex->req.end_ts)));
+            lt_row_int(r, LT_COL("BackendTime"), (json_int_t)lt_ms(ex->resp.start_ts, ex->req.end_ts));
     }
-    lt_error_columns(o, &ex->resp);
-    lt_set_hdr_int(o, "RetryAfter", &ex->resp, "retry-after");
-    lt_set_hdr_int(o, "RetryAfterMs", &ex->resp, "retry-after-ms");
-    return o;
+    lt_error_columns(r, &ex->resp);
+    lt_row_hdr_int(r, LT_COL("RetryAfter"), &ex->resp, "retry-after");
+    lt_row_hdr_int(r, LT_COL("RetryAfterMs"), &ex->resp, "retry-after-ms");
 }
 
 /* ---- LLM record ---------------------------------------------------------- */
 
-static json_t *lt_llm_record(const lt_exchange *ex, const lt_record_cfg *cfg, const lt_ids *ids,
-                             const lt_aoai_call *call, lt_counters *ctr)
+/* facts: what lt_aoai_parse found, given their column names here (llm.c). A
+ * deployment the body names replaces the path's, in the path's place. */
+static void lt_llm_record(lt_row *r, const lt_exchange *ex, const lt_ids *ids, const lt_aoai_call *call, json_t *facts)
 {
-    json_t *o = json_object();
-    lt_common_columns(o, ex, ids, LT_TABLE_LLM);
-    json_object_set_new_nocheck(o, "SequenceNumber", json_integer(0));
-    json_object_set_new_nocheck(o, "OperationName", lt_json_text(call->operation));
-    if (call->deployment[0]) json_object_set_new_nocheck(o, "DeploymentName", lt_json_text(call->deployment));
-    if (call->api_version[0]) json_object_set_new_nocheck(o, "ApiVersion", lt_json_text(call->api_version));
-    json_object_set_new_nocheck(o, "HttpVersion", lt_json_text(ex->version == 20 ? "HTTP/2" : "HTTP/1.1"));
-    lt_set_hdr(o, "XRequestId", &ex->resp, "x-request-id");
-    lt_set_hdr(o, "ApimRequestId", &ex->resp, "apim-request-id");
-    lt_set_hdr(o, "ClientRequestId", &ex->req, "x-ms-client-request-id");
-    lt_set_hdr_int(o, "RateLimitRemainingRequests", &ex->resp, "x-ratelimit-remaining-requests");
-    lt_set_hdr_int(o, "RateLimitRemainingTokens", &ex->resp, "x-ratelimit-remaining-tokens");
-    if (ex->resp.present) {
-        lt_set_time(o, "FirstByteTime", ex->resp.start_ts);
-        lt_set_time(o, "EndTime", ex->resp.end_ts);
-        if (ex->req.present && ex->resp.end_ts)
-            json_object_set_new_nocheck(o, "DurationMs", json_integer((json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000)));
+    json_t *dep = json_object_get(facts, LT_AOAI_F_DEPLOYMENT);
+    lt_common_columns(r, ex, ids, LT_TABLE_LLM);
+    lt_row_int(r, LT_COL("SequenceNumber"), 0);
+    lt_row_str(r, LT_COL("OperationName"), call->operation);
+    if (call->deployment[0]) {
+        if (dep) lt_row_json(r, LT_COL("DeploymentName"), dep);
+        else lt_row_str(r, LT_COL("DeploymentName"), call->deployment);
     }
-    if (ex->req.body_truncated || ex->resp.body_truncated) json_object_set_new_nocheck(o, "BodyTruncated", json_true());
-    json_t *facts = json_object();
-    lt_aoai_cfg acfg = {.store_embeddings = cfg->store_embeddings, .raw_body_cap = cfg->raw_body_cap};
-    lt_aoai_parse(call, ex, &acfg, facts, ctr);
-    if (lt_llm_columns_add(o, facts)) lt_warn("records: a fact of the Azure OpenAI parser has no column");
-    json_decref(facts);
-    return o;
+    if (call->api_version[0]) lt_row_str(r, LT_COL("ApiVersion"), call->api_version);
+    lt_row_str(r, LT_COL("HttpVersion"), ex->version == 20 ? "HTTP/2" : "HTTP/1.1");
+    lt_row_hdr(r, LT_COL("XRequestId"), &ex->resp, "x-request-id");
+    lt_row_hdr(r, LT_COL("ApimRequestId"), &ex->resp, "apim-request-id");
+    lt_row_hdr(r, LT_COL("ClientRequestId"), &ex->req, "x-ms-client-request-id");
+    lt_row_hdr_int(r, LT_COL("RateLimitRemainingRequests"), &ex->resp, "x-ratelimit-remaining-requests");
+    lt_row_hdr_int(r, LT_COL("RateLimitRemainingTokens"), &ex->resp, "x-ratelimit-remaining-tokens");
+    if (ex->resp.present) {
+        lt_row_time(r, LT_COL("FirstByteTime"), ex->resp.start_ts);
+        lt_row_time(r, LT_COL("EndTime"), ex->resp.end_ts);
+        if (ex->req.present && ex->resp.end_ts)
+            lt_row_int(r, LT_COL("DurationMs"), (json_int_t)((ex->resp.end_ts - ex->req.start_ts + 500) / 1000));
+    }
+    if (ex->req.body_truncated || ex->resp.body_truncated) lt_row_bool(r, LT_COL("BodyTruncated"), 1);
+    const char *k;
+    json_t *v;
+    int unknown = 0;
+    json_object_foreach(facts, k, v) {
+        const char *col = lt_llm_column_name(k);
+        if (!col) unknown++;
+        else if (v != dep || !call->deployment[0]) lt_row_json(r, col, strlen(col), v);
+    }
+    if (unknown) lt_warn("records: a fact of the Azure OpenAI parser has no column");
 }
 
-/* sec: the exchange's secrets, redacted from every string of the record
- * (query strings, headers, bodies, echoes), which also makes it loadable. */
-static void lt_emit(const lt_redact_cfg *rcfg, int table, const char *id, lt_time_us t, json_t *obj,
-                    const lt_redact_set *sec, lt_record_cb cb, void *ud)
+/* Opens a row; the caller writes its columns, lt_emit closes and sends it. */
+static void lt_row_begin(lt_row *r, const lt_redactor *rd)
 {
-    lt_redact_record(rcfg, sec, obj);
-    lt_record rec = {.table = table, .time = t, .obj = obj};
+    if (lt_jtext_init(&r->w, 2048) < 0) r->w.err = 1;  /* most records fit: no 256, 512, 1024 steps */
+    r->rd = rd;
+    r->n = 0;
+    lt_jtext_put(&r->w, "{", 1);
+}
+
+/* A key sent in the query string (no key header) gives the record its
+ * KeyFingerprint last, as lt_redact_record added it to the tree. */
+static void lt_emit(lt_row *r, int table, const char *id, lt_time_us t, const lt_exchange *ex, const lt_ids *ids,
+                    lt_record_cb cb, void *ud)
+{
+    const char *qk = lt_redact_query_key(r->rd->set);
+    if (qk && !ids->key) {
+        char fp[13];
+        lt_fingerprint(qk, fp);
+        lt_row_str(r, LT_COL("KeyFingerprint"), fp);
+    }
+    lt_jtext_put(&r->w, "}", 1);
+    lt_record rec = {.table = table, .time = t, .incomplete = ex->incomplete ? lt_incomplete_str(ex->incomplete) : NULL};
     memcpy(rec.id, id, 33);
+    rec.text = lt_jtext_finish(&r->w, &rec.len);
+    if (!rec.text) lt_error("records: record %s (%s) could not be written", id, lt_table_name(table));
     cb(ud, &rec);
-    json_decref(obj);
+    lt_record_clear(&rec);
 }
 
 int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt_counters *ctr, lt_record_cb cb,
@@ -511,13 +712,22 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     lt_caller_ip(ex, cfg, &ids, ids.caller, sizeof ids.caller);
     lt_aoai_call call;
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
-    lt_time_us t = t0;
     lt_redact_set *sec = lt_redact_collect(&cfg->redact, &ex->req);
-    lt_emit(&cfg->redact, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t, lt_gateway_record(ex, &ids, llm ? &call : NULL), sec,
-            cb, ud);
+    lt_redactor rd;
+    lt_redactor_init(&rd, &cfg->redact, sec);
+    lt_row r;
+    lt_row_begin(&r, &rd);
+    lt_gateway_record(&r, ex, &ids, llm ? &call : NULL);
+    lt_emit(&r, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t0, ex, &ids, cb, ud);
     ctr->gateway_records++;
     if (!llm) { ctr->non_llm_exchanges++; lt_redact_set_destroy(sec); return 1; }
-    lt_emit(&cfg->redact, LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t, lt_llm_record(ex, cfg, &ids, &call, ctr), sec, cb, ud);
+    json_t *facts = json_object();
+    lt_aoai_cfg acfg = {.store_embeddings = cfg->store_embeddings, .raw_body_cap = cfg->raw_body_cap};
+    lt_aoai_parse(&call, ex, &acfg, facts, ctr);
+    lt_row_begin(&r, &rd);
+    lt_llm_record(&r, ex, &ids, &call, facts);
+    json_decref(facts);
+    lt_emit(&r, LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t0, ex, &ids, cb, ud);
     ctr->llm_records++;
     lt_redact_set_destroy(sec);
     return 2;

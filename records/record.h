@@ -3,9 +3,10 @@
  * An exchange becomes up to two records: a gateway record (one per HTTP
  * exchange, columns of APIM's ApiManagementGatewayLogs) and, for Azure OpenAI
  * / OpenAI-compatible calls, an LLM record (columns of
- * ApiManagementGatewayLlmLog plus llmtap's own). Both are JSON objects
- * (jansson) whose keys are the Log Analytics column names, so `--json`, the
- * SQLite spool and the Logs Ingestion upload all carry the same object.
+ * ApiManagementGatewayLlmLog plus llmtap's own). Both are JSON objects whose
+ * keys are the Log Analytics column names, kept as their text (written once,
+ * by records/record.c), so `--json`, the SQLite spool and the Logs Ingestion
+ * upload all carry the same bytes.
  *
  * Ids are derived from the connection and the request time, never random,
  * so replaying the same capture twice yields the same ids and the store can
@@ -27,12 +28,21 @@ typedef struct lt_record {
     int table;              /* enum lt_table */
     char id[33];            /* 32 hex chars, unique per record, stable across replays */
     lt_time_us time;        /* TimeGenerated */
-    json_t *obj;            /* owned: column name -> value */
+    char *text;             /* owned: the JSON object, compact (json_dumps' bytes); NULL if it could not be written */
+    size_t len;             /* of text */
+    const char *incomplete; /* the IncompleteReason column's value, or NULL (a static string) */
 } lt_record;
 
 typedef void (*lt_record_cb)(void *ud, lt_record *rec);
 
-void lt_record_clear(lt_record *rec);   /* releases obj */
+void lt_record_clear(lt_record *rec);   /* releases text */
+/* The text of obj as the record's (tests and tools make records so); 0, or
+ * -1 when obj cannot be written (text NULL). */
+int lt_record_set_json(lt_record *rec, const json_t *obj);
+/* json_object_update(record, extras) done on the text: a column of extras
+ * takes its new value where it stands, the others come last in extras'
+ * order (the proxy's columns). 0, or -1 (the record unchanged). */
+int lt_record_update(lt_record *rec, const json_t *extras);
 
 /* The record as one line of --json output (replay, run, proxy), without the
  * newline: {"Table":"<its table>", then its columns}, the bytes json_dumps

@@ -25,6 +25,7 @@
 #include <strings.h>
 #include "../common/lt.h"
 #include "record.h"
+#include "../common/jtext.h"
 #include "redact.h"
 
 const char *const lt_redact_default_headers[] = {
@@ -540,6 +541,47 @@ static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json
     if (json_is_object(v)) json_object_foreach(v, k, m) n += lt_rd_member(cfg, s, k, m, depth, builtin);
     else if (json_is_array(v)) json_array_foreach(v, i, m) n += lt_rd_value(cfg, s, m, depth + 1, builtin);
     return n;
+}
+
+/* ---- the same pass, one column at a time (records written as text) ---------- */
+
+void lt_redactor_init(lt_redactor *r, const lt_redact_cfg *cfg, const lt_redact_set *s)
+{
+    if (cfg) r->cfg = *cfg;
+    else lt_redact_cfg_defaults(&r->cfg);
+    r->set = s;
+    r->builtin = lt_rd_builtin_names(&r->cfg);
+}
+
+char *lt_redactor_string(const lt_redactor *r, const char *name, const char *str, size_t len, size_t *outlen)
+{
+    const lt_redact_cfg *cfg = &r->cfg;
+    if (name && lt_rd_named(cfg, name, strlen(name), r->builtin) && !lt_rd_is_fp(str, len)) {
+        char fp[16];
+        lt_rd_fp(str, len, fp);
+        *outlen = strlen(fp);
+        return strdup(fp);
+    }
+    if (!lt_rd_may_change(cfg, r->set, str, len)) return NULL;
+    char *out = malloc(len + 1);
+    if (!out) return NULL;
+    memcpy(out, str, len + 1);
+    size_t n = lt_rd_echo(cfg, r->set, &out, &len);
+    n += lt_rd_by_name(cfg, &out, &len);
+    n += lt_rd_nul(&out, &len);
+    if (!n) { free(out); return NULL; }
+    if (!lt_jtext_utf8_valid(out, len)) { /* json_string_setn refused such a result */
+        free(out);
+        len = sizeof "(invalid UTF-8)" - 1;
+        out = strdup("(invalid UTF-8)");
+    }
+    *outlen = len;
+    return out;
+}
+
+size_t lt_redactor_member(const lt_redactor *r, const char *name, json_t *v)
+{
+    return lt_rd_member(&r->cfg, r->set, name, v, 0, r->builtin);
 }
 
 size_t lt_redact_record(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *rec)

@@ -372,11 +372,7 @@ int lt_spool_commit(lt_spool *s)
 
 int lt_spool_put(lt_spool *s, const lt_record *rec)
 {
-    size_t n = 0;
-    char *js = lt_jtext_dump(rec->obj, &n); /* json_dumps' bytes, several times faster */
-    int rc = lt_spool_put_text(s, rec->table, rec->id, rec->time, js, n);
-    free(js);
-    return rc;
+    return lt_spool_put_text(s, rec->table, rec->id, rec->time, rec->text, rec->len);
 }
 
 /* One step of a put: SQLITE_DONE, or the failure (counted as lost with why). */

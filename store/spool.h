@@ -40,9 +40,9 @@ lt_counters *lt_spool_counters(lt_spool *s);
  * begin/commit a record counts as stored only when the commit succeeds;
  * records of a failed transaction are counted in store_errors. */
 int lt_spool_put(lt_spool *s, const lt_record *rec);
-/* The same for a record already serialized (lt_jtext_dump of its object;
- * NULL counts as a record that could not be serialized). The text stays the
- * caller's: SQLite copies it into the page during the call. */
+/* The same for a record's text given apart (NULL counts as a record that
+ * could not be serialized). The text stays the caller's: SQLite copies it
+ * into the page during the call. */
 int lt_spool_put_text(lt_spool *s, int table, const char *id, lt_time_us time, const char *text, size_t len);
 int lt_spool_begin(lt_spool *s);    /* group puts into one transaction */
 int lt_spool_commit(lt_spool *s);

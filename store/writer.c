@@ -1,9 +1,9 @@
 /* writer.c -- the spool writer thread (see writer.h).
  *
- * A ring of serialized records under one mutex. submit() writes the
- * record's JSON text (lt_jtext_dump) on the caller's thread and queues the
- * text, so the capture thread does no I/O and holds the lock for a few
- * stores; the record's JSON tree is built and freed on one thread. (Queuing
+ * A ring of serialized records under one mutex. submit() takes the
+ * record's JSON text (written by records/ on the caller's thread) and queues
+ * it, so the capture thread does no I/O and holds the lock for a few
+ * stores. (Queuing
  * the tree instead made the writer free, on its thread, hundreds of small
  * blocks per record that the capture thread had allocated: glibc's arena
  * lock then serialized the two threads, and storing cost more than parsing.
@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
-#include "../common/jtext.h"
 #include "../common/log.h"
 #include "writer.h"
 
@@ -193,12 +192,13 @@ lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max)
     return w;
 }
 
-/* The record as the queue keeps it: its text, written on the caller's thread. */
-static lt_wrec lt_writer_wrec(const lt_record *rec)
+/* The record as the queue keeps it: its text, taken from the record. */
+static lt_wrec lt_writer_wrec(lt_record *rec)
 {
-    lt_wrec r = {.table = rec->table, .time = rec->time};
+    lt_wrec r = {.table = rec->table, .time = rec->time, .text = rec->text, .len = rec->len};
     memcpy(r.id, rec->id, sizeof r.id);
-    r.text = lt_jtext_dump(rec->obj, &r.len);   /* NULL: the spool counts and logs it */
+    rec->text = NULL;   /* r.text NULL: the spool counts and logs it */
+    rec->len = 0;
     return r;
 }
 
@@ -214,7 +214,7 @@ static void lt_writer_enqueue(lt_writer *w, lt_wrec *rec)
     if (w->count == 1 || (!was_full && lt_writer_batch_full(w))) pthread_cond_signal(&w->wake);
 }
 
-int lt_writer_submit_wait(lt_writer *w, const lt_record *rec)
+int lt_writer_submit_wait(lt_writer *w, lt_record *rec)
 {
     lt_wrec r = lt_writer_wrec(rec);
     pthread_mutex_lock(&w->mu);
@@ -232,7 +232,7 @@ int lt_writer_submit_wait(lt_writer *w, const lt_record *rec)
     return rc;
 }
 
-int lt_writer_submit(lt_writer *w, const lt_record *rec)
+int lt_writer_submit(lt_writer *w, lt_record *rec)
 {
     lt_wrec r = lt_writer_wrec(rec);
     pthread_mutex_lock(&w->mu);

@@ -2,8 +2,8 @@
  * commits in batches beside the capture.
  *
  * Capture and parsing must never wait on SQLite. lt_writer_submit() puts a
- * record (its JSON text, written on the caller's thread; the caller keeps and
- * frees its JSON object) in a bounded queue and returns at once; a writer thread takes everything queued, writes
+ * record (its JSON text, which the writer takes from the record: rec->text
+ * is NULL afterwards) in a bounded queue and returns at once; a writer thread takes everything queued, writes
  * it in one transaction with the spool's prepared statements and commits.
  * When the queue is full the record is dropped, counted and logged: a full
  * queue means the disk cannot keep up, and blocking the capture would lose
@@ -35,10 +35,10 @@ typedef struct lt_writer_stats {
 /* Starts the thread. queue_max: records held in memory at most (0 = 10000). */
 lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max);
 /* Never blocks on I/O. 0 queued; -1 dropped (queue full or writer stopped). */
-int lt_writer_submit(lt_writer *w, const lt_record *rec);
+int lt_writer_submit(lt_writer *w, lt_record *rec);
 /* For a producer that may wait (replay of a file): blocks while the queue is
  * full instead of dropping. 0 queued; -1 the writer is stopping. */
-int lt_writer_submit_wait(lt_writer *w, const lt_record *rec);
+int lt_writer_submit_wait(lt_writer *w, lt_record *rec);
 /* Waits until every record submitted before the call is committed. */
 void lt_writer_flush(lt_writer *w);
 void lt_writer_stats_get(lt_writer *w, lt_writer_stats *st);

@@ -142,7 +142,7 @@ static void collect(void *ud, lt_record *rec)
 {
     recs *r = ud;
     r->v = realloc(r->v, sizeof *r->v * (r->n + 1));
-    r->v[r->n++] = json_dumps(rec->obj, JSON_COMPACT | JSON_SORT_KEYS);
+    r->v[r->n++] = strdup(rec->text ? rec->text : "(no text)");
 }
 
 static void run_capture(const char *path, int vxlan, recs *out, lt_counters *ctr)

@@ -17,11 +17,22 @@ static lt_conn_info conn = {.client = {4, {10, 1, 2, 3}, 50000}, .server = {4, {
 
 typedef struct recs { json_t *llm, *gw; int n; } recs;
 
+/* Each record's text must load and be what json_dumps writes for what it
+ * loads to (compact, in its order): the text is written column by column,
+ * so this is the check that it is well formed and canonical. */
 static void on_rec(void *ud, lt_record *r)
 {
     recs *x = ud;
     x->n++;
-    if (r->table == LT_TABLE_LLM) x->llm = json_incref(r->obj); else x->gw = json_incref(r->obj);
+    if (!r->text) fail_msg("record %s (table %d) has no text", r->id, r->table);
+    assert_int_equal(strlen(r->text), r->len);
+    json_error_t err;
+    json_t *o = json_loadb(r->text, r->len, 0, &err);
+    if (!o) fail_msg("record text does not load (%s): %s", err.text, r->text);
+    char *again = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (strcmp(again, r->text)) fail_msg("record text is not json_dumps' form:\n got  %s\n want %s", r->text, again);
+    free(again);
+    if (r->table == LT_TABLE_LLM) x->llm = o; else x->gw = o;
 }
 
 static void body(lt_http_msg *m, const char *s)
@@ -279,7 +290,8 @@ static void test_record_line(void **st)
     for (int table = 0; table < LT_TABLE__COUNT; table++) {
         json_t *objs[2] = {cols, json_object()};
         for (int i = 0; i < 2; i++) {
-            lt_record rec = {.table = table, .obj = objs[i]};
+            lt_record rec = {.table = table};
+            assert_int_equal(lt_record_set_json(&rec, objs[i]), 0);
             json_t *merged = json_object();
             json_object_set_new(merged, "Table", json_string(lt_table_name(table)));
             json_object_update(merged, objs[i]);
@@ -292,6 +304,7 @@ static void test_record_line(void **st)
             free(got);
             free(want);
             json_decref(merged);
+            lt_record_clear(&rec);
         }
         json_decref(objs[1]);
     }
@@ -299,11 +312,119 @@ static void test_record_line(void **st)
     /* a string that is not UTF-8 (jansson refuses to write it too): no line */
     json_t *bad = json_object();
     json_object_set_new(bad, "Url", json_stringn_nocheck("/\xff", 2));
-    lt_record rec = {.table = LT_TABLE_GATEWAY, .obj = bad};
+    lt_record rec = {.table = LT_TABLE_GATEWAY};
+    assert_int_equal(lt_record_set_json(&rec, bad), -1);
     size_t n = 0;
     char *got = lt_record_line(&rec, &n);
     if (got) fail_msg("a record with invalid UTF-8 gave a line: %s", got);
     json_decref(bad);
+}
+
+/* lt_record_update on the text gives what json_object_update gave on the
+ * tree: columns extras names keep their place, the others come last in
+ * extras' order. */
+static void test_record_update(void **st)
+{
+    (void)st;
+    json_t *base = json_pack("{s:s, s:i, s:{s:s}, s:i, s:b}", "TimeGenerated", "t", "TotalTime", 9, "RequestHeaders",
+                             "a\"b", "c\\d", "BackendTime", 4, "Complete", 1);
+    json_t *extras[] = {
+        json_pack("{s:i, s:i, s:s, s:[{s:s, s:i, s:n}]}", "TotalTime", 12, "BackendTime", 3, "BackendId", "east",
+                  "AttemptErrors", "backend", "west", "status", 429, "retry_after_ms", "Complete"),
+        json_pack("{s:s, s:s}", "BackendUrl", "http://127.0.0.1:1/\xc3\xa9", "LastErrorReason", "NO_BACKEND_AVAILABLE"),
+        json_pack("{s:b}", "Complete", 0),
+        json_object(),
+    };
+    for (size_t i = 0; i < LT_ARRAY_LEN(extras); i++) {
+        lt_record rec = {.table = LT_TABLE_GATEWAY};
+        assert_int_equal(lt_record_set_json(&rec, base), 0);
+        json_t *tree = json_deep_copy(base);
+        json_object_update(tree, extras[i]);
+        char *want = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        assert_int_equal(lt_record_update(&rec, extras[i]), 0);
+        if (strcmp(rec.text, want)) fail_msg("extras %zu:\n got  %s\n want %s", i, rec.text, want);
+        assert_int_equal(rec.len, strlen(want));
+        free(want);
+        json_decref(tree);
+        json_decref(extras[i]);
+        lt_record_clear(&rec);
+    }
+    json_decref(base);
+    lt_record none = {.table = LT_TABLE_GATEWAY};   /* no text: nothing to update */
+    json_t *x = json_pack("{s:i}", "TotalTime", 1);
+    assert_int_equal(lt_record_update(&none, x), -1);
+    json_decref(x);
+}
+
+/* The headers object is what jansson made of the list: a repeated name
+ * keeps its first place with its last value (set replaced it), a name that
+ * is not UTF-8 is no member (set refused it), a value that is not UTF-8
+ * reads "(invalid UTF-8)", a header named like a secret is fingerprinted; a
+ * Url that is not UTF-8 is no column. */
+static void test_headers_as_jansson_kept_them(void **st)
+{
+    (void)st;
+    lt_exchange ex;
+    mkex(&ex, "/healthz", "", 200, "text/plain", "ok");
+    lt_http_msg_add_header(&ex.req, "x-foo", 5, "one", 3);
+    lt_http_msg_add_header(&ex.req, "Accept", 6, "*/*", 3);
+    lt_http_msg_add_header(&ex.req, "x-foo", 5, "two", 3);
+    lt_http_msg_add_header(&ex.req, "x-\xff", 3, "v", 1);
+    lt_http_msg_add_header(&ex.req, "x-bad", 5, "a\xc3", 2);
+    lt_http_msg_add_header(&ex.req, "X-Api-Key", 9, "custom-secret-42", 16);
+    lt_http_msg_add_header(&ex.req, "x-\xc3\xa9", 4, "\xc3\xa9t\xc3\xa9", 6);
+    recs r = run(&ex);
+    json_t *h = json_object_get(r.gw, "RequestHeaders");
+    const char *want[] = {"api-key", "Content-Type", "x-foo", "Accept", "x-bad", "X-Api-Key", "x-\xc3\xa9"};
+    assert_int_equal(json_object_size(h), LT_ARRAY_LEN(want));
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(h, k, v) {
+        if (strcmp(k, want[i])) fail_msg("header member %zu: expected %s, got %s", i, want[i], k);
+        i++;
+    }
+    assert_string_equal(S(h, "x-foo"), "two");
+    assert_string_equal(S(h, "x-bad"), "(invalid UTF-8)");
+    assert_string_equal(S(h, "x-\xc3\xa9"), "\xc3\xa9t\xc3\xa9");
+    assert_true(strncmp(S(h, "X-Api-Key"), "fp:", 3) == 0);
+    char *text = json_dumps(r.gw, 0);
+    assert_null(strstr(text, "custom-secret-42"));
+    free(text);
+    done(&r, &ex);
+
+    mkex(&ex, "/healthz", "", 200, "text/plain", "ok");
+    free(ex.req.target);
+    ex.req.target = strdup("/a\xff?b");
+    r = run(&ex);
+    assert_null(json_object_get(r.gw, "Url"));
+    assert_string_equal(S(r.gw, "Method"), "POST");
+    done(&r, &ex);
+}
+
+/* A v1 path names no deployment: DeploymentName is the response's
+ * x-ms-deployment-name, else the request's "model", and stands where the
+ * parser reported it (after IsStreamCompletion), as the tree had it. */
+static void test_deployment_from_body(void **st)
+{
+    (void)st;
+    for (int hdr = 0; hdr < 2; hdr++) {
+        lt_exchange ex;
+        mkex(&ex, "/openai/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[]}", 200, "application/json",
+             "{\"id\":\"c\",\"model\":\"gpt-4o-mini-2024\",\"choices\":[]}");
+        if (hdr) lt_http_msg_add_header(&ex.resp, "x-ms-deployment-name", 20, "prod-mini", 9);
+        recs r = run(&ex);
+        assert_string_equal(S(r.llm, "DeploymentName"), hdr ? "prod-mini" : "gpt-4o-mini");
+        const char *prev = NULL, *k;
+        json_t *v;
+        json_object_foreach(r.llm, k, v) {
+            if (!strcmp(k, "DeploymentName")) break;
+            prev = k;
+        }
+        assert_non_null(prev);
+        assert_string_equal(prev, "IsStreamCompletion");
+        done(&r, &ex);
+    }
 }
 
 int main(void)
@@ -313,7 +434,8 @@ int main(void)
         cmocka_unit_test(test_stream_usage_missing), cmocka_unit_test(test_embeddings_no_vectors),
         cmocka_unit_test(test_403_429_gateway), cmocka_unit_test(test_secrets_fingerprinted),
         cmocka_unit_test(test_ids_stable), cmocka_unit_test(test_non_llm_only_gateway),
-        cmocka_unit_test(test_record_line),
+        cmocka_unit_test(test_record_line), cmocka_unit_test(test_record_update),
+        cmocka_unit_test(test_headers_as_jansson_kept_them), cmocka_unit_test(test_deployment_from_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

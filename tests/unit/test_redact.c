@@ -211,15 +211,16 @@ typedef struct recs { char *all; int n; } recs;
 static void on_rec(void *ud, lt_record *r)
 {
     recs *c = ud;
-    char *s = json_dumps(r->obj, JSON_COMPACT);
+    if (!r->text) fail_msg("record %s has no text", r->id);
+    char *s = strdup(r->text);
     json_t *back = json_loads(s, 0, NULL);
     if (!back) fail_msg("expected a loadable record, got %s", s);
-    json_decref(back);
     size_t old = c->all ? strlen(c->all) : 0;
     c->all = realloc(c->all, old + strlen(s) + 2);
     strcpy(c->all + old, s);
     strcat(c->all, "\n");
-    if (!json_object_get(r->obj, "KeyFingerprint")) fail_msg("expected KeyFingerprint in %s", s);
+    if (!json_object_get(back, "KeyFingerprint")) fail_msg("expected KeyFingerprint in %s", s);
+    json_decref(back);
     free(s);
     c->n++;
 }
@@ -228,7 +229,8 @@ static void on_rec(void *ud, lt_record *r)
 static void on_rec_any(void *ud, lt_record *r)
 {
     recs *c = ud;
-    char *s = json_dumps(r->obj, JSON_COMPACT);
+    if (!r->text) fail_msg("record %s has no text", r->id);
+    char *s = strdup(r->text);
     size_t old = c->all ? strlen(c->all) : 0;
     c->all = realloc(c->all, old + strlen(s) + 2);
     strcpy(c->all + old, s);

@@ -25,7 +25,10 @@ static int setup(void **st) { (void)st; return tmpdir_make("store"); }
 
 static lt_record rec(const char *id, lt_time_us t, const char *text)
 {
-    lt_record r = {.table = LT_TABLE_LLM, .time = t, .obj = json_pack("{s:s}", "Text", text)};
+    lt_record r = {.table = LT_TABLE_LLM, .time = t};
+    json_t *o = json_pack("{s:s}", "Text", text);
+    lt_record_set_json(&r, o);
+    json_decref(o);
     snprintf(r.id, sizeof r.id, "%s", id);
     return r;
 }

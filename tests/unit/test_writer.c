@@ -1,8 +1,8 @@
 /* test_writer.c -- the spool writer thread: every submitted record is
  * committed after flush (counted by a second SQLite connection, as the
  * uploader would see it), a full queue drops and counts instead of blocking,
- * destroy commits what is still queued, the JSON object is shared, not
- * copied or freed early, submit_wait never drops, a fast producer gets full
+ * destroy commits what is still queued, the record's text is taken by the
+ * writer (not copied, not freed early), submit_wait never drops, a fast producer gets full
  * batches (group commit), a lone record is committed by the linger
  * without any flush, and each stored text is json_dumps' bytes of its record
  * even though the producer released the record at once (a record that cannot
@@ -29,13 +29,17 @@ static int setup(void **st)
     return 0;
 }
 
-static lt_record mkrec(int i)
+/* A record whose text is obj's (consumed). */
+static lt_record mkrec_from(int i, json_t *obj)
 {
-    lt_record r = {.table = i % 2 ? LT_TABLE_LLM : LT_TABLE_GATEWAY, .time = 1000 + i,
-                   .obj = json_pack("{s:i}", "N", i)};
+    lt_record r = {.table = i % 2 ? LT_TABLE_LLM : LT_TABLE_GATEWAY, .time = 1000 + i};
     snprintf(r.id, sizeof r.id, "rec%08d", i);
+    lt_record_set_json(&r, obj);
+    json_decref(obj);
     return r;
 }
+
+static lt_record mkrec(int i) { return mkrec_from(i, json_pack("{s:i}", "N", i)); }
 
 static int64_t pending_seen_by_other_connection(void)
 {
@@ -58,7 +62,8 @@ static void test_flush_commits_everything(void **st)
     for (int i = 0; i < 5000; i++) {
         lt_record r = mkrec(i);
         assert_int_equal(lt_writer_submit(w, &r), 0);
-        lt_record_clear(&r);   /* the writer keeps its own reference */
+        assert_null(r.text);   /* the writer took it */
+        lt_record_clear(&r);
     }
     lt_writer_flush(w);
     int64_t seen = pending_seen_by_other_connection();
@@ -89,8 +94,7 @@ static void test_batches_bounded_by_bytes(void **st)
     memset(big, 'x', 40000);
     big[40000] = 0;
     for (int i = 0; i < 64; i++) {
-        lt_record r = mkrec(i);
-        json_object_set_new(r.obj, "Body", json_string(big));
+        lt_record r = mkrec_from(i, json_pack("{s:i, s:s}", "N", i, "Body", big));
         assert_int_equal(lt_writer_submit(w, &r), 0);
         lt_record_clear(&r);
     }
@@ -208,13 +212,22 @@ static void test_linger_commits_a_lone_record(void **st)
     lt_spool_close(s);
 }
 
-/* A record with nested values, escapes and UTF-8. */
-static lt_record mkrich(int i)
+/* A record's columns with nested values, escapes and UTF-8. */
+static json_t *mkrich_obj(int i)
 {
-    lt_record r = {.table = LT_TABLE_LLM, .time = 5000 + i,
-                   .obj = json_pack("{s:i, s:s, s:[i, {s:n, s:b}], s:{s:s}}", "N", i, "Text", "caf\xc3\xa9 \"q\"\n\t\x01",
-                                    "A", -i, "b", "t", 1, "O", "k", "/v")};
+    return json_pack("{s:i, s:s, s:[i, {s:n, s:b}], s:{s:s}}", "N", i, "Text", "caf\xc3\xa9 \"q\"\n\t\x01", "A", -i, "b",
+                     "t", 1, "O", "k", "/v");
+}
+
+/* The record of those columns; bad: one of them is not UTF-8, so it has no text. */
+static lt_record mkrich(int i, int bad)
+{
+    lt_record r = {.table = LT_TABLE_LLM, .time = 5000 + i};
     snprintf(r.id, sizeof r.id, "rich%08d", i);
+    json_t *o = mkrich_obj(i);
+    if (bad) json_object_set_new(o, "Bad", json_stringn_nocheck("\xff\xfe", 2)); /* not UTF-8 */
+    assert_int_equal(lt_record_set_json(&r, o), bad ? -1 : 0);
+    json_decref(o);
     return r;
 }
 
@@ -229,8 +242,7 @@ static void test_text_written_from_the_tree(void **st)
     lt_writer *w = lt_writer_create(s, 100000);
     const int n = 2500, bad = 7;
     for (int i = 0; i < n; i++) {
-        lt_record r = mkrich(i);
-        if (i == bad) json_object_set_new(r.obj, "Bad", json_stringn_nocheck("\xff\xfe", 2)); /* not UTF-8 */
+        lt_record r = mkrich(i, i == bad);
         assert_int_equal(lt_writer_submit(w, &r), 0);
         lt_record_clear(&r);   /* the producer is done with it before the batch is committed */
     }
@@ -254,15 +266,15 @@ static void test_text_written_from_the_tree(void **st)
     assert_int_equal(nrows, n - 1);
     for (int k = 0; k < nrows; k++) {
         int i = atoi(rows[k].id + 4);
-        lt_record r = mkrich(i);
-        char *want = json_dumps(r.obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_t *o = mkrich_obj(i);
+        char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (strcmp(rows[k].json, want) || rows[k].len != strlen(want))
             fprintf(stderr, "record %d: expected %s, got %s\n", i, want, rows[k].json);
         assert_string_equal(rows[k].json, want);
         assert_int_equal(rows[k].len, strlen(want));
         assert_int_not_equal(i, bad);
         free(want);
-        lt_record_clear(&r);
+        json_decref(o);
     }
     lt_spool_rows_free(rows, nrows);
     lt_spool_close(s);
