@@ -108,6 +108,7 @@ int lt_record_update(lt_record *rec, const json_t *extras)
     if (!ne) return 0;
     if (!rec->text) return -1;
     const char *ks[64];
+    size_t kl[64];
     json_t *vs[64];
     char used[64] = {0};
     size_t k = 0;
@@ -116,6 +117,7 @@ int lt_record_update(lt_record *rec, const json_t *extras)
     json_object_foreach((json_t *)extras, key, v) {
         if (k == LT_ARRAY_LEN(ks)) return -1;
         ks[k] = key;
+        kl[k] = strlen(key);
         vs[k++] = v;
     }
     lt_jscan j;
@@ -129,7 +131,8 @@ int lt_record_update(lt_record *rec, const json_t *extras)
     while ((m = lt_jscan_member(&j, &name, &first)) == 1) {
         if (lt_jscan_skip(&j, &span) < 0) { m = -1; break; }
         size_t i = 0;
-        while (i < k && (used[i] || name.escaped || strlen(ks[i]) != name.n || memcmp(ks[i], name.s, name.n))) i++;
+        while (i < k && (used[i] || name.escaped || kl[i] != name.n || (name.n && *ks[i] != *name.s) || memcmp(ks[i], name.s, name.n)))
+            i++;
         if (n++) lt_jtext_put(&w, ",", 1);
         lt_jtext_put(&w, name.s - 1, name.n + 3);   /* "name": as it stands */
         if (i < k) {
@@ -143,7 +146,7 @@ int lt_record_update(lt_record *rec, const json_t *extras)
     for (size_t i = 0; i < k; i++) {
         if (used[i]) continue;
         if (n++) lt_jtext_put(&w, ",", 1);
-        if (lt_jtext_put_string(&w, ks[i], strlen(ks[i])) < 0) w.err = 1;
+        if (lt_jtext_put_string(&w, ks[i], kl[i]) < 0) w.err = 1;
         lt_jtext_put(&w, ":", 1);
         if (lt_jtext_put_value(&w, vs[i]) < 0) w.err = 1;
     }
@@ -262,11 +265,12 @@ static void lt_row_key(lt_row *r, const char *k, size_t kn)
     lt_jtext_put(&r->w, buf, at);
 }
 
-/* A string member: redacted under its name; v valid UTF-8 with a NUL at v[n]. */
-static void lt_row_put_str(lt_row *r, const char *k, const char *v, size_t n)
+/* A string member: redacted under its name k[0, kn); v valid UTF-8 with a
+ * NUL at v[n]. */
+static void lt_row_put_str(lt_row *r, const char *k, size_t kn, const char *v, size_t n)
 {
     size_t rn;
-    char *red = lt_redactor_string(r->rd, k, v, n, &rn);
+    char *red = lt_redactor_string(r->rd, k, kn, v, n, &rn);
     if (red) { v = red; n = rn; }
     if (lt_jtext_put_string(&r->w, v, n) < 0) r->w.err = 1;
     free(red);
@@ -278,7 +282,7 @@ static void lt_row_strn(lt_row *r, const char *k, size_t kn, const char *v, size
 {
     if (!v || (!lt_is_ascii(v, n) && !lt_jtext_utf8_valid(v, n))) return;
     lt_row_key(r, k, kn);
-    lt_row_put_str(r, k, v, n);
+    lt_row_put_str(r, k, kn, v, n);
 }
 
 static void lt_row_str(lt_row *r, const char *k, size_t kn, const char *v)
@@ -526,12 +530,12 @@ static void lt_header_member(lt_row *r, const lt_header *h, size_t kn, const lt_
         char v[16] = "fp:"; /* "fp:" + the 12 hex digits, as snprintf("fp:%s") wrote it */
         if (last->value == ids->key) memcpy(v + 3, ids->key_fp, 13); /* the same bytes */
         else lt_fingerprint(last->value, v + 3);
-        lt_row_put_str(r, h->name, v, 15);
+        lt_row_put_str(r, h->name, kn, v, 15);
         return;
     }
     size_t vn = strlen(last->value);
-    if (lt_is_ascii(last->value, vn) || lt_jtext_utf8_valid(last->value, vn)) lt_row_put_str(r, h->name, last->value, vn);
-    else lt_row_put_str(r, h->name, "(invalid UTF-8)", sizeof "(invalid UTF-8)" - 1);
+    if (lt_is_ascii(last->value, vn) || lt_jtext_utf8_valid(last->value, vn)) lt_row_put_str(r, h->name, kn, last->value, vn);
+    else lt_row_put_str(r, h->name, kn, "(invalid UTF-8)", sizeof "(invalid UTF-8)" - 1);
 }
 
 /* The headers as an object: one member per name, in the order the names

@@ -553,10 +553,11 @@ void lt_redactor_init(lt_redactor *r, const lt_redact_cfg *cfg, const lt_redact_
     r->builtin = lt_rd_builtin_names(&r->cfg);
 }
 
-char *lt_redactor_string(const lt_redactor *r, const char *name, const char *str, size_t len, size_t *outlen)
+char *lt_redactor_string(const lt_redactor *r, const char *name, size_t nlen, const char *str, size_t len,
+                         size_t *outlen)
 {
     const lt_redact_cfg *cfg = &r->cfg;
-    if (name && lt_rd_named(cfg, name, strlen(name), r->builtin) && !lt_rd_is_fp(str, len)) {
+    if (name && lt_rd_named(cfg, name, nlen, r->builtin) && !lt_rd_is_fp(str, len)) {
         char fp[16];
         lt_rd_fp(str, len, fp);
         *outlen = strlen(fp);

@@ -80,12 +80,13 @@ typedef struct lt_redactor {
 } lt_redactor;
 
 void lt_redactor_init(lt_redactor *r, const lt_redact_cfg *cfg, const lt_redact_set *s);
-/* A string of the record, the value of the member name (NULL: an array
- * element). NULL when it stays as it is; else its replacement (malloc'd,
+/* A string of the record, the value of the member name[0, nlen) (NULL: an
+ * array element). NULL when it stays as it is; else its replacement (malloc'd,
  * *outlen set): its fingerprint when name is a secret header or field name,
  * or the string with secrets replaced, "(invalid UTF-8)" if that broke it.
  * str[len] must be a NUL. */
-char *lt_redactor_string(const lt_redactor *r, const char *name, const char *str, size_t len, size_t *outlen);
+char *lt_redactor_string(const lt_redactor *r, const char *name, size_t nlen, const char *str, size_t len,
+                         size_t *outlen);
 /* A member's value given as a tree (the Azure OpenAI facts): redacted in
  * place as lt_redact_record does a member of the record. */
 size_t lt_redactor_member(const lt_redactor *r, const char *name, json_t *v);
