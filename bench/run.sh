@@ -94,8 +94,8 @@ cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
     echo "## Notes"
     echo
     echo "- Profiles and instruction counts of each optimisation step: the History section below (callgrind, repeatable"
-    echo "  whatever the load). Hot spots after the steps of issue 13: record building (records/: headers JSON, redaction,"
-    echo "  fingerprints), jansson for the request body and the first/usage chunk of each stream, SSE line splitting."
+    echo "  whatever the load). Hot spots after the steps of issue 13: record building (records/: each record's text,"
+    echo "  redaction, fingerprints), jansson for the request body and the first/usage chunk of each stream, SSE line splitting."
     echo "- The HTTP/2 capture keeps 300 connections with 24 streams each open at once (pcapsynth interleaves the"
     echo "  copies), hence the higher peak RSS: streams in flight (their state, headers and request bodies; a streamed"
     echo "  answer holds its accumulators, not its body), bounded by h2_streams_max and memory_budget."
