@@ -81,7 +81,11 @@ $(BUILD)/llmtap: $(BUILD)/agent/main.o $(BUILD)/liblt.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/liblt.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) $(TEST_LDFLAGS_$*) -o $@ $< $(BUILD)/liblt.a $(LDLIBS) -lcmocka
+
+# test_oom counts and fails allocations: the library's calls to these go to
+# its __wrap_ functions.
+TEST_LDFLAGS_test_oom := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 $(BUILD)/tests/tools/% $(BUILD)/bench/%: | $(BUILD)/liblt.a
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/liblt.a

@@ -61,6 +61,7 @@
     X(gateway_records, "gateway log records produced")                            \
     X(usage_missing, "LLM records without reported usage")                        \
     X(non_llm_exchanges, "exchanges that are not LLM calls")                      \
+    X(records_unwritten, "records not written: memory ran out (none with a secret left in)") \
     /* store */                                                                   \
     X(store_inserted, "records stored")                                           \
     X(store_duplicates, "records already in the store (replay)")                  \

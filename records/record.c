@@ -270,7 +270,8 @@ static void lt_row_key(lt_row *r, const char *k, size_t kn)
 static void lt_row_put_str(lt_row *r, const char *k, size_t kn, const char *v, size_t n)
 {
     size_t rn;
-    char *red = lt_redactor_string(r->rd, k, kn, v, n, &rn);
+    char *red;
+    if (lt_redactor_string(r->rd, k, kn, v, n, &red, &rn) < 0) { r->w.err = 1; return; }
     if (red) { v = red; n = rn; }
     if (lt_jtext_put_string(&r->w, v, n) < 0) r->w.err = 1;
     free(red);
@@ -308,7 +309,7 @@ static void lt_row_bool(lt_row *r, const char *k, size_t kn, int v)
  * fails the whole record, as it failed the dump of the tree. */
 static void lt_row_json(lt_row *r, const char *k, size_t kn, json_t *v)
 {
-    lt_redactor_member(r->rd, k, v);
+    if (lt_redactor_member(r->rd, k, v) < 0) { r->w.err = 1; return; }
     lt_row_key(r, k, kn);
     if (lt_jtext_put_value(&r->w, v) < 0) r->w.err = 1;
 }
@@ -459,19 +460,27 @@ static void lt_caller_ip(const lt_exchange *ex, const lt_record_cfg *cfg, const 
 {
     const char *xff = ex->req.present ? lt_hdr(&ex->req, "x-forwarded-for") : NULL;
     out[0] = 0;
-    if (xff && cfg->xff_trusted_hops != 0) {
-        char *copy = strdup(xff), *save = NULL, *items[64];
+    if (xff && cfg->xff_trusted_hops != 0) { /* comma-separated, read in place: nothing to allocate */
+        const char *items[64], *p = xff;
+        size_t lens[64];
         int n = 0;
-        for (char *t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save)) {
-            while (*t == ' ' || *t == '\t') t++;
-            char *e = t + strlen(t);
-            while (e > t && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
-            if (*t) items[n++] = t;
+        while (n < 64) {
+            while (*p == ',') p++;
+            if (!*p) break;
+            const char *t = p, *e = strchr(p, ',');
+            if (!e) e = p + strlen(p);
+            p = e;
+            while (t < e && (*t == ' ' || *t == '\t')) t++;
+            while (e > t && (e[-1] == ' ' || e[-1] == '\t')) e--;
+            if (e > t) { items[n] = t; lens[n++] = (size_t)(e - t); }
         }
         int pick = cfg->xff_trusted_hops < 0 ? 0 : n - cfg->xff_trusted_hops;
         if (pick < 0) pick = 0;
-        if (n) snprintf(out, outlen, "%s", items[pick]);
-        free(copy);
+        if (n) {
+            size_t l = lens[pick] < outlen ? lens[pick] : outlen - 1;
+            memcpy(out, items[pick], l);
+            out[l] = 0;
+        }
     }
     if (!out[0] && ex->conn) {
         size_t l = strlen(ids->client);
@@ -680,9 +689,11 @@ static void lt_row_begin(lt_row *r, const lt_redactor *rd)
 }
 
 /* A key sent in the query string (no key header) gives the record its
- * KeyFingerprint last, as lt_redact_record added it to the tree. */
+ * KeyFingerprint last, as lt_redact_record added it to the tree. A record
+ * that could not be written whole (memory ran out, for its text or for a
+ * redaction) is counted and logged, and not handed on. */
 static void lt_emit(lt_row *r, int table, const char *id, lt_time_us t, const lt_exchange *ex, const lt_ids *ids,
-                    lt_record_cb cb, void *ud)
+                    lt_counters *ctr, lt_record_cb cb, void *ud)
 {
     const char *qk = lt_redact_query_key(r->rd->set);
     if (qk && !ids->key) {
@@ -694,7 +705,11 @@ static void lt_emit(lt_row *r, int table, const char *id, lt_time_us t, const lt
     lt_record rec = {.table = table, .time = t, .incomplete = ex->incomplete ? lt_incomplete_str(ex->incomplete) : NULL};
     memcpy(rec.id, id, 33);
     rec.text = lt_jtext_finish(&r->w, &rec.len);
-    if (!rec.text) lt_error("records: record %s (%s) could not be written", id, lt_table_name(table));
+    if (!rec.text) {
+        ctr->records_unwritten++;
+        lt_error("records: record %s (%s) not written: out of memory", id, lt_table_name(table));
+        return;
+    }
     cb(ud, &rec);
     lt_record_clear(&rec);
 }
@@ -717,21 +732,29 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     lt_aoai_call call;
     int llm = ex->req.present && lt_aoai_classify(ex->req.method, ex->req.target, &call);
     lt_redact_set *sec = lt_redact_collect(&cfg->redact, &ex->req);
+    if (!lt_redact_set_whole(sec)) { /* a secret may be unknown: no record rather than one that shows it */
+        ctr->records_unwritten += llm ? 2 : 1;
+        lt_error("records: exchange %s: out of memory collecting its secrets; its records are not written",
+                 ids.correlation);
+        lt_redact_set_destroy(sec);
+        return 0;
+    }
     lt_redactor rd;
     lt_redactor_init(&rd, &cfg->redact, sec);
     lt_row r;
     lt_row_begin(&r, &rd);
     lt_gateway_record(&r, ex, &ids, llm ? &call : NULL);
-    lt_emit(&r, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t0, ex, &ids, cb, ud);
+    lt_emit(&r, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t0, ex, &ids, ctr, cb, ud);
     ctr->gateway_records++;
     if (!llm) { ctr->non_llm_exchanges++; lt_redact_set_destroy(sec); return 1; }
     json_t *facts = json_object();
     lt_aoai_cfg acfg = {.store_embeddings = cfg->store_embeddings, .raw_body_cap = cfg->raw_body_cap};
     lt_aoai_parse(&call, ex, &acfg, facts, ctr);
     lt_row_begin(&r, &rd);
-    lt_llm_record(&r, ex, &ids, &call, facts);
+    if (!facts) r.w.err = 1;   /* the call's facts cannot be read: not a record without them */
+    else lt_llm_record(&r, ex, &ids, &call, facts);
     json_decref(facts);
-    lt_emit(&r, LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t0, ex, &ids, cb, ud);
+    lt_emit(&r, LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t0, ex, &ids, ctr, cb, ud);
     ctr->llm_records++;
     lt_redact_set_destroy(sec);
     return 2;

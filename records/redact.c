@@ -55,6 +55,7 @@ struct lt_redact_set {
                               * record pass does not count it per string */
     size_t n;
     char *query_key;
+    int incomplete;          /* memory ran out while collecting: a secret may be missing */
 };
 
 void lt_redact_cfg_defaults(lt_redact_cfg *cfg)
@@ -181,7 +182,7 @@ static void lt_rd_add(lt_redact_set *s, const char *v, size_t n)
     for (size_t i = 0; i < s->n; i++)
         if (s->len[i] == n && !memcmp(s->val[i], v, n)) return;
     char *c = strndup(v, n);
-    if (!c) return;
+    if (!c) { s->incomplete = 1; return; }
     s->len[s->n] = (uint32_t)strlen(c); /* strndup stops at a NUL inside v */
     s->val[s->n++] = c;
 }
@@ -228,8 +229,9 @@ static void lt_rd_collect_param(void *ud, const char *name, size_t nlen, size_t 
 {
     lt_rd_collect *c = ud;
     lt_rd_add(c->s, c->base + voff, vlen);
-    if (!c->s->query_key && lt_rd_listed(lt_rd_key_params, name, nlen))
-        c->s->query_key = strndup(c->base + voff, vlen);
+    if (!c->s->query_key && lt_rd_listed(lt_rd_key_params, name, nlen) &&
+        !(c->s->query_key = strndup(c->base + voff, vlen)))
+        c->s->incomplete = 1;
 }
 
 static void lt_rd_collect_json(const lt_redact_cfg *cfg, lt_redact_set *s, json_t *v, int depth)
@@ -281,8 +283,10 @@ static void lt_rd_collect_body(const lt_redact_cfg *cfg, lt_redact_set *s, const
     if (!req->body.len) return;
     const char *b = (const char *)req->body.data;
     if (!lt_rd_body_may_hold(cfg, b, req->body.len)) return;
-    json_t *j = json_loadb(b, req->body.len, JSON_ALLOW_NUL, NULL);
+    json_error_t err;
+    json_t *j = json_loadb(b, req->body.len, JSON_ALLOW_NUL, &err);
     if (j) { lt_rd_collect_json(cfg, s, j, 0); json_decref(j); return; }
+    if (json_error_code(&err) == json_error_out_of_memory) { s->incomplete = 1; return; }
     lt_rd_collect c = {s, b};
     lt_rd_params(cfg, b, req->body.len, lt_rd_collect_param, &c); /* form-encoded */
 }
@@ -295,6 +299,7 @@ lt_redact_set *lt_redact_collect(const lt_redact_cfg *cfg, const lt_http_msg *re
     if (!s) return NULL;
     s->n = 0;
     s->query_key = NULL;
+    s->incomplete = 0;
     if (!req || !req->present) return s;
     lt_rd_collect_headers(cfg, s, req);
     const char *q = req->target ? strchr(req->target, '?') : NULL;
@@ -314,6 +319,8 @@ void lt_redact_set_destroy(lt_redact_set *s)
 
 const char *lt_redact_query_key(const lt_redact_set *s) { return s ? s->query_key : NULL; }
 
+int lt_redact_set_whole(const lt_redact_set *s) { return s && !s->incomplete; }
+
 /* ---- rewriting text -------------------------------------------------------- */
 
 /* memmem(h, hl, nd, nl) for nl >= 1. Most strings of a record are barely
@@ -332,16 +339,20 @@ static const char *lt_rd_find(const char *h, size_t hl, const char *nd, size_t n
 }
 
 /* Rewrites *b with the byte ranges [off, off + len) replaced by their
- * fingerprints; ranges are ascending and disjoint. */
-typedef struct lt_rd_edit { lt_buf out; const char *src; size_t done; size_t count; } lt_rd_edit;
+ * fingerprints; ranges are ascending and disjoint. err: an append failed.
+ *
+ * Out of memory, a rewrite gives up the string itself (*str NULL, freed):
+ * the caller then has no string that could still hold the secret, and says
+ * so (records/ writes no record rather than one with a secret in it). */
+typedef struct lt_rd_edit { lt_buf out; const char *src; size_t done; size_t count; int err; } lt_rd_edit;
 
 static void lt_rd_replace(lt_rd_edit *e, size_t off, size_t len)
 {
     char fp[16];
     if (off < e->done) return;
-    lt_buf_append(&e->out, e->src + e->done, off - e->done);
+    if (lt_buf_append(&e->out, e->src + e->done, off - e->done) < 0) e->err = 1;
     lt_rd_fp(e->src + off, len, fp);
-    lt_buf_append(&e->out, fp, strlen(fp));
+    if (lt_buf_append(&e->out, fp, strlen(fp)) < 0) e->err = 1;
     e->done = off + len;
     e->count++;
 }
@@ -374,11 +385,17 @@ static void lt_rd_json_text(const lt_redact_cfg *cfg, const char *s, size_t n, l
     }
 }
 
-/* Runs one rule over *str (length *len); replaces it when anything changed. */
+/* Runs one rule over *str (length *len); replaces it when anything changed
+ * (*str NULL if memory ran out). */
 static size_t lt_rd_finish(lt_rd_edit *e, char **str, size_t *len)
 {
     if (!e->count) { lt_buf_free(&e->out); return 0; }
-    lt_buf_append(&e->out, e->src + e->done, *len - e->done);
+    if (lt_buf_append(&e->out, e->src + e->done, *len - e->done) < 0 || e->err || !e->out.data) {
+        lt_buf_free(&e->out);
+        free(*str);
+        *str = NULL;
+        return 0;
+    }
     free(*str);
     *len = e->out.len;
     *str = (char *)e->out.data;
@@ -388,7 +405,7 @@ static size_t lt_rd_finish(lt_rd_edit *e, char **str, size_t *len)
 static size_t lt_rd_echo(const lt_redact_cfg *cfg, const lt_redact_set *s, char **str, size_t *len)
 {
     size_t total = 0;
-    for (size_t i = 0; s && i < s->n; i++) {
+    for (size_t i = 0; s && i < s->n && *str; i++) {
         size_t vl = s->len[i];
         if (vl < cfg->min_echo) continue;
         lt_rd_edit e = {.src = *str};
@@ -405,13 +422,14 @@ static size_t lt_rd_echo(const lt_redact_cfg *cfg, const lt_redact_set *s, char 
 static size_t lt_rd_by_name(const lt_redact_cfg *cfg, char **str, size_t *len)
 {
     size_t n = 0;
+    if (!*str) return 0;
     if (memchr(*str, '=', *len)) {
         lt_rd_edit e = {.src = *str};
         lt_buf_init(&e.out);
         lt_rd_params(cfg, *str, *len, lt_rd_param_edit, &e);
         n = lt_rd_finish(&e, str, len);
     }
-    if (!memchr(*str, '"', *len)) return n;
+    if (!*str || !memchr(*str, '"', *len)) return n;
     lt_rd_edit f = {.src = *str};
     lt_buf_init(&f.out);
     lt_rd_json_text(cfg, *str, *len, &f);
@@ -422,10 +440,10 @@ static size_t lt_rd_by_name(const lt_redact_cfg *cfg, char **str, size_t *len)
 static size_t lt_rd_nul(char **str, size_t *len)
 {
     size_t nul = 0;
-    if (!memchr(*str, 0, *len)) return 0;
+    if (!*str || !memchr(*str, 0, *len)) return 0;
     for (size_t i = 0; i < *len; i++) nul += (*str)[i] == 0;
     char *o = malloc(*len + 2 * nul + 1), *w = o;
-    if (!o) return 0;
+    if (!o) { free(*str); *str = NULL; return 0; }
     for (size_t i = 0; i < *len; i++) {
         if ((*str)[i]) { *w++ = (*str)[i]; continue; }
         memcpy(w, "\xEF\xBF\xBD", 3);
@@ -450,7 +468,7 @@ char *lt_redact_url(const lt_redact_cfg *cfg, const char *url)
     lt_buf_init(&e.out);
     lt_rd_params(cfg, s, len, lt_rd_param_edit, &e);
     lt_rd_finish(&e, &s, &len);
-    return s;
+    return s;   /* NULL: out of memory */
 }
 
 /* ---- the record pass ------------------------------------------------------- */
@@ -471,22 +489,35 @@ static int lt_rd_may_change(const lt_redact_cfg *cfg, const lt_redact_set *s, co
     return 0;
 }
 
-static size_t lt_rd_string(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v)
+/* The rules over one string: its copy, rewritten (NULL when memory ran
+ * out), and the number of replacements. */
+static char *lt_rd_rules(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *v, size_t *len, size_t *n)
 {
-    size_t len = json_string_length(v);
+    char *str = malloc(*len + 1);
+    if (!str) return NULL;
+    memcpy(str, v, *len + 1);
+    *n = lt_rd_echo(cfg, s, &str, len);
+    *n += lt_rd_by_name(cfg, &str, len);
+    *n += lt_rd_nul(&str, len);
+    return str;
+}
+
+/* *oom set when memory ran out: the string may then still hold a secret. */
+static size_t lt_rd_string(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int *oom)
+{
+    size_t len = json_string_length(v), n = 0;
     if (!lt_rd_may_change(cfg, s, json_string_value(v), len)) return 0;
-    char *str = malloc(len + 1);
-    if (!str) return 0;
-    memcpy(str, json_string_value(v), len + 1);
-    size_t n = lt_rd_echo(cfg, s, &str, &len);
-    n += lt_rd_by_name(cfg, &str, &len);
-    n += lt_rd_nul(&str, &len);
-    if (n && json_string_setn(v, str, len) < 0) json_string_set(v, "(invalid UTF-8)");
+    char *str = lt_rd_rules(cfg, s, json_string_value(v), &len, &n);
+    if (!str) { *oom = 1; return 0; }
+    if (n && json_string_setn(v, str, len) < 0 &&   /* refused: not UTF-8, or no memory */
+        (lt_jtext_utf8_valid(str, len) || json_string_set(v, "(invalid UTF-8)") < 0))
+        *oom = 1;
     free(str);
     return n;
 }
 
-static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth, int builtin);
+static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth, int builtin,
+                          int *oom);
 
 /* Whether the configuration names only the built-in headers and fields; then
  * one signature check answers for most member names (lt_rd_named). Asked
@@ -516,30 +547,31 @@ static int lt_rd_named(const lt_redact_cfg *c, const char *k, size_t n, int buil
 /* Only a string member is replaced for its name; a number, boolean or null
  * has nothing to redact, and an object or array is walked. */
 static size_t lt_rd_member(const lt_redact_cfg *cfg, const lt_redact_set *s, const char *k, json_t *m, int depth,
-                           int builtin)
+                           int builtin, int *oom)
 {
     if (json_is_string(m)) {
         if (lt_rd_named(cfg, k, strlen(k), builtin) && !lt_rd_is_fp(json_string_value(m), json_string_length(m))) {
             char fp[16];
             lt_rd_fp(json_string_value(m), json_string_length(m), fp);
-            json_string_set(m, fp);
+            if (json_string_set(m, fp) < 0) *oom = 1;
             return 1;
         }
-        return depth + 1 > 64 ? 0 : lt_rd_string(cfg, s, m);
+        return depth + 1 > 64 ? 0 : lt_rd_string(cfg, s, m, oom);
     }
     if (!json_is_object(m) && !json_is_array(m)) return 0;
-    return lt_rd_value(cfg, s, m, depth + 1, builtin);
+    return lt_rd_value(cfg, s, m, depth + 1, builtin, oom);
 }
 
-static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth, int builtin)
+static size_t lt_rd_value(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *v, int depth, int builtin,
+                          int *oom)
 {
     const char *k;
     json_t *m;
     size_t i, n = 0;
     if (depth > 64) return 0;
-    if (json_is_string(v)) return lt_rd_string(cfg, s, v);
-    if (json_is_object(v)) json_object_foreach(v, k, m) n += lt_rd_member(cfg, s, k, m, depth, builtin);
-    else if (json_is_array(v)) json_array_foreach(v, i, m) n += lt_rd_value(cfg, s, m, depth + 1, builtin);
+    if (json_is_string(v)) return lt_rd_string(cfg, s, v, oom);
+    if (json_is_object(v)) json_object_foreach(v, k, m) n += lt_rd_member(cfg, s, k, m, depth, builtin, oom);
+    else if (json_is_array(v)) json_array_foreach(v, i, m) n += lt_rd_value(cfg, s, m, depth + 1, builtin, oom);
     return n;
 }
 
@@ -553,36 +585,37 @@ void lt_redactor_init(lt_redactor *r, const lt_redact_cfg *cfg, const lt_redact_
     r->builtin = lt_rd_builtin_names(&r->cfg);
 }
 
-char *lt_redactor_string(const lt_redactor *r, const char *name, size_t nlen, const char *str, size_t len,
-                         size_t *outlen)
+int lt_redactor_string(const lt_redactor *r, const char *name, size_t nlen, const char *str, size_t len, char **out,
+                       size_t *outlen)
 {
     const lt_redact_cfg *cfg = &r->cfg;
+    size_t n = 0;
+    *out = NULL;
     if (name && lt_rd_named(cfg, name, nlen, r->builtin) && !lt_rd_is_fp(str, len)) {
         char fp[16];
         lt_rd_fp(str, len, fp);
         *outlen = strlen(fp);
-        return strdup(fp);
+        return (*out = strdup(fp)) ? 0 : -1;
     }
-    if (!lt_rd_may_change(cfg, r->set, str, len)) return NULL;
-    char *out = malloc(len + 1);
-    if (!out) return NULL;
-    memcpy(out, str, len + 1);
-    size_t n = lt_rd_echo(cfg, r->set, &out, &len);
-    n += lt_rd_by_name(cfg, &out, &len);
-    n += lt_rd_nul(&out, &len);
-    if (!n) { free(out); return NULL; }
-    if (!lt_jtext_utf8_valid(out, len)) { /* json_string_setn refused such a result */
-        free(out);
+    if (!lt_rd_may_change(cfg, r->set, str, len)) return 0;
+    char *s = lt_rd_rules(cfg, r->set, str, &len, &n);
+    if (!s) return -1;
+    if (!n) { free(s); return 0; }
+    if (!lt_jtext_utf8_valid(s, len)) { /* json_string_setn refused such a result */
+        free(s);
         len = sizeof "(invalid UTF-8)" - 1;
-        out = strdup("(invalid UTF-8)");
+        if (!(s = strdup("(invalid UTF-8)"))) return -1;
     }
+    *out = s;
     *outlen = len;
-    return out;
+    return 0;
 }
 
-size_t lt_redactor_member(const lt_redactor *r, const char *name, json_t *v)
+int lt_redactor_member(const lt_redactor *r, const char *name, json_t *v)
 {
-    return lt_rd_member(&r->cfg, r->set, name, v, 0, r->builtin);
+    int oom = 0;
+    lt_rd_member(&r->cfg, r->set, name, v, 0, r->builtin, &oom);
+    return oom ? -1 : 0;
 }
 
 size_t lt_redact_record(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *rec)
@@ -595,5 +628,7 @@ size_t lt_redact_record(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t
         lt_fingerprint(qk, fp);
         json_object_set_new(rec, "KeyFingerprint", json_string(fp));
     }
-    return lt_rd_value(cfg, s, rec, 0, lt_rd_builtin_names(cfg));
+    int oom = 0;
+    size_t n = lt_rd_value(cfg, s, rec, 0, lt_rd_builtin_names(cfg), &oom);
+    return oom ? (size_t)-1 : n;
 }

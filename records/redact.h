@@ -55,6 +55,10 @@ typedef struct lt_redact_set lt_redact_set;
  * secret fields of a JSON or form-encoded request body. cfg NULL: defaults. */
 lt_redact_set *lt_redact_collect(const lt_redact_cfg *cfg, const lt_http_msg *req);
 void lt_redact_set_destroy(lt_redact_set *s);
+/* 1 when every secret of the request was collected: 0 for NULL (memory ran
+ * out making the set) or when memory ran out for one of them, and then the
+ * records of that exchange cannot be promised free of it. */
+int lt_redact_set_whole(const lt_redact_set *s);
 /* The value of the first key-like query parameter (api-key, subscription-key
  * ...), or NULL: the record's KeyFingerprint when no key header was sent. */
 const char *lt_redact_query_key(const lt_redact_set *s);
@@ -67,7 +71,8 @@ char *lt_redact_url(const lt_redact_cfg *cfg, const char *url);
  * parameters and fields redacted by name, every collected value of length
  * >= min_echo replaced by its fingerprint, NUL replaced by U+FFFD. Sets
  * KeyFingerprint from a query-string key when the record has none. Returns
- * the number of replacements. */
+ * the number of replacements, or (size_t)-1 when memory ran out on the way
+ * (a string may then still hold a secret). */
 size_t lt_redact_record(const lt_redact_cfg *cfg, const lt_redact_set *s, json_t *rec);
 
 /* The same pass one column at a time, for a record written as text
@@ -81,14 +86,16 @@ typedef struct lt_redactor {
 
 void lt_redactor_init(lt_redactor *r, const lt_redact_cfg *cfg, const lt_redact_set *s);
 /* A string of the record, the value of the member name[0, nlen) (NULL: an
- * array element). NULL when it stays as it is; else its replacement (malloc'd,
- * *outlen set): its fingerprint when name is a secret header or field name,
- * or the string with secrets replaced, "(invalid UTF-8)" if that broke it.
- * str[len] must be a NUL. */
-char *lt_redactor_string(const lt_redactor *r, const char *name, size_t nlen, const char *str, size_t len,
-                         size_t *outlen);
+ * array element). *out NULL when it stays as it is; else its replacement
+ * (malloc'd, *outlen set): its fingerprint when name is a secret header or
+ * field name, or the string with secrets replaced, "(invalid UTF-8)" if that
+ * broke it. str[len] must be a NUL. 0, or -1 when memory ran out (*out NULL:
+ * the string must not be written). */
+int lt_redactor_string(const lt_redactor *r, const char *name, size_t nlen, const char *str, size_t len, char **out,
+                       size_t *outlen);
 /* A member's value given as a tree (the Azure OpenAI facts): redacted in
- * place as lt_redact_record does a member of the record. */
-size_t lt_redactor_member(const lt_redactor *r, const char *name, json_t *v);
+ * place as lt_redact_record does a member of the record. 0, or -1 when memory
+ * ran out (the value may still hold a secret and must not be written). */
+int lt_redactor_member(const lt_redactor *r, const char *name, json_t *v);
 
 #endif

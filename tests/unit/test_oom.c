@@ -1,0 +1,212 @@
+/* test_oom.c -- records when memory runs out, in the way of nghttp2's
+ * failmalloc tests.
+ *
+ * Each exchange of a small HTTP/1.1 conversation (a streamed chat call with
+ * keys in a header, the query string and a custom header, a plain one, a
+ * throttled one with an error body) is turned into records again and again,
+ * with the Nth allocation made on the way failing, for every N until a run
+ * makes none fail. Every run must end without a crash or a leak (the ASan
+ * build checks both), and every record that comes out must be whole: text
+ * that loads and is json_dumps' form of what it loads to, without a secret.
+ * A run in which nothing failed must give the records of the first run, byte
+ * for byte. Allocations are counted through the linker's --wrap of malloc,
+ * calloc, realloc, strdup and strndup (this test's own link flags, Makefile)
+ * and jansson's json_set_alloc_funcs; OpenSSL's own are not. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "common/log.h"
+#include "parsers/app.h"
+#include "parsers/conn.h"
+#include "records/records.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+
+static long oom_at = -1;   /* the allocation to fail (0 = the first after arming), -1 none */
+static long oom_calls;     /* allocations since arming */
+static int oom_failed;     /* the armed allocation was reached and failed */
+
+static int oom_now(void)
+{
+    if (oom_at < 0) return 0;
+    if (oom_calls++ != oom_at) return 0;
+    oom_failed = 1;
+    return 1;
+}
+
+void *__wrap_malloc(size_t n) { return oom_now() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t a, size_t b) { return oom_now() ? NULL : __real_calloc(a, b); }
+void *__wrap_realloc(void *p, size_t n) { return oom_now() ? NULL : __real_realloc(p, n); }
+char *__wrap_strdup(const char *s) { return oom_now() ? NULL : __real_strdup(s); }
+char *__wrap_strndup(const char *s, size_t n) { return oom_now() ? NULL : __real_strndup(s, n); }
+static void *oom_json_malloc(size_t n) { return oom_now() ? NULL : __real_malloc(n); }
+
+#define KEY "header-key-0123456789"
+#define QKEY "query-key-9876543210"
+#define XKEY "custom-key-5555555555"
+
+#define SSE(s) "data: " s "\n\n"
+static const char stream_body[] =
+    SSE("{\"id\":\"\",\"object\":\"\",\"created\":0,\"model\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{\"hate\":{\"filtered\":false,\"severity\":\"safe\"}}}],\"choices\":[]}")
+    SSE("{\"id\":\"c1\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}")
+    SSE("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"caf\xc3\xa9 \\\"q\\\"\"},\"logprobs\":null,\"finish_reason\":null}]}")
+    SSE("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"t0\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}")
+    SSE("{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}")
+    SSE("{\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}")
+    SSE("[DONE]");
+
+static const char chat_req[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"key " KEY " in the prompt\"}],\"stream\":true}";
+static const char plain_resp[] =
+    "{\"id\":\"c2\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"finish_reason\":\"stop\",\"message\":{\"role\":\"assistant\","
+    "\"content\":\"hi\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}";
+static const char error_resp[] = "{\"error\":{\"code\":\"429\",\"message\":\"Rate limit for key " QKEY "\"}}";
+
+typedef struct oom_case {
+    char *ref[4];      /* the first run's texts */
+    int nref;
+    char *got[4];      /* this run's texts (NULL: a record without text) */
+    int ngot;
+    int exchanges, runs;
+    long most;         /* the most allocations a run reached */
+    const lt_record_cfg *cfg;
+} oom_case;
+
+/* Whole or without text; never a secret; text in json_dumps' form. */
+static void oom_on_record(void *ud, lt_record *r)
+{
+    oom_case *c = ud;
+    long saved = oom_at;
+    oom_at = -1;   /* the checks allocate; nothing of theirs may fail */
+    if (c->ngot < 4) c->got[c->ngot++] = r->text ? strdup(r->text) : NULL;
+    if (r->text) {
+        assert_int_equal(strlen(r->text), r->len);
+        json_error_t err;
+        json_t *o = json_loadb(r->text, r->len, JSON_REJECT_DUPLICATES, &err);
+        if (!o) fail_msg("a record that does not load (%s): %s", err.text, r->text);
+        char *again = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!again || strcmp(again, r->text)) fail_msg("a record not in json_dumps' form:\n got  %s\n want %s", r->text, again);
+        free(again);
+        json_decref(o);
+        if (strstr(r->text, KEY) || strstr(r->text, QKEY) || strstr(r->text, XKEY))
+            fail_msg("a secret in a record: %s", r->text);
+    }
+    oom_at = saved;
+}
+
+static void oom_clear(char **v, int *n)
+{
+    for (int i = 0; i < *n; i++) free(v[i]);
+    *n = 0;
+}
+
+static void oom_on_exchange(void *ud, lt_exchange *ex)
+{
+    oom_case *c = ud;
+    c->exchanges++;
+    oom_clear(c->ref, &c->nref);
+    lt_records_from_exchange(c->cfg, ex, NULL, oom_on_record, c);   /* the reference */
+    memcpy(c->ref, c->got, sizeof c->got);
+    c->nref = c->ngot;
+    c->ngot = 0;
+    assert_true(c->nref >= 1);
+    for (int i = 0; i < c->nref; i++) assert_non_null(c->ref[i]);
+    for (long n = 0;; n++) {
+        oom_calls = 0;
+        oom_failed = 0;
+        oom_at = n;
+        lt_records_from_exchange(c->cfg, ex, NULL, oom_on_record, c);
+        oom_at = -1;
+        c->runs++;
+        if (oom_calls > c->most) c->most = oom_calls;
+        if (!oom_failed) { /* nothing failed: the same records as the reference */
+            if (c->ngot != c->nref) fail_msg("expected %d records, got %d", c->nref, c->ngot);
+            for (int i = 0; i < c->ngot; i++) {
+                if (!c->got[i] || strcmp(c->got[i], c->ref[i]))
+                    fail_msg("record %d: expected\n %s\ngot\n %s", i, c->ref[i], c->got[i] ? c->got[i] : "(none)");
+            }
+            oom_clear(c->got, &c->ngot);
+            break;
+        }
+        oom_clear(c->got, &c->ngot);
+    }
+    oom_clear(c->ref, &c->nref);
+}
+
+static void oom_feed(lt_conn_parser *p, int dir, const char *s, size_t n, lt_time_us *ts)
+{
+    *ts += 1000;
+    lt_conn_parser_feed(p, dir, (const uint8_t *)s, n, *ts);
+}
+
+static void oom_exchange(lt_conn_parser *p, const char *head, const char *body, const char *resp_head,
+                         const char *resp_body, lt_time_us *ts)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%sContent-Length: %zu\r\n\r\n%s", head, strlen(body), body);
+    oom_feed(p, LT_DIR_TO_SERVER, buf, (size_t)n, ts);
+    n = snprintf(buf, sizeof buf, "%sContent-Length: %zu\r\n\r\n%s", resp_head, strlen(resp_body), resp_body);
+    oom_feed(p, LT_DIR_TO_CLIENT, buf, (size_t)n, ts);
+}
+
+static void test_records_out_of_memory(void **st)
+{
+    (void)st;
+    lt_log_level = LT_LOG_ERROR - 1;   /* each failure is logged; thousands of lines say nothing here */
+    json_set_alloc_funcs(oom_json_malloc, free);
+    lt_record_cfg rcfg;
+    lt_record_cfg_defaults(&rcfg);
+    oom_case c = {.cfg = &rcfg};
+    lt_parser_cfg pcfg;
+    lt_parser_cfg_defaults(&pcfg);
+    lt_conn_info conn = {.client = {4, {10, 1, 2, 3}, 50000}, .server = {4, {10, 9, 9, 9}, 443}, .conn_id = 1};
+    lt_app_sink sink = {.on_exchange = oom_on_exchange, .ud = &c};
+    lt_conn_parser *p = lt_conn_parser_create(&pcfg, &conn, &sink);
+    assert_non_null(p);
+    lt_time_us ts = 1700000000000000;
+    oom_exchange(p,
+                 "POST /openai/deployments/gpt4o/chat/completions?api-version=2024-10-21&api-key=" QKEY " HTTP/1.1\r\n"
+                 "Host: x\r\napi-key: " KEY "\r\nX-Api-Key: " XKEY "\r\nX-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n"
+                 "x-foo: 1\r\nx-foo: 2\r\nContent-Type: application/json\r\n",
+                 chat_req,
+                 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nx-request-id: r1\r\napim-request-id: a1\r\n"
+                 "x-ms-region: East US\r\nx-ratelimit-remaining-tokens: 900\r\n",
+                 stream_body, &ts);
+    oom_exchange(p,
+                 "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " KEY "\r\n"
+                 "Content-Type: application/json\r\n",
+                 "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":5}",
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", plain_resp, &ts);
+    oom_exchange(p,
+                 "POST /openai/deployments/gpt4o/chat/completions?api-version=1&api-key=" QKEY " HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Type: application/json\r\n",
+                 "{\"messages\":[]}",
+                 "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
+                 "retry-after-ms: 7000\r\n",
+                 error_resp, &ts);
+    lt_conn_parser_close(p, 0, ts + 1000);
+    lt_conn_parser_destroy(p);
+    json_set_alloc_funcs(malloc, free);
+    print_message("%d exchanges, %d runs, the most allocations in one run %ld\n", c.exchanges, c.runs, c.most);
+    if (c.exchanges != 3) fail_msg("expected 3 exchanges, got %d", c.exchanges);
+    /* every allocation point of the busiest exchange was made to fail once */
+    if (c.most < 40) fail_msg("expected runs of at least 40 allocations, the most was %ld", c.most);
+    if (c.runs < 3 * 40) fail_msg("expected at least 120 runs, got %d", c.runs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_records_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
