@@ -221,7 +221,7 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
         if (m->version < 0) return -1;
         m->method = strndup(p, (size_t)(sp1 - p));
         m->target = strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-        return 0;
+        return m->method && m->target ? 0 : -1;   /* out of memory: no request without its line */
     }
     m->version = lt_h1_version(p, (size_t)(sp1 - p));
     const char *code = sp1 + 1;
@@ -543,7 +543,8 @@ static size_t lt_h1_resync(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_tim
 /* Collects one line; returns its length (without CRLF) when complete, sets
  * *used and points *line at it (in p when the whole line is in this feed and
  * nothing is held: no copy, else in d->head), or -1 when more input is
- * needed (the partial line is held in d->head), -2 past head_cap. */
+ * needed (the partial line is held in d->head), -2 past head_cap, -3 when
+ * memory ran out holding it (the callers take both as a parse error). */
 static long lt_h1_take_line(lt_h1 *h, lt_h1_dir *d, const uint8_t *p, size_t n, size_t *used,
                             const char **line)
 {
@@ -557,7 +558,7 @@ static long lt_h1_take_line(lt_h1 *h, lt_h1_dir *d, const uint8_t *p, size_t n, 
         b = (const char *)p;
         l = take - 1;
     } else {
-        lt_buf_append(&d->head, p, take);
+        if (lt_buf_append(&d->head, p, take) < 0) return -3;
         lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
         if (!lf) return -1;
         b = (const char *)d->head.data;
@@ -645,7 +646,12 @@ static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
         lt_h1_parse_error(h, dir, ts);
         return n;
     }
-    lt_buf_append(&d->head, p, take);
+    if (lt_buf_append(&d->head, p, take) < 0) { /* out of memory: dropped as the budget drops a head */
+        lt_warn("http1: conn %llu: out of memory: a message head was dropped",
+                (unsigned long long)(h->conn ? h->conn->conn_id : 0));
+        lt_h1_parse_error(h, dir, ts);
+        return n;
+    }
     lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
     const uint8_t *b = d->head.data;
     if (!lt_h1_plausible_start(dir, (const char *)b, d->head.len)) {
