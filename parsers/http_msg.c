@@ -152,7 +152,10 @@ size_t lt_http_msg_body_append(lt_http_msg *m, const uint8_t *p, size_t n, size_
         size_t fit = lt_membudget_buf_room(mb, &m->body, keep, &m->charged, LT_MEMBUDGET_BULK);
         if (fit < keep) { keep = fit; lt_http_msg_budget_cut(m); }
     }
-    if (keep) lt_buf_append(&m->body, p, keep);
+    if (keep && lt_buf_append(&m->body, p, keep) < 0) { /* out of memory: cut here, as the budget cuts */
+        keep = 0;
+        lt_http_msg_budget_cut(m);
+    }
     if (keep < n) m->body_truncated = 1;
     return keep;
 }

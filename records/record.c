@@ -201,12 +201,14 @@ static void lt_hex(const unsigned char *d, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-void lt_fingerprint(const char *value, char out[13])
+void lt_fingerprintn(const char *value, size_t n, char out[13])
 {
     unsigned char h[32];
-    lt_sha256(value, strlen(value), h);
+    lt_sha256(value, n, h);
     lt_hex(h, 6, out);
 }
+
+void lt_fingerprint(const char *value, char out[13]) { lt_fingerprintn(value, strlen(value), out); }
 
 /* The length and the first byte are compared before strcasecmp: a name of
  * another length is another name, and bytes that differ in more than the

@@ -53,5 +53,6 @@ char *lt_record_line(const lt_record *rec, size_t *len);
 /* First 12 hex chars of SHA-256(value): the only form in which a secret
  * (api-key, Authorization, Ocp-Apim-Subscription-Key) leaves the parser. */
 void lt_fingerprint(const char *value, char out[13]);
+void lt_fingerprintn(const char *value, size_t n, char out[13]);   /* value[0, n) */
 
 #endif

@@ -90,6 +90,7 @@ typedef struct oom_case {
     int exchanges, runs;
     long most;         /* the most allocations a run reached */
     const lt_record_cfg *cfg;
+    int conversation;  /* the records of oom_conversation (whose secrets are known) */
 } oom_case;
 
 /* Whole or without text; never a secret; text in json_dumps' form. */
@@ -114,6 +115,18 @@ static void oom_on_record(void *ud, lt_record *r)
         int no_request = strstr(r->text, "\"IncompleteReason\":\"no_request\"") != NULL;
         if (!no_request && (strstr(r->text, KEY) || strstr(r->text, QKEY) || strstr(r->text, XKEY)))
             fail_msg("a secret in a record: %s", r->text);
+        /* and every fingerprint is one of a secret of the conversation */
+        static const char bearer[] = "Bearer " KEY;   /* the Authorization header's whole value */
+        static const char *const secrets[] = {KEY, QKEY, XKEY, bearer};
+        for (const char *f = r->text; c->conversation && (f = strstr(f, "fp:")); f += 3) {
+            int known = 0;
+            for (size_t i = 0; i < sizeof secrets / sizeof *secrets && !known; i++) {
+                char fp[13];
+                lt_fingerprint(secrets[i], fp);
+                known = !strncmp(f + 3, fp, 12);
+            }
+            if (!known) fail_msg("a fingerprint of no secret (%.15s) in %s", f, r->text);
+        }
     }
     oom_at = saved;
 }
@@ -207,7 +220,7 @@ static void test_records_out_of_memory(void **st)
     json_set_alloc_funcs(oom_json_malloc, free);
     lt_record_cfg rcfg;
     lt_record_cfg_defaults(&rcfg);
-    oom_case c = {.cfg = &rcfg};
+    oom_case c = {.cfg = &rcfg, .conversation = 1};
     lt_parser_cfg pcfg;
     lt_parser_cfg_defaults(&pcfg);
     lt_app_sink sink = {.on_exchange = oom_on_exchange, .ud = &c};
@@ -252,7 +265,7 @@ static void test_parse_out_of_memory(void **st)
     long most = 0;
     int runs = 0;
     for (long n = -1;; n++) {
-        oom_case c = {.cfg = &rcfg};
+        oom_case c = {.cfg = &rcfg, .conversation = 1};
         lt_app_sink sink = {.on_exchange = oom_on_exchange_records, .ud = &c};
         oom_calls = 0;
         oom_failed = 0;
