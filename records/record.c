@@ -238,8 +238,9 @@ static int lt_is_ascii(const char *v, size_t n)
  *
  * A record is written as its JSON text directly, column after column, in the
  * order its columns are set: no jansson object per record and per header
- * list (a hashed key and a node per column, freed again once the text was
- * dumped, were half of what a record cost). The text is what json_dumps gave
+ * list (a hashed key and a node per column, walked again to redact it and to
+ * dump it, then freed: 115 M of 376 M instructions on the first 70,000
+ * packets of azure-h1 with --db, 92 M since). The text is what json_dumps gave
  * for the tree the same columns made (JSON_COMPACT, insertion order): a
  * string jansson would refuse leaves its column out, a header whose value it
  * would refuse reads "(invalid UTF-8)", and a member set twice keeps its
