@@ -48,9 +48,11 @@ age=$(jq '.spool.oldest_pending_age_s' "$tmp/status.json")
 echo "1. dead endpoint: $pending records committed and pending, the oldest for ${age} s"
 
 conf "$good"; kill -HUP "$AGENT_PID"
-for _ in $(seq 150); do
+for _ in $(seq 150); do   # the spool's count and the upload run's report (token expiry) land moments apart
     agent_status "$a" --json >"$tmp/status.json"
-    [ "$(jq '.spool.pending' "$tmp/status.json")" = 0 ] && break; sleep 0.2
+    [ "$(jq '.spool.pending' "$tmp/status.json")" = 0 ] && [ "$(jq '.upload.token_expires // 0' "$tmp/status.json")" != 0 ] &&
+        break
+    sleep 0.2
 done
 [ "$(jq -r '.upload.endpoint' "$tmp/status.json")" = "$good" ] || fail "after SIGHUP: expected upload endpoint $good, got $(jq -r .upload.endpoint "$tmp/status.json")"
 [ "$(jq '.spool.pending' "$tmp/status.json")" = 0 ] || fail "after SIGHUP: expected 0 pending, got $(jq .spool.pending "$tmp/status.json")"
