@@ -173,10 +173,12 @@ static void lt_proxy_summary(const lt_proxy_report *pr, const lt_tap_stats *ts, 
     lt_writer_stats ws = {0};
     if (w) lt_writer_stats_get(w, &ws);
     fprintf(stderr, "llmtap: proxy stopped: %llu records (%llu stored, %llu dropped by a full spool queue), "
-                    "%llu log events dropped, %llu local replies, %llu client cancels, "
+                    "%llu log events dropped, %llu connections not logged and %llu records without the proxy's "
+                    "columns (memory ran out), %llu local replies, %llu client cancels, "
                     "%llu requests refused unread (malformed, too large, method)\n",
             (unsigned long long)ts->records, (unsigned long long)ws.written, (unsigned long long)ws.dropped,
-            (unsigned long long)ts->dropped_events, (unsigned long long)pr->local_replies,
+            (unsigned long long)ts->dropped_events, (unsigned long long)ts->conns_unlogged,
+            (unsigned long long)ts->records_no_columns, (unsigned long long)pr->local_replies,
             (unsigned long long)pr->client_cancels, (unsigned long long)pr->refused);
     char *s = json_dumps(pr->backends, JSON_COMPACT);
     fprintf(stderr, "llmtap: backends: %s\n", s ? s : "[]");
@@ -211,9 +213,10 @@ static json_t *lt_proxy_st_proxy(void *ud)
     lt_tap_stats_get(st->tap, &ts);
     lt_writer_stats ws = {0};
     if (st->writer) lt_writer_stats_get(st->writer, &ws);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "records", (json_int_t)ts.records,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "records", (json_int_t)ts.records,
                      "log_events_dropped", (json_int_t)ts.dropped_events, "log_bytes_dropped",
-                     (json_int_t)ts.dropped_bytes, "log_queued_bytes", (json_int_t)ts.queued_bytes,
+                     (json_int_t)ts.dropped_bytes, "log_connections_unlogged", (json_int_t)ts.conns_unlogged,
+                     "records_without_proxy_columns", (json_int_t)ts.records_no_columns, "log_queued_bytes", (json_int_t)ts.queued_bytes,
                      "records_stored", (json_int_t)ws.written, "records_dropped_spool_full", (json_int_t)ws.dropped,
                      "local_replies", (json_int_t)__atomic_load_n(&st->px->local_replies, __ATOMIC_RELAXED),
                      "client_cancels", (json_int_t)__atomic_load_n(&st->px->client_cancels, __ATOMIC_RELAXED),

@@ -41,6 +41,7 @@
     X(tcp_resets, "connections ended by RST")                                     \
     /* application layer */                                                       \
     X(streams_non_http, "TCP streams that are not HTTP")                          \
+    X(connections_unparsed, "connections not parsed: memory ran out as their parser started") \
     X(http_exchanges, "HTTP exchanges seen")                                      \
     X(http_incomplete, "HTTP exchanges incomplete (hole, missed start, cut)")     \
     X(http_parse_errors, "HTTP framing errors (resynchronized)")                  \
@@ -55,7 +56,7 @@
     X(json_errors, "JSON bodies or events that did not parse")                    \
     X(http_decode_bombs, "bodies whose decoding stopped at the expansion ratio")  \
     X(http2_header_limit_hits, "HTTP/2 header blocks over the decoded-size limit")\
-    X(parser_budget_truncations, "bodies, heads or queued requests cut short by the memory budget") \
+    X(parser_budget_truncations, "bodies, heads or queued requests cut short by the memory budget (or by memory running out)") \
     /* records */                                                                 \
     X(llm_records, "LLM log records produced")                                    \
     X(gateway_records, "gateway log records produced")                            \

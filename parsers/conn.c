@@ -102,7 +102,12 @@ static void lt_conn_parser_start(lt_conn_parser *s, const lt_app_ops *ops, int p
     s->proto = proto;
     s->ops = ops;
     s->parser = ops->create(&s->pcfg, s->conn, &s->sink);
-    if (!s->parser) s->proto = PROTO_NONE;
+    if (!s->parser) {
+        s->proto = PROTO_NONE;
+        s->out.ctr->connections_unparsed++;
+        lt_error("conn %llu: out of memory, its parser could not start; not parsed",
+                 (unsigned long long)s->conn->conn_id);
+    }
 }
 
 static void lt_conn_parser_detect(lt_conn_parser *s, int dir, const uint8_t *p, size_t n)
@@ -146,8 +151,8 @@ static int lt_conn_parser_hold_early(lt_conn_parser *s, int dir, const uint8_t *
 {
     if (dir != LT_DIR_TO_CLIENT || s->conn->missed_start || lt_conn_parser_looks_http1(dir, p, n)) return 0;
     if (s->early.len + n > 65536) return 0;
-    if (!s->early.len) s->early_ts = ts;
-    lt_buf_append(&s->early, p, n);
+    if (lt_buf_append(&s->early, p, n) < 0) return 0;   /* out of memory: decided on these bytes */
+    if (s->early.len == n) s->early_ts = ts;
     return 1;
 }
 

@@ -202,7 +202,7 @@ int lt_http_msg_body_done(lt_http_msg *m, lt_content **dec, lt_counters *ctr)
     }
     if (m->budget_truncated) {
         ctr->parser_budget_truncations++;
-        lt_warn("http: memory budget reached: a body was truncated (memory_budget)");
+        lt_warn("http: a body was truncated: memory budget reached (memory_budget) or memory ran out");
     } else if (m->body_truncated) {
         ctr->http_bodies_over_cap++;
     }

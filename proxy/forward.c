@@ -243,19 +243,23 @@ static void lt_fwd_tap_chunk(lt_call *c, struct evbuffer *data)
 
 /* ---- the end of a call ---- */
 
+/* The proxy's columns of the call's gateway record; NULL when memory ran
+ * out (lt_tap_extras counts the record that goes without them). */
 static json_t *lt_fwd_extras(lt_call *c, const char *reason)
 {
     lt_proxy *px = c->w->px;
     int64_t now = lt_clock_mono_us();
     json_t *o = json_object();
-    int answered = c->started;
-    json_object_set_new(o, "BackendId", answered ? json_string(px->backends[c->bidx].name) : json_null());
-    json_object_set_new(o, "BackendUrl", answered ? json_string(px->backends[c->bidx].url) : json_null());
-    json_object_set_new(o, "Attempts", json_integer(c->attempts));
-    json_object_set_new(o, "AttemptErrors", c->errors ? json_incref(c->errors) : json_array());
-    json_object_set_new(o, "TotalTime", json_integer((now - c->t0) / 1000));
-    json_object_set_new(o, "BackendTime", answered ? json_integer((now - c->t_attempt) / 1000) : json_null());
-    if (reason) json_object_set_new(o, "LastErrorReason", json_string(reason));
+    if (!o) return NULL;
+    int answered = c->started, bad = 0;
+    bad |= json_object_set_new(o, "BackendId", answered ? json_string(px->backends[c->bidx].name) : json_null());
+    bad |= json_object_set_new(o, "BackendUrl", answered ? json_string(px->backends[c->bidx].url) : json_null());
+    bad |= json_object_set_new(o, "Attempts", json_integer(c->attempts));
+    bad |= json_object_set_new(o, "AttemptErrors", c->errors ? json_incref(c->errors) : json_array());
+    bad |= json_object_set_new(o, "TotalTime", json_integer((now - c->t0) / 1000));
+    bad |= json_object_set_new(o, "BackendTime", answered ? json_integer((now - c->t_attempt) / 1000) : json_null());
+    if (reason) bad |= json_object_set_new(o, "LastErrorReason", json_string(reason));
+    if (bad) { json_decref(o); return NULL; }
     return o;
 }
 

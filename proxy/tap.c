@@ -206,12 +206,27 @@ void lt_tap_commit(lt_tap *t)
     if (spare) lt_tap_local.spare = spare;
 }
 
+/* An OPEN, EXTRAS or CLOSE event that could not be allocated: counted as a
+ * dropped event and logged; what it loses is said by the caller. */
+static void lt_tap_lost(lt_tap *t, uint64_t *what)
+{
+    pthread_mutex_lock(&t->mu);
+    t->st.dropped_events++;
+    pthread_mutex_unlock(&t->mu);
+    if (what) __atomic_add_fetch(what, 1, __ATOMIC_RELAXED);
+}
+
 void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info)
 {
     tc->id = __atomic_add_fetch(&t->next_id, 1, __ATOMIC_RELAXED);
     tc->gap[0] = tc->gap[1] = 0;
     lt_tap_ev *ev = lt_tap_ev_new(t, LT_EV_OPEN, tc->id, 0);
-    if (!ev) return;
+    if (!ev) {
+        lt_tap_lost(t, &t->st.conns_unlogged);
+        lt_error("proxy: out of memory, connection %llu is not logged", (unsigned long long)tc->id);
+        tc->id = 0;   /* its data, extras and close are not sent */
+        return;
+    }
     ev->info = *info;
     ev->info.conn_id = tc->id;
     ev->version = tc->version;
@@ -250,17 +265,31 @@ void lt_tap_data(lt_tap *t, lt_tap_conn *tc, int dir, const void *p, size_t n, l
 
 void lt_tap_extras(lt_tap *t, lt_tap_conn *tc, json_t *extras)
 {
-    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(t, LT_EV_EXTRAS, tc->id, 0) : NULL;
-    if (!ev) { json_decref(extras); return; }
+    if (!tc->id) { json_decref(extras); return; }
+    lt_tap_ev *ev = extras ? lt_tap_ev_new(t, LT_EV_EXTRAS, tc->id, 0) : NULL;
+    if (!ev) {   /* the record goes out with the next extras or at the close */
+        lt_tap_lost(t, &t->st.records_no_columns);
+        lt_error("proxy: out of memory, a record of connection %llu goes without the proxy's columns",
+                 (unsigned long long)tc->id);
+        json_decref(extras);
+        return;
+    }
     ev->extras = extras;
     lt_tap_push(t, ev);
 }
 
 void lt_tap_close(lt_tap *t, lt_tap_conn *tc, int reset, lt_time_us ts)
 {
-    lt_tap_ev *ev = tc->id ? lt_tap_ev_new(t, LT_EV_CLOSE, tc->id, 0) : NULL;
+    uint64_t id = tc->id;
+    lt_tap_ev *ev = id ? lt_tap_ev_new(t, LT_EV_CLOSE, id, 0) : NULL;
     tc->id = 0;
-    if (!ev) return;
+    if (!ev) {
+        if (!id) return;
+        /* the connection's parser then ends with the tap (lt_tap_destroy) */
+        lt_tap_lost(t, NULL);
+        lt_error("proxy: out of memory, the end of connection %llu is logged at shutdown", (unsigned long long)id);
+        return;
+    }
     ev->reset = reset;
     ev->ts = ts;
     lt_tap_push(t, ev);
@@ -286,7 +315,7 @@ static void lt_tap_emit(lt_tap *t, lt_record *rec)
 {
     if (t->json) lt_tap_print(rec);
     if (t->writer) lt_writer_submit(t->writer, rec);
-    t->st.records++;
+    __atomic_add_fetch(&t->st.records, 1, __ATOMIC_RELAXED);
     lt_record_clear(rec);
 }
 
@@ -303,8 +332,10 @@ static void lt_tap_apply_extras(lt_tap_cs *cs)
     if (!cs->extras) return;
     for (int i = cs->npending - 1; i >= 0; i--) {
         if (cs->pending[i].table != LT_TABLE_GATEWAY) continue;
-        if (lt_record_update(&cs->pending[i], cs->extras) < 0)
-            lt_error("proxy: the columns of call %s could not be added to its record", cs->pending[i].id);
+        if (lt_record_update(&cs->pending[i], cs->extras) < 0) {
+            __atomic_add_fetch(&cs->tap->st.records_no_columns, 1, __ATOMIC_RELAXED);
+            lt_error("proxy: out of memory, call %s goes without the proxy's columns", cs->pending[i].id);
+        }
         json_decref(cs->extras);
         cs->extras = NULL;
         lt_tap_flush_pending(cs);
@@ -332,13 +363,20 @@ static void lt_tap_on_exchange(void *ud, lt_exchange *ex)
 static void lt_tap_do_open(lt_tap *t, lt_tap_ev *ev)
 {
     lt_tap_cs *cs = calloc(1, sizeof *cs);
-    if (!cs) return;
-    cs->tap = t;
-    cs->id = ev->id;
-    cs->info = ev->info;
-    cs->version = ev->version;
-    lt_app_sink sink = {.on_exchange = lt_tap_on_exchange, .ud = cs, .ctr = &t->ctr};
-    cs->parser = lt_conn_parser_create(&t->cfg->parser, &cs->info, &sink);
+    if (cs) {
+        cs->tap = t;
+        cs->id = ev->id;
+        cs->info = ev->info;
+        cs->version = ev->version;
+        lt_app_sink sink = {.on_exchange = lt_tap_on_exchange, .ud = cs, .ctr = &t->ctr};
+        cs->parser = lt_conn_parser_create(&t->cfg->parser, &cs->info, &sink);
+    }
+    if (!cs || !cs->parser) {   /* its events then find no connection and are skipped */
+        free(cs);
+        __atomic_add_fetch(&t->st.conns_unlogged, 1, __ATOMIC_RELAXED);
+        lt_error("proxy: out of memory, connection %llu is not logged", (unsigned long long)ev->id);
+        return;
+    }
     lt_tap_cs **pp = lt_tap_slot(t, ev->id);
     cs->next = *pp;
     *pp = cs;
@@ -464,6 +502,10 @@ void lt_tap_stats_get(lt_tap *t, lt_tap_stats *st)
     *st = t->st;
     st->queued_bytes = t->queued_bytes;
     pthread_mutex_unlock(&t->mu);
+    /* counted by the logging thread, outside the lock */
+    st->records = __atomic_load_n(&t->st.records, __ATOMIC_RELAXED);
+    st->conns_unlogged = __atomic_load_n(&t->st.conns_unlogged, __ATOMIC_RELAXED);
+    st->records_no_columns = __atomic_load_n(&t->st.records_no_columns, __ATOMIC_RELAXED);
 }
 
 void lt_tap_destroy(lt_tap *t, lt_counters *out)

@@ -35,6 +35,9 @@ typedef struct lt_tap_conn {
 
 typedef struct lt_tap_stats {
     uint64_t events, dropped_events, dropped_bytes, records;
+    uint64_t conns_unlogged;       /* connections not parsed: memory ran out at their start */
+    uint64_t records_no_columns;   /* gateway records written without the proxy's columns
+                                    * (their event or the merge ran out of memory) */
     size_t queued_bytes;
 } lt_tap_stats;
 

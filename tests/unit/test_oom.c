@@ -4,7 +4,7 @@
  * Allocations are counted through the linker's --wrap of malloc, calloc,
  * realloc, strdup and strndup (this test's own link flags, Makefile) and
  * jansson's json_set_alloc_funcs; the Nth one after arming fails (OpenSSL's,
- * libpcap's and nghttp2's own are not counted). Three depths:
+ * libpcap's and nghttp2's own are not counted). Four depths:
  * - records: each exchange of a small HTTP/1.1 conversation (a streamed chat
  *   call with keys in a header, the query string and a custom header, a plain
  *   one, a throttled one with an error body) is made into records again and
@@ -13,13 +13,17 @@
  *   the records, every allocation failing in turn;
  * - capture: a real HTTP/2 capture's frames through the whole pipeline
  *   (flows, reassembly, HPACK, streams, SSE, records), the first 400
- *   allocations and 400 more spread over the ~10,000 of a run.
+ *   allocations and 400 more spread over the ~10,000 of a run;
+ * - the proxy's logging thread: the conversation as a proxy worker hands it
+ *   over (events, the proxy's columns per call), every allocation of the
+ *   worker's side and the logging thread's failing in turn.
  * Every run must end without a crash or a leak (the ASan build checks both),
  * every record that comes out must be whole (text that loads and is
  * json_dumps' form of what it loads to) and hold no secret, and a run in
  * which nothing failed must give the records of a run without failures,
  * byte for byte. Records lost to a failure are counted and logged
- * (records_unwritten, the parsers' counters), not checked here. */
+ * (records_unwritten, the parsers' counters); the proxy's depth checks that
+ * every loss of records or of the proxy's columns is counted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +32,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include <pcap/pcap.h>
@@ -35,6 +40,7 @@
 #include "common/log.h"
 #include "parsers/app.h"
 #include "parsers/conn.h"
+#include "proxy/tap.h"
 #include "records/records.h"
 
 void *__real_malloc(size_t n);
@@ -170,26 +176,37 @@ static void oom_on_exchange(void *ud, lt_exchange *ex)
     oom_clear(c->ref, &c->nref);
 }
 
-static void oom_feed(lt_conn_parser *p, int dir, const char *s, size_t n, lt_time_us *ts)
+/* Where the conversation's bytes go: a connection parser, or the proxy's tap. */
+typedef struct oom_wire {
+    void (*feed)(void *ud, int dir, const char *s, size_t n, lt_time_us ts);
+    void *ud;
+} oom_wire;
+
+static void oom_feed_parser(void *ud, int dir, const char *s, size_t n, lt_time_us ts)
 {
-    *ts += 1000;
-    lt_conn_parser_feed(p, dir, (const uint8_t *)s, n, *ts);
+    lt_conn_parser_feed(ud, dir, (const uint8_t *)s, n, ts);
 }
 
-static void oom_exchange(lt_conn_parser *p, const char *head, const char *body, const char *resp_head,
+static void oom_feed(const oom_wire *w, int dir, const char *s, size_t n, lt_time_us *ts)
+{
+    *ts += 1000;
+    w->feed(w->ud, dir, s, n, *ts);
+}
+
+static void oom_exchange(const oom_wire *w, const char *head, const char *body, const char *resp_head,
                          const char *resp_body, lt_time_us *ts)
 {
     char buf[4096];
     int n = snprintf(buf, sizeof buf, "%sContent-Length: %zu\r\n\r\n%s", head, strlen(body), body);
-    oom_feed(p, LT_DIR_TO_SERVER, buf, (size_t)n, ts);
+    oom_feed(w, LT_DIR_TO_SERVER, buf, (size_t)n, ts);
     n = snprintf(buf, sizeof buf, "%sContent-Length: %zu\r\n\r\n%s", resp_head, strlen(resp_body), resp_body);
-    oom_feed(p, LT_DIR_TO_CLIENT, buf, (size_t)n, ts);
+    oom_feed(w, LT_DIR_TO_CLIENT, buf, (size_t)n, ts);
 }
 
-/* The conversation, fed to p: three calls on one connection. */
-static void oom_conversation(lt_conn_parser *p, lt_time_us *ts)
+/* The conversation: three calls on one connection. */
+static void oom_conversation_to(const oom_wire *w, lt_time_us *ts)
 {
-    oom_exchange(p,
+    oom_exchange(w,
                  "POST /openai/deployments/gpt4o/chat/completions?api-version=2024-10-21&api-key=" QKEY " HTTP/1.1\r\n"
                  "Host: x\r\napi-key: " KEY "\r\nX-Api-Key: " XKEY "\r\nX-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n"
                  "x-foo: 1\r\nx-foo: 2\r\nContent-Type: application/json\r\n",
@@ -197,18 +214,24 @@ static void oom_conversation(lt_conn_parser *p, lt_time_us *ts)
                  "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nx-request-id: r1\r\napim-request-id: a1\r\n"
                  "x-ms-region: East US\r\nx-ratelimit-remaining-tokens: 900\r\n",
                  stream_body, ts);
-    oom_exchange(p,
+    oom_exchange(w,
                  "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " KEY "\r\n"
                  "Content-Type: application/json\r\n",
                  "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":5}",
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", plain_resp, ts);
-    oom_exchange(p,
+    oom_exchange(w,
                  "POST /openai/deployments/gpt4o/chat/completions?api-version=1&api-key=" QKEY " HTTP/1.1\r\nHost: x\r\n"
                  "Content-Type: application/json\r\n",
                  "{\"messages\":[]}",
                  "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
                  "retry-after-ms: 7000\r\n",
                  error_resp, ts);
+}
+
+static void oom_conversation(lt_conn_parser *p, lt_time_us *ts)
+{
+    oom_wire w = {oom_feed_parser, p};
+    oom_conversation_to(&w, ts);
 }
 
 static const lt_conn_info oom_conn = {.client = {4, {10, 1, 2, 3}, 50000}, .server = {4, {10, 9, 9, 9}, 443}, .conn_id = 1};
@@ -390,12 +413,151 @@ static void test_capture_out_of_memory(void **st)
     if (total < 1000) fail_msg("expected a run of at least 1000 allocations, got %ld", total);
 }
 
+/* ---- the proxy's logging thread ---- */
+
+/* The conversation as the proxy hands it to its logging thread (proxy/tap.c):
+ * a worker's events (open, the bytes both ways, the proxy's columns after
+ * each response, close) batched on this thread, then parsed on the logging
+ * thread while this one waits (lt_tap_flush), so the allocations of the two
+ * threads never interleave and the Nth one is the same in every run. */
+typedef struct oom_tap_wire { lt_tap *t; lt_tap_conn *tc; int call; } oom_tap_wire;
+
+static void oom_feed_tap(void *ud, int dir, const char *s, size_t n, lt_time_us ts)
+{
+    oom_tap_wire *w = ud;
+    lt_tap_data(w->t, w->tc, dir, s, n, ts);
+    if (dir == LT_DIR_TO_CLIENT) /* the call ends: its columns, as forward.c sends them */
+        lt_tap_extras(w->t, w->tc, json_pack("{s:s,s:i,s:[]}", "BackendId", "east", "Attempts", ++w->call, "AttemptErrors"));
+}
+
+static void oom_arm(void *arg) { (void)arg; }
+
+typedef struct oom_tap_run {
+    char *lines[8];
+    int nlines;
+    lt_tap_stats st;
+    lt_counters ctr;
+    int created;
+} oom_tap_run;
+
+static void oom_tap_once(const lt_proxy_cfg *cfg, long n, oom_tap_run *r)
+{
+    FILE *out = tmpfile();   /* the logging thread prints the records (--json) here */
+    assert_non_null(out);
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0 && dup2(fileno(out), 1) == 1);
+    oom_calls = 0;
+    oom_failed = 0;
+    oom_at = n;
+    lt_tap *t = lt_tap_create(cfg, NULL, 1);
+    if (t) {
+        r->created = 1;
+        lt_tap_batch(t, oom_arm, NULL);
+        lt_tap_conn tc = {0};
+        lt_tap_open(t, &tc, &oom_conn);
+        oom_tap_wire tw = {t, &tc, 0};
+        oom_wire w = {oom_feed_tap, &tw};
+        lt_time_us ts = 1700000000000000;
+        oom_conversation_to(&w, &ts);
+        lt_tap_close(t, &tc, 0, ts + 1000);
+        lt_tap_commit(t);
+        lt_tap_flush(t);
+        lt_tap_batch(NULL, NULL, NULL);
+        lt_tap_stats_get(t, &r->st);
+        lt_tap_destroy(t, &r->ctr);
+    }
+    oom_at = -1;
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    rewind(out);
+    char line[65536];
+    while (fgets(line, sizeof line, out)) {
+        assert_true(r->nlines < 8);
+        line[strcspn(line, "\n")] = 0;
+        r->lines[r->nlines++] = strdup(line);
+    }
+    fclose(out);
+}
+
+/* Every allocation of the logging thread's way, and the worker's, fails in
+ * turn: records come out whole or not at all, never with a secret; a gateway
+ * record that goes without the proxy's columns, and a call that goes without
+ * records, is counted. */
+static void test_tap_out_of_memory(void **st)
+{
+    (void)st;
+    lt_log_level = LT_LOG_ERROR - 1;
+    json_set_alloc_funcs(oom_json_malloc, free);
+    lt_proxy_cfg cfg;
+    lt_proxy_cfg_defaults(&cfg);
+    oom_tap_run ref = {0};
+    oom_tap_once(&cfg, -1, &ref);
+    if (ref.nlines != 6) fail_msg("expected 6 records (a gateway and an LLM record per call), got %d", ref.nlines);
+    int ref_cols = 0;
+    for (int i = 0; i < ref.nlines; i++) ref_cols += strstr(ref.lines[i], "\"BackendId\":\"east\"") != NULL;
+    if (ref_cols != 3) fail_msg("expected the proxy's columns in 3 records, got %d", ref_cols);
+    int runs = 0, lost_runs = 0, cut_runs = 0;
+    long most = 0;
+    for (long n = 0;; n++) {
+        oom_tap_run r = {0};
+        oom_tap_once(&cfg, n, &r);
+        runs++;
+        if (oom_calls > most) most = oom_calls;
+        int gw = 0, cols = 0;
+        for (int i = 0; i < r.nlines; i++) {
+            const char *l = r.lines[i];
+            json_t *o = json_loads(l, JSON_REJECT_DUPLICATES, NULL);
+            if (!o) fail_msg("run %ld: a line that does not load: %s", n, l);
+            json_decref(o);
+            int no_request = strstr(l, "\"IncompleteReason\":\"no_request\"") != NULL;
+            if (!no_request && (strstr(l, KEY) || strstr(l, QKEY) || strstr(l, XKEY)))
+                fail_msg("run %ld: a secret in a record: %s", n, l);
+            static const char gw_head[] = "{\"Table\":\"ApiManagementGatewayLogs\"";
+            gw += !strncmp(l, gw_head, sizeof gw_head - 1);
+            cols += strstr(l, "\"BackendId\":\"east\"") != NULL;
+        }
+        if (!oom_failed) {
+            if (r.nlines != ref.nlines) fail_msg("nothing failed: expected %d records, got %d", ref.nlines, r.nlines);
+            for (int i = 0; i < r.nlines; i++)
+                if (strcmp(r.lines[i], ref.lines[i])) fail_msg("record %d: expected\n %s\ngot\n %s", i, ref.lines[i], r.lines[i]);
+            oom_clear(r.lines, &r.nlines);
+            break;
+        }
+        if (r.created) {
+            /* records not emitted: the loss is counted somewhere */
+            uint64_t counted = r.st.conns_unlogged + r.st.dropped_events + r.ctr.records_unwritten +
+                               r.ctr.connections_unparsed + r.ctr.parser_budget_truncations + r.ctr.http_parse_errors;
+            if (r.st.records < ref.st.records && !counted)
+                fail_msg("run %ld: %llu of %llu records and no loss counted", n, (unsigned long long)r.st.records,
+                         (unsigned long long)ref.st.records);
+            if (r.st.records < ref.st.records) lost_runs++;
+            /* a gateway record without the proxy's columns is counted */
+            if (cols < gw && !r.st.records_no_columns && !r.st.dropped_events)
+                fail_msg("run %ld: %d gateway records, %d with the proxy's columns, none counted", n, gw, cols);
+            if (cols < gw) cut_runs++;
+            if ((uint64_t)r.nlines > r.st.records) fail_msg("run %ld: %d lines for %llu records", n, r.nlines,
+                                                            (unsigned long long)r.st.records);
+        }
+        oom_clear(r.lines, &r.nlines);
+    }
+    oom_clear(ref.lines, &ref.nlines);
+    lt_proxy_cfg_free(&cfg);
+    json_set_alloc_funcs(malloc, free);
+    print_message("%d runs, the most allocations in one run %ld; %d runs lost records, %d lost the proxy's columns\n",
+                  runs, most, lost_runs, cut_runs);
+    if (most < 100) fail_msg("expected runs of at least 100 allocations, the most was %ld", most);
+    if (!lost_runs || !cut_runs) fail_msg("expected runs that lose records and runs that lose columns");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_out_of_memory),
         cmocka_unit_test(test_parse_out_of_memory),
         cmocka_unit_test(test_capture_out_of_memory),
+        cmocka_unit_test(test_tap_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
