@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
-#include "../common/jalloc.h"
+#include "../common/oom.h"
 
 #define LT_VERSION "0.1.0"
 
@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) { lt_usage(stderr); return 2; }
     const char *cmd = argv[1];
-    lt_jalloc_install();
+    lt_oom_install();
     lt_cmd_proxy_config_hook();
     if (!strcmp(cmd, "replay")) return lt_cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "upload")) return lt_cmd_upload(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lt.h"
+#include "oom.h"
 
 void lt_buf_init(lt_buf *b) { b->data = NULL; b->len = b->cap = 0; }
 
@@ -22,7 +23,7 @@ int lt_buf_reserve(lt_buf *b, size_t extra)
     if (need <= b->cap) return 0;
     size_t cap = lt_buf_grown_cap(b, extra);
     uint8_t *d = realloc(b->data, cap);
-    if (!d) return -1;
+    if (!d) { lt_oom_note(); return -1; }
     b->data = d;
     b->cap = cap;
     return 0;

@@ -31,6 +31,7 @@
 #include "../common/jscan.h"
 #include "../common/jtext.h"
 #include "sse.h"
+#include "../common/oom.h"
 
 /* ---- small JSON helpers ------------------------------------------------- */
 
@@ -174,7 +175,7 @@ static lt_acc_choice *lt_acc_choice_get(lt_acc *a, json_int_t index)
     for (size_t i = 0; i < a->nch; i++) if (a->ch[i].index == index) return &a->ch[i];
     if (a->nch >= 128) return NULL;
     lt_acc_choice *n = realloc(a->ch, (a->nch + 1) * sizeof *n);
-    if (!n) return NULL;
+    if (!n) { lt_oom_note(); return NULL; }
     a->ch = n;
     lt_acc_choice *c = &a->ch[a->nch++];
     memset(c, 0, sizeof *c);
@@ -187,7 +188,7 @@ static lt_acc_tool *lt_acc_tool_get(lt_acc_choice *c, json_int_t index)
     for (size_t i = 0; i < c->ntools; i++) if (c->tools[i].index == index) return &c->tools[i];
     if (c->ntools >= 128) return NULL;
     lt_acc_tool *n = realloc(c->tools, (c->ntools + 1) * sizeof *n);
-    if (!n) return NULL;
+    if (!n) { lt_oom_note(); return NULL; }
     c->tools = n;
     lt_acc_tool *t = &c->tools[c->ntools++];
     memset(t, 0, sizeof *t);

@@ -13,6 +13,7 @@
 #include "aoai.h"
 #include "content.h"
 #include "http_msg.h"
+#include "../common/oom.h"
 
 const char *lt_incomplete_str(int reason)
 {
@@ -121,8 +122,13 @@ static void lt_http_msg_budget_cut(lt_http_msg *m)
  * far stay (the memory is taken) and the body is cut there. */
 static void lt_http_msg_fold(lt_http_msg *m, const uint8_t *p, size_t n, lt_membudget *mb)
 {
+    lt_oom_clear();
     lt_aoai_stream_feed(m->aoai, p, n);
     m->body_folded += n;
+    if (lt_oom_noted()) { /* something of these bytes was not kept: the answer is cut here, as the budget cuts */
+        lt_http_msg_budget_cut(m);
+        return;
+    }
     if (!mb) return;
     size_t fp = lt_aoai_stream_footprint(m->aoai);
     if (fp <= m->folded_charged) return;

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "../common/counters.h"
-#include "../common/jalloc.h"
+#include "../common/oom.h"
 #include "../common/jscan.h"
 #include "../common/jtext.h"
 #include "../common/log.h"
@@ -599,9 +599,9 @@ out:
 static void lt_error_columns(lt_row *r, const lt_http_msg *resp)
 {
     if (!resp->present || resp->status < 400 || !resp->body.len) return;
-    lt_jalloc_clear();
+    lt_oom_clear();
     json_t *j = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-    if (lt_jalloc_failed()) r->w.err = 1;   /* not a record without its error's columns */
+    if (lt_oom_noted()) r->w.err = 1;   /* not a record without its error's columns */
     if (!j) return;
     json_t *e = json_object_get(j, "error");
     json_t *code = json_object_get(e ? e : j, "code"), *msg = json_object_get(e ? e : j, "message");
@@ -753,14 +753,14 @@ int lt_records_from_exchange(const lt_record_cfg *cfg, const lt_exchange *ex, lt
     lt_emit(&r, LT_TABLE_GATEWAY, ids.record[LT_TABLE_GATEWAY], t0, ex, &ids, ctr, cb, ud);
     ctr->gateway_records++;
     if (!llm) { ctr->non_llm_exchanges++; lt_redact_set_destroy(sec); return 1; }
-    lt_jalloc_clear();
+    lt_oom_clear();
     json_t *facts = json_object();
     lt_aoai_cfg acfg = {.store_embeddings = cfg->store_embeddings, .raw_body_cap = cfg->raw_body_cap};
     lt_aoai_parse(&call, ex, &acfg, facts, ctr);
     lt_row_begin(&r, &rd);
     /* the call's facts could not all be read (a value of theirs failed to
-     * allocate, common/jalloc.h): not a record with a column missing */
-    if (!facts || lt_jalloc_failed()) r.w.err = 1;
+     * allocate, common/oom.h): not a record with a column missing */
+    if (!facts || lt_oom_noted()) r.w.err = 1;
     else lt_llm_record(&r, ex, &ids, &call, facts);
     json_decref(facts);
     lt_emit(&r, LT_TABLE_LLM, ids.record[LT_TABLE_LLM], t0, ex, &ids, ctr, cb, ud);
