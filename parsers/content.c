@@ -53,7 +53,7 @@ struct lt_content {
     size_t *out_charged;    /* charged capacity of the output buffer (its owner's) */
     size_t state_charged;   /* decoder allocations, charged to mb */
     size_t raw_charged;     /* capacity of raw, charged to mb */
-    int budget_hit;
+    int budget_hit;         /* memory refused: by the budget, or by the allocator */
 };
 
 /* zlib / brotli allocations, charged to the budget; the size sits before the block */
@@ -63,7 +63,7 @@ static void *lt_ce_alloc(void *opaque, size_t n)
     size_t total = n + 16;
     if (lt_membudget_try_charge(c->mb, total, LT_MEMBUDGET_BULK) < 0) { c->budget_hit = 1; return NULL; }
     unsigned char *p = malloc(total);
-    if (!p) { lt_membudget_release(c->mb, total); return NULL; }
+    if (!p) { lt_membudget_release(c->mb, total); c->budget_hit = 1; return NULL; }
     c->state_charged += total;
     memcpy(p, &total, sizeof total);
     return p + 16;
@@ -156,7 +156,7 @@ static void lt_ce_emit(lt_content *c, const uint8_t *p, size_t n, lt_buf *out)
         size_t fit = lt_membudget_buf_room(c->mb, out, keep, c->out_charged, LT_MEMBUDGET_BULK);
         if (fit < keep) { keep = fit; c->budget_hit = c->stopped = 1; }
     }
-    if (keep) lt_buf_append(out, p, keep);
+    if (keep && lt_buf_append(out, p, keep) < 0) { keep = 0; c->budget_hit = c->stopped = 1; }
     if (keep < n) c->truncated = 1;
     c->produced += n;
     if (c->produced > c->cap && c->nst) c->stopped = 1; /* truncated: nothing past the cap is inflated */
@@ -168,6 +168,7 @@ static int lt_ce_start(lt_content *c, lt_ce_stage *s, const uint8_t *in, size_t 
     if (s->kind == LT_CE_BR) {
         s->br = c->mb ? BrotliDecoderCreateInstance(lt_ce_alloc, lt_ce_free, c)
                       : BrotliDecoderCreateInstance(NULL, NULL, NULL);
+        if (!s->br) c->budget_hit = 1;   /* the only way it fails */
         return s->br ? 0 : -1;
     }
     if (c->mb) {
@@ -177,7 +178,9 @@ static int lt_ce_start(lt_content *c, lt_ce_stage *s, const uint8_t *in, size_t 
     }
     int wbits = 15 + 32; /* gzip or zlib, auto */
     if (s->kind == LT_CE_DEFLATE && len && (in[0] & 0x0f) != 8) wbits = -15; /* raw */
-    return inflateInit2(&s->z, wbits) == Z_OK ? 0 : -1;
+    int r = inflateInit2(&s->z, wbits);
+    if (r == Z_MEM_ERROR) c->budget_hit = 1;
+    return r == Z_OK ? 0 : -1;
 }
 
 static void lt_ce_run(lt_content *c, int i, const uint8_t *in, size_t len, lt_buf *out);
@@ -201,7 +204,12 @@ static int lt_ce_stage_feed(lt_content *c, int i, const uint8_t *in, size_t len,
             BrotliDecoderResult r = BrotliDecoderDecompressStream(s->br, &avail_in, &next_in,
                                                                   &avail_out, &next_out, NULL);
             lt_ce_run(c, i + 1, tmp, sizeof tmp - avail_out, out);
-            if (r == BROTLI_DECODER_RESULT_ERROR) return -1;
+            if (r == BROTLI_DECODER_RESULT_ERROR) {
+                /* allocation errors are BROTLI_DECODER_ERROR_ALLOC_* (-21 to -30) */
+                int e = BrotliDecoderGetErrorCode(s->br);
+                if (e <= -21 && e >= -30) c->budget_hit = 1;
+                return -1;
+            }
             if (r == BROTLI_DECODER_RESULT_SUCCESS || c->stopped) { s->done = 1; return 0; }
             if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return 0;
         }
@@ -220,6 +228,7 @@ static int lt_ce_stage_feed(lt_content *c, int i, const uint8_t *in, size_t len,
             return 0;
         }
         if (c->stopped) { s->done = 1; return 0; }
+        if (r == Z_MEM_ERROR) c->budget_hit = 1;
         if (r != Z_OK && r != Z_BUF_ERROR) return -1;
         if (r == Z_BUF_ERROR && s->z.avail_out) break;
     }
@@ -252,7 +261,7 @@ static void lt_ce_keep_raw(lt_content *c, const uint8_t *in, size_t len)
 {
     if (c->produced || c->raw_lost) { lt_ce_raw_free(c); return; }
     if (c->raw.len + len > LT_CE_RAW_KEEP) { c->raw_lost = 1; lt_ce_raw_free(c); return; }
-    lt_buf_append(&c->raw, in, len);
+    if (lt_buf_append(&c->raw, in, len) < 0) { c->raw_lost = 1; lt_ce_raw_free(c); return; }
     lt_membudget_buf_sync(c->mb, &c->raw, &c->raw_charged);
 }
 

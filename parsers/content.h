@@ -41,7 +41,7 @@ int lt_content_identity(const lt_content *c);   /* 1 when no decoding happens */
  * refuses stops decoding, and the body is kept truncated. */
 struct lt_membudget;
 void lt_content_set_budget(lt_content *c, struct lt_membudget *mb, size_t *charged);
-int lt_content_budget_hit(const lt_content *c); /* 1 once the budget stopped decoding */
+int lt_content_budget_hit(const lt_content *c); /* 1 once the budget, or the allocator, refused memory and decoding stopped */
 void lt_content_destroy(lt_content *c);
 
 #endif

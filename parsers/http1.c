@@ -208,7 +208,8 @@ static int lt_h1_version(const char *p, size_t n)
     return -1;
 }
 
-/* Parses "METHOD SP target SP HTTP/1.x" or "HTTP/1.x SP ddd SP reason". */
+/* Parses "METHOD SP target SP HTTP/1.x" or "HTTP/1.x SP ddd SP reason":
+ * 0, -1 when it is not one, -2 when memory ran out. */
 static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
 {
     const char *sp1 = memchr(p, ' ', n);
@@ -221,7 +222,7 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
         if (m->version < 0) return -1;
         m->method = strndup(p, (size_t)(sp1 - p));
         m->target = strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-        return m->method && m->target ? 0 : -1;   /* out of memory: no request without its line */
+        return m->method && m->target ? 0 : -2;   /* out of memory: no request without its line */
     }
     m->version = lt_h1_version(p, (size_t)(sp1 - p));
     const char *code = sp1 + 1;
@@ -231,7 +232,7 @@ static int lt_h1_start_line(lt_http_msg *m, int dir, const char *p, size_t n)
         !isdigit((unsigned char)code[2]) || (p + n - code > 3 && code[3] != ' '))
         return -1;
     m->status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
-    if (p + n - code > 4) m->reason = strndup(code + 4, (size_t)(p + n - code - 4));
+    if (p + n - code > 4 && !(m->reason = strndup(code + 4, (size_t)(p + n - code - 4)))) return -2;
     return 0;
 }
 
@@ -241,7 +242,8 @@ static void lt_h1_trim(const char **p, size_t *n)
     while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t' || (*p)[*n - 1] == '\r')) (*n)--;
 }
 
-/* Parses header lines in [p, end); each line ends with LF (CR optional). */
+/* Parses header lines in [p, end); each line ends with LF (CR optional).
+ * 0, -1 on a malformed line, -2 when memory ran out. */
 static int lt_h1_header_lines(lt_http_msg *m, const char *p, const char *end)
 {
     while (p < end) {
@@ -257,7 +259,7 @@ static int lt_h1_header_lines(lt_http_msg *m, const char *p, const char *end)
         size_t nlen = (size_t)(colon - p), vlen = n - nlen - 1;
         lt_h1_trim(&name, &nlen);
         lt_h1_trim(&val, &vlen);
-        if (lt_http_msg_add_header(m, name, nlen, val, vlen) < 0) return -1;
+        if (lt_http_msg_add_header(m, name, nlen, val, vlen) < 0) return -2;   /* out of memory */
         p = le + 1;
     }
     return 0;
@@ -290,9 +292,13 @@ static int lt_h1_body_mode(lt_h1 *h, lt_h1_dir *d, const lt_exchange *ex, int di
     const char *ce = lt_http_msg_header(m, "content-encoding");
     int chunked = te && lt_h1_has_token(te, "chunked");
     if (chunked || cl || dir == LT_DIR_TO_CLIENT) {
-        if (ce && *ce && !m->budget_truncated && (d->dec = lt_content_create(ce, h->cfg.body_cap))) {
-            lt_content_set_ratio(d->dec, h->cfg.decode_ratio_max);
-            lt_http_msg_body_decoder(m, d->dec, h->cfg.budget);
+        if (ce && *ce && !m->budget_truncated) {
+            if ((d->dec = lt_content_create(ce, h->cfg.body_cap))) {
+                lt_content_set_ratio(d->dec, h->cfg.decode_ratio_max);
+                lt_http_msg_body_decoder(m, d->dec, h->cfg.budget);
+            } else {
+                lt_http_msg_body_refuse(m);   /* out of memory: not its encoded bytes as if plain */
+            }
         }
     }
     if (chunked) { d->remaining = 0; return H1_CHUNK_SIZE; }
@@ -373,6 +379,37 @@ static void lt_h1_strip_request(lt_http_msg *m)
     m->nhdrs = m->hdrcap = 0;
 }
 
+/* A message head that could not be kept (memory: the budget or the
+ * allocator refused it), counted and logged. Its exchange keeps its place in
+ * the queue all the same, so pipelined calls stay paired: a lost request
+ * leaves a placeholder that its response will take (a record without its
+ * request, marked "memcap"); a lost response ends the exchange it answers,
+ * marked the same. */
+static void lt_h1_head_lost(lt_h1 *h, int dir)
+{
+    lt_h1_dir *d = &h->d[dir];
+    h->sink.ctr->parser_budget_truncations++;
+    lt_warn("http1: conn %llu: out of memory or memory budget reached: a %s head was dropped",
+            (unsigned long long)(h->conn ? h->conn->conn_id : 0), dir == LT_DIR_TO_SERVER ? "request" : "response");
+    if (dir == LT_DIR_TO_SERVER) {
+        lt_exchange *ex = lt_h1_new_exchange(h);
+        if (!ex) return;
+        ex->req.incomplete = LT_INC_MEMCAP;
+        ex->req.start_ts = d->head_ts;
+        if (lt_h1_enqueue(h, ex) < 0) lt_h1_free_exchange(h, ex);
+        return;
+    }
+    lt_exchange *ex = lt_h1_pair_response(h, d->head_ts, d->head_off);
+    if (!ex) return;
+    if (!ex->req.present) { /* nothing of the call is left to report */
+        lt_h1_dequeue(h, ex);
+        lt_h1_free_exchange(h, ex);
+        return;
+    }
+    ex->incomplete = LT_INC_MEMCAP;
+    if (h->d[LT_DIR_TO_SERVER].ex != ex) lt_h1_emit(h, ex);
+}
+
 /* A complete head is in d->head[0, len). Returns 0, or -1 on a parse error. */
 static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
 {
@@ -383,8 +420,11 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
     if (sl && p[sl - 1] == '\r') sl--;
     lt_http_msg tmp;
     lt_http_msg_init(&tmp);
-    if (lt_h1_start_line(&tmp, dir, p, sl) < 0 || lt_h1_header_lines(&tmp, lf + 1, end) < 0) {
+    int r = lt_h1_start_line(&tmp, dir, p, sl);
+    if (r == 0) r = lt_h1_header_lines(&tmp, lf + 1, end);
+    if (r < 0) {
         lt_http_msg_free(&tmp);
+        if (r == -2) lt_h1_head_lost(h, dir);
         return -1;
     }
     tmp.present = 1;
@@ -393,7 +433,7 @@ static int lt_h1_head_done(lt_h1 *h, int dir, size_t len, lt_time_us ts)
     lt_exchange *ex;
     if (dir == LT_DIR_TO_SERVER) {
         ex = lt_h1_new_exchange(h);
-        if (!ex || lt_h1_enqueue(h, ex) < 0) { free(ex); lt_http_msg_free(&tmp); return -1; }
+        if (!ex || lt_h1_enqueue(h, ex) < 0) { free(ex); lt_http_msg_free(&tmp); lt_h1_head_lost(h, dir); return -1; }
         lt_h1_charge_request(h, (lt_h1_ex *)ex, &tmp);
     } else {
         if (tmp.status >= 100 && tmp.status < 200 && tmp.status != 101) { /* interim */
@@ -620,6 +660,19 @@ static int lt_h1_plausible_start(int dir, const char *b, size_t n)
     return b[k] == ' ' && lt_h1_is_method(b, k);
 }
 
+/* The head being collected could not be kept: dropped (with its place in
+ * the queue kept when it plausibly starts a message), then resynchronized
+ * after this input. */
+static void lt_h1_head_refused(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_us ts)
+{
+    lt_h1_dir *d = &h->d[dir];
+    const char *b = d->head.len ? (const char *)d->head.data : (const char *)p;
+    size_t bn = d->head.len ? d->head.len : n;
+    if (lt_h1_plausible_start(dir, b, bn)) lt_h1_head_lost(h, dir);
+    else h->sink.ctr->parser_budget_truncations++;
+    lt_h1_parse_error(h, dir, ts);
+}
+
 /* Consumes head bytes; returns bytes used. */
 static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_us ts)
 {
@@ -640,16 +693,11 @@ static size_t lt_h1_head(lt_h1 *h, int dir, const uint8_t *p, size_t n, lt_time_
         /* the budget refuses a request head: skip this input and resynchronize
          * after it (a response head is always taken: it is what ends queued
          * exchanges and gives their memory back) */
-        h->sink.ctr->parser_budget_truncations++;
-        lt_warn("http1: conn %llu: memory budget reached: a message head was dropped",
-                (unsigned long long)(h->conn ? h->conn->conn_id : 0));
-        lt_h1_parse_error(h, dir, ts);
+        lt_h1_head_refused(h, dir, p, n, ts);
         return n;
     }
     if (lt_buf_append(&d->head, p, take) < 0) { /* out of memory: dropped as the budget drops a head */
-        lt_warn("http1: conn %llu: out of memory: a message head was dropped",
-                (unsigned long long)(h->conn ? h->conn->conn_id : 0));
-        lt_h1_parse_error(h, dir, ts);
+        lt_h1_head_refused(h, dir, p, n, ts);
         return n;
     }
     lt_membudget_buf_sync(h->cfg.budget, &d->head, &d->head_charged);
@@ -852,6 +900,11 @@ static void lt_h1_close(void *ph, int reset, lt_time_us ts)
     }
     while (h->qlen) {
         lt_exchange *ex = h->queue[0];
+        if (!ex->req.present && !ex->resp.present) { /* a lost request's place (counted then) */
+            lt_h1_dequeue(h, ex);
+            lt_h1_free_exchange(h, ex);
+            continue;
+        }
         if (!ex->resp.present) ex->incomplete = reset ? LT_INC_RESET : LT_INC_NO_RESPONSE;
         lt_h1_emit(h, ex);
     }

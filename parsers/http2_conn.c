@@ -96,6 +96,7 @@ typedef struct h2_dir {
     uint64_t block_bytes;
     uint64_t block_list;    /* decoded header-list bytes of the block (name + value + 32) */
     int block_over;         /* the message went over cfg.h2_header_list_max */
+    int block_oom;          /* a field could not be kept: memory ran out */
     size_t list_max;        /* cfg.h2_header_list_max */
     int self;               /* this direction (LT_DIR_*) */
     lt_hpack *hp;
@@ -305,10 +306,11 @@ static void h2_end_pending(lt_h2 *h, h2_stream *s, int why, lt_time_us ts)
 
 /* ---- header blocks --------------------------------------------------------- */
 
-static void h2_set_pseudo(char **slot, const uint8_t *v, size_t n)
+static int h2_set_pseudo(char **slot, const uint8_t *v, size_t n)
 {
     free(*slot);
     *slot = strndup((const char *)v, n);
+    return *slot ? 0 : -1;
 }
 
 /* One decoded field of the current block, into the block's scratch message. */
@@ -321,17 +323,19 @@ static void h2_on_field(void *ud, const uint8_t *name, size_t nlen, const uint8_
     d->block_list += nlen + vlen + 32;
     if (d->block_list + d->block_stream->hdr_list[d->self] > d->list_max) { d->block_over = 1; return; }
     if (nlen && name[0] == ':') {
-        if (nlen == 7 && !memcmp(name, ":method", 7)) h2_set_pseudo(&m->method, value, vlen);
-        else if (nlen == 5 && !memcmp(name, ":path", 5)) h2_set_pseudo(&m->target, value, vlen);
-        else if (nlen == 10 && !memcmp(name, ":authority", 10)) h2_set_pseudo(&m->authority, value, vlen);
+        int r = 0;
+        if (nlen == 7 && !memcmp(name, ":method", 7)) r = h2_set_pseudo(&m->method, value, vlen);
+        else if (nlen == 5 && !memcmp(name, ":path", 5)) r = h2_set_pseudo(&m->target, value, vlen);
+        else if (nlen == 10 && !memcmp(name, ":authority", 10)) r = h2_set_pseudo(&m->authority, value, vlen);
         else if (nlen == 7 && !memcmp(name, ":status", 7)) {
             int st = 0;
             for (size_t i = 0; i < vlen && i < 4; i++) st = value[i] >= '0' && value[i] <= '9' ? st * 10 + value[i] - '0' : -1000;
             m->status = vlen == 3 && st >= 100 ? st : -1;
         }
+        if (r < 0) d->block_oom = 1;
         return; /* :scheme and unknown pseudo-headers are not kept */
     }
-    lt_http_msg_add_header(m, (const char *)name, nlen, (const char *)value, vlen);
+    if (lt_http_msg_add_header(m, (const char *)name, nlen, (const char *)value, vlen) < 0) d->block_oom = 1;
 }
 
 static void h2_hpack_lost(lt_h2 *h, int dir)
@@ -357,7 +361,7 @@ static void h2_block_reset(h2_dir *d)
     lt_http_msg_free(&d->block_msg);
     d->block_sid = 0;
     d->block_stream = NULL;
-    d->block_end_stream = d->block_failed = d->block_trailers = d->block_over = 0;
+    d->block_end_stream = d->block_failed = d->block_trailers = d->block_over = d->block_oom = 0;
     d->block_bytes = d->block_list = 0;
 }
 
@@ -390,22 +394,29 @@ static int h2_block_install(lt_h2 *h, h2_dir *d, int dir, h2_stream *s)
     m->wire_bytes = wire;
     m->body_bytes = bodyb;
     const char *ce = lt_http_msg_header(m, "content-encoding");
-    if (ce && *ce && (s->dec[dir] = lt_content_create(ce, h->cfg.body_cap))) {
-        lt_content_set_ratio(s->dec[dir], h->cfg.decode_ratio_max);
-        lt_http_msg_body_decoder(m, s->dec[dir], h->cfg.budget);
+    if (ce && *ce) {
+        if ((s->dec[dir] = lt_content_create(ce, h->cfg.body_cap))) {
+            lt_content_set_ratio(s->dec[dir], h->cfg.decode_ratio_max);
+            lt_http_msg_body_decoder(m, s->dec[dir], h->cfg.budget);
+        } else {
+            lt_http_msg_body_refuse(m);   /* out of memory: not its encoded bytes as if plain */
+        }
     }
     if (dir == LT_DIR_TO_CLIENT) lt_aoai_stream_attach(&s->ex); /* a streamed answer is folded, not kept */
     s->headers_seen[dir] = 1;
     return 0;
 }
 
-/* Trailers: regular fields appended to the message's headers. */
-static void h2_block_trailers(h2_dir *d, lt_http_msg *m)
+/* Trailers: regular fields appended to the message's headers; -1 when one
+ * could not be (memory ran out). */
+static int h2_block_trailers(h2_dir *d, lt_http_msg *m)
 {
     lt_http_msg *b = &d->block_msg;
-    for (size_t i = 0; i < b->nhdrs; i++)
-        lt_http_msg_add_header(m, b->hdrs[i].name, strlen(b->hdrs[i].name), b->hdrs[i].value, strlen(b->hdrs[i].value));
+    int r = 0;
+    for (size_t i = 0; i < b->nhdrs && !r; i++)
+        r = lt_http_msg_add_header(m, b->hdrs[i].name, strlen(b->hdrs[i].name), b->hdrs[i].value, strlen(b->hdrs[i].value));
     m->head_bytes += d->block_bytes;
+    return r;
 }
 
 static void h2_block_done(lt_h2 *h, int dir, lt_time_us ts)
@@ -430,12 +441,25 @@ static void h2_block_done(lt_h2 *h, int dir, lt_time_us ts)
         h2_block_reset(d);
         return;
     }
+    if (s && d->block_oom) { /* a field lost: not a message with a header missing */
+        lt_warn("http2: conn %llu: stream %u: out of memory keeping its headers; stream dropped",
+                (unsigned long long)(h->conn ? h->conn->conn_id : 0), sid);
+        h2_drop(h, s, sid, "out of memory keeping its headers");
+        h2_block_reset(d);
+        return;
+    }
     if (s) {
         lt_http_msg *m = h2_msg(s, dir);
         s->hdr_list[dir] += d->block_list;
         if (s->mb) { lt_membudget_charge(s->mb, d->block_list); s->charged += d->block_list; }
         if (d->block_trailers) {
-            h2_block_trailers(d, m);
+            if (h2_block_trailers(d, m) < 0) {
+                lt_warn("http2: conn %llu: stream %u: out of memory keeping its trailers; stream dropped",
+                        (unsigned long long)(h->conn ? h->conn->conn_id : 0), sid);
+                h2_drop(h, s, sid, "out of memory keeping its trailers");
+                h2_block_reset(d);
+                return;
+            }
         } else if (h2_block_install(h, d, dir, s) < 0) {
             h->sink.ctr->http2_frame_errors++;
             h2_drop(h, s, sid, "header block without the required pseudo-headers");

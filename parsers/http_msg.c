@@ -166,6 +166,8 @@ size_t lt_http_msg_body_append(lt_http_msg *m, const uint8_t *p, size_t n, size_
     return keep;
 }
 
+void lt_http_msg_body_refuse(lt_http_msg *m) { lt_http_msg_budget_cut(m); }
+
 void lt_http_msg_body_decoder(lt_http_msg *m, lt_content *dec, lt_membudget *mb)
 {
     if (!mb || !dec) return;

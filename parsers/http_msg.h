@@ -113,6 +113,10 @@ size_t lt_http_msg_body_append(lt_http_msg *m, const uint8_t *p, size_t n, size_
  * charged to mb through the message. */
 struct lt_content;
 void lt_http_msg_body_decoder(lt_http_msg *m, struct lt_content *dec, struct lt_membudget *mb);
+/* The body cannot be kept as it comes (its decoder could not be allocated):
+ * cut before its first byte, as the memory budget cuts (counted and logged
+ * by lt_http_msg_body_done). */
+void lt_http_msg_body_refuse(lt_http_msg *m);
 /* After bytes went through the message's decoder: flags what it cut. */
 void lt_http_msg_body_decoded(lt_http_msg *m, const struct lt_content *dec);
 
