@@ -17,13 +17,20 @@ size_t lt_buf_grown_cap(const lt_buf *b, size_t extra)
     return cap;
 }
 
+/* Out of line, so the note does not keep lt_buf_reserve from being inlined. */
+__attribute__((cold, noinline)) static int lt_buf_oom(void)
+{
+    lt_oom_note();
+    return -1;
+}
+
 int lt_buf_reserve(lt_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return 0;
     size_t cap = lt_buf_grown_cap(b, extra);
     uint8_t *d = realloc(b->data, cap);
-    if (!d) { lt_oom_note(); return -1; }
+    if (!d) return lt_buf_oom();
     b->data = d;
     b->cap = cap;
     return 0;
@@ -31,7 +38,7 @@ int lt_buf_reserve(lt_buf *b, size_t extra)
 
 int lt_buf_append(lt_buf *b, const void *p, size_t n)
 {
-    if (lt_buf_reserve(b, n) < 0) return -1;
+    if (b->len + n + 1 > b->cap && lt_buf_reserve(b, n) < 0) return -1;   /* the room test inline */
     if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = 0;
