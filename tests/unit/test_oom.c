@@ -435,7 +435,7 @@ static void test_capture_out_of_memory(void **st)
             int same = 0;
             for (int k = 0; k < ref.ngot && !same; k++) same = c.got[i] && oom_same_but_ids(c.got[i], ref.got[k]);
             if (!same && c.got[i] && !strstr(c.got[i], "\"IncompleteReason\"")) {
-                fprintf(stderr, "GOT %s\n", c.got[i]);
+                fprintf(stderr, "record: %s\n", c.got[i]);
                 fail_msg("allocation %ld failed: a record unlike the reference's, not marked incomplete", n);
             }
         }
