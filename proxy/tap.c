@@ -32,12 +32,17 @@ typedef struct lt_tap_ev {
     uint8_t data[];        /* DATA */
 } lt_tap_ev;
 
-/* A batch of events, one allocation: a worker appends the events of a loop
- * iteration to one block and hands the block over (one mutex hold); the
- * logging thread walks it and puts it back on a short list of spare blocks
- * that workers take again, so events are neither allocated one by one nor
- * freed on another thread than the one that allocated them (glibc's arena
- * lock then serializes the two threads). */
+/* A batch of events: a worker appends the events of a loop iteration to
+ * blocks of LT_TAP_BLK bytes, chained when one is full, and hands the chain
+ * over at the end of the iteration (one mutex hold); the logging thread walks
+ * it and puts the blocks back on a short list of spares that workers take
+ * again, so events are neither allocated one by one nor freed on another
+ * thread than the one that allocated them (glibc's arena lock then
+ * serializes the two threads). Chained, not grown: a block that doubled
+ * with realloc to hold a busy iteration (256 connections answered in one
+ * loop iteration: about 300 KB of events) copied its events at each step
+ * and kept up to twice their size, and the large blocks were freed rather
+ * than reused (peak capacity queued 2.3 MB for 0.2 MB of data). */
 typedef struct lt_tap_blk {
     struct lt_tap_blk *next;
     size_t len, cap;       /* bytes of events used / allocated in d */
@@ -48,9 +53,8 @@ typedef struct lt_tap_blk {
 
 #define LT_TAP_BUCKETS 4096
 #define LT_TAP_PENDING 8
-#define LT_TAP_BLK_MIN 16384        /* a fresh block's room */
-#define LT_TAP_BLK_KEEP_MAX 262144  /* larger blocks are freed, not kept */
-#define LT_TAP_SPARE 8              /* blocks kept for reuse */
+#define LT_TAP_BLK 16384            /* a block's room (more only for one larger event) */
+#define LT_TAP_SPARE 32             /* blocks kept for reuse */
 /* The logging thread is woken by a hand-over only when it waits (a
  * hand-over while it works costs no futex call). A timed nap between rounds
  * (fewer wake-ups) was tried: it cut context switches per request from 0.3
@@ -98,42 +102,61 @@ static __thread struct {
     lt_tap *t;
     void (*arm)(void *);
     void *arg;
-    lt_tap_blk *blk;         /* the batch being filled (NULL: none yet) */
-    lt_tap_blk *spare;       /* a block taken at the last hand-over, for the next batch */
+    lt_tap_blk *first;       /* the batch's chain of blocks (NULL: none yet) */
+    lt_tap_blk *blk;         /* its last block, being filled */
+    size_t done_bytes;       /* data bytes in the chain's blocks before blk */
+    lt_tap_blk *spare;       /* blocks taken at the last hand-over, for the next batches */
 } lt_tap_local;
 
-/* Appends a block under the lock; wakes the logging thread only when it
- * waits. Returns a spare block for
- * the caller's next batch, if one is kept. */
-static lt_tap_blk *lt_tap_enqueue(lt_tap *t, lt_tap_blk *b, int want_spare)
+/* Appends a chain of blocks under the lock; wakes the logging thread only
+ * when it waits. Returns up to want spare blocks (a list) for the caller's
+ * next batches. */
+static lt_tap_blk *lt_tap_enqueue(lt_tap *t, lt_tap_blk *first, int want)
 {
-    b->next = NULL;
+    uint64_t n = 0;
+    size_t bytes = 0;
+    lt_tap_blk *last = first;
+    for (lt_tap_blk *b = first; b; b = b->next) {
+        n += b->n;
+        bytes += b->bytes;
+        last = b;
+    }
     lt_tap_blk *spare = NULL;
     pthread_mutex_lock(&t->mu);
-    if (t->tail) t->tail->next = b; else t->head = b;
-    t->tail = b;
-    t->queued_bytes += b->bytes;
-    t->seq_in += b->n;
-    t->st.events += b->n;
+    if (t->tail) t->tail->next = first; else t->head = first;
+    t->tail = last;
+    t->queued_bytes += bytes;
+    t->seq_in += n;
+    t->st.events += n;
     if (t->sleeping) {
         t->sleeping = 0;
         pthread_cond_signal(&t->cv);
     }
-    if (want_spare && t->spare) {
-        spare = t->spare;
-        t->spare = spare->next;
+    while (want-- > 0 && t->spare) {
+        lt_tap_blk *b = t->spare;
+        t->spare = b->next;
         t->nspare--;
+        b->next = spare;
+        spare = b;
     }
     pthread_mutex_unlock(&t->mu);
     return spare;
 }
 
-static lt_tap_blk *lt_tap_blk_new(size_t need)
+/* An empty block with room for need bytes: for a batch (spare != NULL), a
+ * spare of the calling worker's if one is big enough, else a new one of
+ * LT_TAP_BLK bytes or more; for one event alone, need bytes. */
+static lt_tap_blk *lt_tap_blk_new(size_t need, lt_tap_blk **spare)
 {
-    size_t cap = need > LT_TAP_BLK_MIN ? need : LT_TAP_BLK_MIN;
-    lt_tap_blk *b = malloc(sizeof *b + cap);
-    if (!b) return NULL;
-    b->cap = cap;
+    lt_tap_blk *b = spare ? *spare : NULL;
+    if (b && b->cap >= need) {
+        *spare = b->next;
+    } else {
+        size_t cap = need > LT_TAP_BLK || !spare ? need : LT_TAP_BLK;
+        if (!(b = malloc(sizeof *b + cap))) return NULL;
+        b->cap = cap;
+    }
+    b->next = NULL;
     b->len = b->bytes = 0;
     b->n = 0;
     return b;
@@ -147,23 +170,20 @@ static lt_tap_ev *lt_tap_ev_new(lt_tap *t, int kind, uint64_t id, size_t n)
     lt_tap_blk *b;
     if (lt_tap_local.t == t) {
         b = lt_tap_local.blk;
-        if (!b) {
-            b = lt_tap_local.spare;
-            lt_tap_local.spare = NULL;
-            if (b && b->cap < size) { free(b); b = NULL; }
-            if (!b && !(b = lt_tap_blk_new(size))) return NULL;
-            b->len = b->bytes = 0;
-            b->n = 0;
-            lt_tap_local.blk = b;
-            lt_tap_local.arm(lt_tap_local.arg);
-        } else if (b->cap - b->len < size) {
-            size_t cap = b->cap * 2 > b->len + size ? b->cap * 2 : b->len + size;
-            lt_tap_blk *nb = realloc(b, sizeof *b + cap);
+        if (!b || b->cap - b->len < size) {   /* the batch's first block, or the next one */
+            lt_tap_blk *nb = lt_tap_blk_new(size, &lt_tap_local.spare);
             if (!nb) return NULL;
-            nb->cap = cap;
+            if (b) {
+                lt_tap_local.done_bytes += b->bytes;
+                b->next = nb;
+            } else {
+                lt_tap_local.first = nb;
+                lt_tap_local.done_bytes = 0;
+                lt_tap_local.arm(lt_tap_local.arg);
+            }
             b = lt_tap_local.blk = nb;
         }
-    } else if (!(b = lt_tap_blk_new(size))) {
+    } else if (!(b = lt_tap_blk_new(size, NULL))) {
         return NULL;
     }
     lt_tap_ev *ev = (lt_tap_ev *)(b->d + b->len);
@@ -187,10 +207,19 @@ static void lt_tap_push(lt_tap *t, lt_tap_ev *ev)
     if (lt_tap_local.t != t) lt_tap_enqueue(t, b, 0);
 }
 
+static void lt_tap_free_chain(lt_tap_blk *b)
+{
+    while (b) {
+        lt_tap_blk *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
 void lt_tap_batch(lt_tap *t, void (*arm)(void *), void *arg)
 {
     if (lt_tap_local.t) lt_tap_commit(lt_tap_local.t);
-    free(lt_tap_local.spare);
+    lt_tap_free_chain(lt_tap_local.spare);
     lt_tap_local.spare = NULL;
     lt_tap_local.t = t;
     lt_tap_local.arm = arm;
@@ -199,11 +228,21 @@ void lt_tap_batch(lt_tap *t, void (*arm)(void *), void *arg)
 
 void lt_tap_commit(lt_tap *t)
 {
-    if (lt_tap_local.t != t || !lt_tap_local.blk) return;
-    lt_tap_blk *b = lt_tap_local.blk;
-    lt_tap_local.blk = NULL;
-    lt_tap_blk *spare = lt_tap_enqueue(t, b, !lt_tap_local.spare);
-    if (spare) lt_tap_local.spare = spare;
+    if (lt_tap_local.t != t || !lt_tap_local.first) return;
+    lt_tap_blk *first = lt_tap_local.first;
+    int nblk = 0, nspare = 0;
+    for (lt_tap_blk *b = first; b; b = b->next) nblk++;
+    for (lt_tap_blk *b = lt_tap_local.spare; b; b = b->next) nspare++;
+    lt_tap_local.first = lt_tap_local.blk = NULL;
+    lt_tap_local.done_bytes = 0;
+    /* as many spares as this batch used, for the next one */
+    lt_tap_blk *spare = lt_tap_enqueue(t, first, nblk - nspare);
+    while (spare) {
+        lt_tap_blk *b = spare;
+        spare = b->next;
+        b->next = lt_tap_local.spare;
+        lt_tap_local.spare = b;
+    }
 }
 
 /* An OPEN, EXTRAS or CLOSE event that could not be allocated: counted as a
@@ -235,7 +274,7 @@ void lt_tap_open(lt_tap *t, lt_tap_conn *tc, const lt_conn_info *info)
 
 static int lt_tap_full(lt_tap *t, size_t n)
 {
-    size_t local = lt_tap_local.t == t && lt_tap_local.blk ? lt_tap_local.blk->bytes : 0;
+    size_t local = lt_tap_local.t == t && lt_tap_local.blk ? lt_tap_local.done_bytes + lt_tap_local.blk->bytes : 0;
     return __atomic_load_n(&t->queued_bytes, __ATOMIC_RELAXED) + local + n > t->cfg->log_queue_bytes;
 }
 
@@ -456,8 +495,8 @@ static void *lt_tap_main(void *arg)
             next = b->next;
             bytes += lt_tap_run_blk(t, b);
             n += b->n;
-            if (b->cap <= LT_TAP_BLK_KEEP_MAX) { b->next = keep; keep = b; }
-            else free(b);
+            if (b->cap == LT_TAP_BLK) { b->next = keep; keep = b; }
+            else free(b);   /* made for one large event */
         }
         pthread_mutex_lock(&t->mu);
         t->queued_bytes -= bytes;

@@ -31,7 +31,12 @@
  * producer paid page faults and lock waits for every record (replay --db
  * of bench-512: +37% wall over --no-store). Committed texts wait in `spent`;
  * each submit frees a few of them on its own thread, and the writer frees
- * what is left itself only when the queue is empty (nobody is producing). */
+ * what is left itself only when the queue is empty (nobody is producing),
+ * and what is past LT_WRITER_SPENT_MAX texts: a producer that lagged (the
+ * proxy's logging thread sharing one core with the event loop and the
+ * writer) left up to 1,700 texts, 1.6 MB, waiting there, on top of those
+ * queued. mimalloc, the binary's allocator, takes a block freed by another
+ * thread back with one atomic operation, without a lock. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -69,7 +74,7 @@ struct lt_writer {
     lt_writer_stats st;
     int stop;
     int flushing;              /* flush() waits: commit without lingering */
-    char **spent;              /* committed texts for the producers to free (cap + LT_WRITER_BATCH slots) */
+    char **spent;              /* committed texts for the producers to free (LT_WRITER_SPENT_MAX slots) */
     size_t nspent;
 };
 
@@ -156,10 +161,20 @@ static void *lt_writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         int rc = lt_writer_commit(w, batch, n);
         pthread_mutex_lock(&w->mu);
-        for (size_t i = 0; i < n; i++) {
-            if (w->nspent < w->cap + LT_WRITER_BATCH) w->spent[w->nspent++] = batch[i].text;
-            else free(batch[i].text); /* producers are not taking them: free here */
+        size_t keep = w->nspent < LT_WRITER_SPENT_MAX ? LT_WRITER_SPENT_MAX - w->nspent : 0;
+        if (keep > n) keep = n;
+        for (size_t i = 0; i < keep; i++) {
+            w->spent[w->nspent++] = batch[i].text;
             batch[i].text = NULL;
+        }
+        if (w->nspent > w->st.spent_peak) w->st.spent_peak = w->nspent;
+        if (keep < n) { /* producers are not keeping up with them: free the rest here */
+            pthread_mutex_unlock(&w->mu);
+            for (size_t i = keep; i < n; i++) {
+                free(batch[i].text);
+                batch[i].text = NULL;
+            }
+            pthread_mutex_lock(&w->mu);
         }
         w->done_seq += n;
         if (rc == 0) { w->st.written += n; w->st.batches++; }
@@ -178,7 +193,7 @@ lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max)
     w->spool = spool;
     w->cap = queue_max ? queue_max : 10000;
     w->ring = calloc(w->cap, sizeof *w->ring);
-    w->spent = malloc((w->cap + LT_WRITER_BATCH) * sizeof *w->spent);
+    w->spent = malloc(LT_WRITER_SPENT_MAX * sizeof *w->spent);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->done, NULL);

@@ -30,7 +30,12 @@ typedef struct lt_writer_stats {
     uint64_t batches;     /* transactions committed */
     uint64_t commit_errors;
     size_t queued;        /* records waiting now (in memory only) */
+    size_t spent_peak;    /* most committed texts held at once for their producers to free */
 } lt_writer_stats;
+
+/* Committed texts the writer holds for their producers to free, at most (it
+ * frees the rest itself). */
+#define LT_WRITER_SPENT_MAX 512
 
 /* Starts the thread. queue_max: records held in memory at most (0 = 10000). */
 lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max);

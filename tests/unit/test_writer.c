@@ -2,7 +2,8 @@
  * committed after flush (counted by a second SQLite connection, as the
  * uploader would see it), a full queue drops and counts instead of blocking,
  * destroy commits what is still queued, the record's text is taken by the
- * writer (not copied, not freed early), submit_wait never drops, a fast producer gets full
+ * writer (not copied, not freed early), the committed texts held for a
+ * lagging producer to free stay bounded, submit_wait never drops, a fast producer gets full
  * batches (group commit), a lone record is committed by the linger
  * without any flush, and each stored text is json_dumps' bytes of its record
  * even though the producer released the record at once (a record that cannot
@@ -192,6 +193,37 @@ static void test_submit_wait_never_drops_and_batches_fill(void **st)
     lt_spool_close(s);
 }
 
+/* A producer that stops submitting (the proxy's logging thread waiting for
+ * the one core it shares with the event loop) frees no committed text, so
+ * they pile up for it: the writer keeps at most LT_WRITER_SPENT_MAX of them
+ * and frees the rest itself. 3,000 small records commit in batches of up to
+ * 1,000 while the producer only waits in flush. */
+static void test_spent_texts_bounded(void **st)
+{
+    (void)st;
+    char *err = NULL;
+    lt_spool *s = lt_spool_open(db, &err);
+    lt_writer *w = lt_writer_create(s, 100000);
+    assert_non_null(w);
+    for (int i = 0; i < 3000; i++) {
+        lt_record r = mkrec(i);
+        assert_int_equal(lt_writer_submit(w, &r), 0);
+        lt_record_clear(&r);
+    }
+    lt_writer_flush(w);
+    lt_writer_stats ws;
+    lt_writer_stats_get(w, &ws);
+    if (ws.written != 3000 || ws.spent_peak > LT_WRITER_SPENT_MAX)
+        fprintf(stderr, "expected 3000 written and at most %d texts held for the producer, got %llu and %zu\n",
+                LT_WRITER_SPENT_MAX, (unsigned long long)ws.written, ws.spent_peak);
+    assert_int_equal(ws.written, 3000);
+    assert_true(ws.spent_peak <= LT_WRITER_SPENT_MAX);
+    assert_true(ws.spent_peak > 0);   /* the producers still free most of them */
+    lt_writer_destroy(w);
+    assert_int_equal(pending_seen_by_other_connection(), 3000);
+    lt_spool_close(s);
+}
+
 static void test_linger_commits_a_lone_record(void **st)
 {
     (void)st;
@@ -288,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_destroy_commits_queue, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_submit_wait_never_drops_and_batches_fill, setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_spent_texts_bounded, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_linger_commits_a_lone_record, setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_text_written_from_the_tree, setup, tmpdir_teardown),
     };
