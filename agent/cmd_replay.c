@@ -25,12 +25,14 @@ typedef struct lt_replay {
     lt_writer *writer;       /* owns spool while it runs */
     lt_counters store_ctr;   /* the spool counts here, on the writer's thread */
     int json;
+    uint64_t unprinted;      /* --json lines lost to memory (every thread's, atomic) */
 } lt_replay;
 
-static void lt_replay_print(const lt_record *rec)
+static void lt_replay_print(lt_replay *r, const lt_record *rec)
 {
     size_t n;
     char *s = lt_record_line(rec, &n); /* the bytes json_dumps would give: the cases pin them */
+    if (!s) __atomic_add_fetch(&r->unprinted, 1, __ATOMIC_RELAXED);   /* lt_record_line said which */
     if (s) { /* a whole line, though --workers threads print at once */
         flockfile(stdout);
         fwrite_unlocked(s, 1, n, stdout);
@@ -46,7 +48,7 @@ static void lt_replay_print(const lt_record *rec)
 static void lt_replay_record(void *ud, lt_record *rec)
 {
     lt_replay *r = ud;
-    if (r->json) lt_replay_print(rec);
+    if (r->json) lt_replay_print(r, rec);
     if (r->writer) lt_writer_submit_wait(r->writer, rec);
 }
 
@@ -85,6 +87,7 @@ static int lt_replay_end(lt_replay *r, lt_config *cfg, const char *file, int qui
 {
     fflush(stdout);
     if (r->spool) lt_spool_close(r->spool);
+    ctr->records_unprinted += __atomic_load_n(&r->unprinted, __ATOMIC_RELAXED);
     if (!quiet) {
         fprintf(stderr, "llmtap: replay of %s: %llu records stored, %llu already stored\n", file,
                 (unsigned long long)ctr->store_inserted, (unsigned long long)ctr->store_duplicates);

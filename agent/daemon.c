@@ -71,11 +71,14 @@ struct lt_daemon {
 
 /* ---- records: --json, incomplete reasons, the writer ---- */
 
-static void lt_daemon_print(lt_daemon *d, const lt_record *rec)
+static void lt_daemon_print(lt_daemon *d, lt_worker *w, const lt_record *rec)
 {
     size_t n;
     char *s = lt_record_line(rec, &n);
-    if (!s) return;
+    if (!s) {   /* lt_record_line said which; counted on the worker's own thread */
+        lt_pipeline_counters(w->pl)->records_unprinted++;
+        return;
+    }
     pthread_mutex_lock(&d->mu);
     fputs(s, stdout);
     fputc('\n', stdout);
@@ -99,7 +102,7 @@ static void lt_daemon_record(void *ud, lt_record *rec)
 {
     lt_worker *w = ud;
     lt_daemon *d = w->d;
-    if (d->opts.json) lt_daemon_print(d, rec);
+    if (d->opts.json) lt_daemon_print(d, w, rec);
     lt_daemon_tally(d, rec);
     if (d->writer) lt_writer_submit(d->writer, rec);
 }

@@ -63,6 +63,7 @@
     X(usage_missing, "LLM records without reported usage")                        \
     X(non_llm_exchanges, "exchanges that are not LLM calls")                      \
     X(records_unwritten, "records not written: memory ran out (none with a secret left in)") \
+    X(records_unprinted, "records whose --json line could not be printed: memory ran out (still stored)") \
     /* store */                                                                   \
     X(store_inserted, "records stored")                                           \
     X(store_duplicates, "records already in the store (replay)")                  \

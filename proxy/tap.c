@@ -305,7 +305,13 @@ void lt_tap_data(lt_tap *t, lt_tap_conn *tc, int dir, const void *p, size_t n, l
 void lt_tap_extras(lt_tap *t, lt_tap_conn *tc, json_t *extras)
 {
     if (!tc->id) { json_decref(extras); return; }
-    lt_tap_ev *ev = extras ? lt_tap_ev_new(t, LT_EV_EXTRAS, tc->id, 0) : NULL;
+    if (!extras) {   /* forward.c could not build them: no event is lost, the columns are */
+        __atomic_add_fetch(&t->st.records_no_columns, 1, __ATOMIC_RELAXED);
+        lt_error("proxy: out of memory, a record of connection %llu goes without the proxy's columns",
+                 (unsigned long long)tc->id);
+        return;
+    }
+    lt_tap_ev *ev = lt_tap_ev_new(t, LT_EV_EXTRAS, tc->id, 0);
     if (!ev) {   /* the record goes out with the next extras or at the close */
         lt_tap_lost(t, &t->st.records_no_columns);
         lt_error("proxy: out of memory, a record of connection %llu goes without the proxy's columns",
@@ -343,16 +349,20 @@ static lt_tap_cs **lt_tap_slot(lt_tap *t, uint64_t id)
     return pp;
 }
 
-static void lt_tap_print(const lt_record *rec)
+static void lt_tap_print(lt_tap *t, const lt_record *rec)
 {
     size_t n;
     char *s = lt_record_line(rec, &n);
-    if (s) { fwrite(s, 1, n, stdout); fputc('\n', stdout); fflush(stdout); free(s); }
+    if (!s) { t->ctr.records_unprinted++; return; }   /* lt_record_line said which */
+    fwrite(s, 1, n, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    free(s);
 }
 
 static void lt_tap_emit(lt_tap *t, lt_record *rec)
 {
-    if (t->json) lt_tap_print(rec);
+    if (t->json) lt_tap_print(t, rec);
     if (t->writer) lt_writer_submit(t->writer, rec);
     __atomic_add_fetch(&t->st.records, 1, __ATOMIC_RELAXED);
     lt_record_clear(rec);
