@@ -256,8 +256,18 @@ static void lt_spool_move_aside(const char *path)
 
 static lt_spool *lt_spool_open_once(const char *path, char **err, int *corrupt);
 
+/* SQLite's process-wide settings, before its first use: no count of the
+ * memory it has allocated (that count takes one global mutex on every
+ * allocation and free of every connection, and nothing here reads it). A
+ * process whose SQLite was already initialized (sqlite3_config then says
+ * SQLITE_MISUSE) keeps the defaults. */
+static pthread_once_t lt_spool_config_once = PTHREAD_ONCE_INIT;
+
+static void lt_spool_config(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 lt_spool *lt_spool_open(const char *path, char **err)
 {
+    pthread_once(&lt_spool_config_once, lt_spool_config);
     int corrupt = 0;
     lt_spool *s = lt_spool_open_once(path, err, &corrupt);
     if (s || !corrupt) return s;
@@ -278,7 +288,10 @@ static lt_spool *lt_spool_open_once(const char *path, char **err, int *corrupt)
     mode_t old = umask(077); /* database, -wal and -shm: 0600 */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) close(fd);
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* NOMUTEX: a connection is used by one thread at a time (the writer's,
+     * the uploader's, the status thread's each have their own), so SQLite
+     * need not lock it around every call. */
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(s->db, 5000);
         /* A page cache of 512 KiB instead of SQLite's 2 MiB: inserts land at
