@@ -8,7 +8,8 @@
 # connections, and at 32 the kernel's part of it (stime) next to the
 # backend's own, since a proxy's floor is the kernel's TCP work; req/s (and its ratio to calling the backend directly), latency
 # added at one connection (p50, p99 from wrk --latency), time to the first
-# SSE chunk added (bench/sse_ttfb.mjs, median of 300), and peak RSS.
+# SSE chunk added (bench/sse_ttfb.mjs, median of 300), and peak RSS (after
+# the 32-connection load, and after all of them).
 # llmtap runs twice: logging every call (parsers, records, SQLite spool) and
 # with log_calls = false. nginx: proxy_http_version 1.1, keep-alive upstream,
 # proxy_buffering off. HAProxy: http-reuse always, option http-no-delay.
@@ -122,12 +123,14 @@ lat() {
 measure() { # name port -> one line of numbers
     local name=$1 port=$2
     read -r r32 c32 k32 <<<"$(load "$port" 32)"
+    local rss32=0   # the high-water mark so far: the peak at 32 connections
+    [ "$name" = direct ] || rss32=$(rss_kb "${procs[@]}")
     read -r r256 c256 _ <<<"$(load "$port" 256)"
     read -r p50 p99 <<<"$(lat "$port")"
     read -r s50 s99 <<<"$(taskset -c 1 node bench/sse_ttfb.mjs "$port" 300)"
     local rss=0
     [ "$name" = direct ] || rss=$(rss_kb "${procs[@]}")
-    echo "$name $r32 $c32 $r256 $c256 $p50 $p99 $s50 $rss $k32"
+    echo "$name $r32 $c32 $r256 $c256 $p50 $p99 $s50 $rss $k32 $rss32"
 }
 
 procs=("$(pgrep -f "bench/fastback $BP" | head -1)")
@@ -137,20 +140,22 @@ P=$(freeport); start_llmtap "$P" false; results+=("$(measure "llmtap proxy (log_
 P=$(freeport); start_nginx "$P";        results+=("$(measure "nginx $(nginx -v 2>&1 | sed 's/.*\///')" "$P")"); kill "${procs[0]}"; wait "${procs[0]}" 2>/dev/null || true
 P=$(freeport); start_haproxy "$P";      results+=("$(measure "HAProxy $(haproxy -v | awk 'NR==1{print $3}')" "$P")"); kill "${procs[0]}"; wait "${procs[0]}" 2>/dev/null || true
 
-echo "| contender | CPU µs/req c32 (of which kernel) | CPU µs/req c256 | req/s c32 (× direct) | req/s c256 (× direct) | added p50 c1 | added p99 c1 | SSE first chunk added (median) | peak RSS |"
+echo "| contender | CPU µs/req c32 (of which kernel) | CPU µs/req c256 | req/s c32 (× direct) | req/s c256 (× direct) | added p50 c1 | added p99 c1 | SSE first chunk added (median) | peak RSS c32 / all |"
 echo "|---|---|---|---|---|---|---|---|---|"
 read -r _ d32 _ d256 _ dp50 dp99 ds50 _ <<<"${results[0]#direct }"
 d32=$(echo "${results[0]}" | awk '{print $2}'); d256=$(echo "${results[0]}" | awk '{print $4}')
 dp50=$(echo "${results[0]}" | awk '{print $6}'); dp99=$(echo "${results[0]}" | awk '{print $7}'); ds50=$(echo "${results[0]}" | awk '{print $8}')
 for r in "${results[@]}"; do
     echo "$r" | awk -v d32="$d32" -v d256="$d256" -v dp50="$dp50" -v dp99="$dp99" -v ds50="$ds50" '{
-        n = NF; name = $1; for (i = 2; i <= n - 9; i++) name = name " " $i
-        r32 = $(n-8); c32 = $(n-7); r256 = $(n-6); c256 = $(n-5); p50 = $(n-4); p99 = $(n-3); s50 = $(n-2); rss = $(n-1); k32 = $n
+        n = NF; name = $1; for (i = 2; i <= n - 10; i++) name = name " " $i
+        r32 = $(n-9); c32 = $(n-8); r256 = $(n-7); c256 = $(n-6); p50 = $(n-5); p99 = $(n-4); s50 = $(n-3); rss = $(n-2)
+        k32 = $(n-1); rss32 = $n
         if (name == "direct") {   # the backend alone: its own CPU per request, for scale
             printf "| direct (backend alone) | backend %.1f (%.1f) | – | %d | %d | p50 %d µs | p99 %d µs | %d µs | – |\n",
                 c32, k32, r32, r256, p50, p99, s50; next }
-        printf "| %s | %.1f (%.1f) | %.1f | %d (%.2f×) | %d (%.2f×) | +%d µs | +%d µs | +%d µs | %.1f MB |\n",
-            name, c32, k32, c256, r32, r32 / d32, r256, r256 / d256, p50 - dp50, p99 - dp99, s50 - ds50, rss / 1024 }'
+        printf "| %s | %.1f (%.1f) | %.1f | %d (%.2f×) | %d (%.2f×) | +%d µs | +%d µs | +%d µs | %.1f / %.1f MB |\n",
+            name, c32, k32, c256, r32, r32 / d32, r256, r256 / d256, p50 - dp50, p99 - dp99, s50 - ds50, rss32 / 1024,
+            rss / 1024 }'
 done
 echo
 echo "($(nproc) cores, $(uname -r), ${DUR} s per measurement, $(date -u +%Y-%m-%d))"
