@@ -48,6 +48,7 @@
 #define LT_WRITER_BATCH 1000
 #define LT_WRITER_BATCH_BYTES (256u << 10) /* of text: what a batch keeps in memory, queued and spent */
 #define LT_WRITER_LINGER_MS 20
+#define LT_WRITER_RING_MIN 1024       /* the queue's first slots; it doubles up to queue_max */
 #define LT_WRITER_FREE_PER_SUBMIT 8   /* spent texts a submit frees: more than the one it adds */
 
 /* One queued record: its text, owned until the spool takes it. */
@@ -67,7 +68,8 @@ struct lt_writer {
     pthread_cond_t done;       /* a batch was committed */
     pthread_cond_t room;       /* the queue has room again (submit_wait) */
     lt_wrec *ring;
-    size_t cap, head, count;
+    size_t cap, head, count;   /* slots allocated, oldest record's slot, records queued */
+    size_t max;                /* records queued at most (queue_max) */
     size_t bytes;              /* text bytes queued */
     uint64_t accepted_seq;     /* records accepted so far */
     uint64_t done_seq;         /* records committed (or failed) so far */
@@ -191,8 +193,9 @@ lt_writer *lt_writer_create(lt_spool *spool, size_t queue_max)
     lt_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->spool = spool;
-    w->cap = queue_max ? queue_max : 10000;
-    w->ring = calloc(w->cap, sizeof *w->ring);
+    w->max = queue_max ? queue_max : 10000;
+    w->cap = w->max < LT_WRITER_RING_MIN ? w->max : LT_WRITER_RING_MIN;
+    w->ring = malloc(w->cap * sizeof *w->ring);
     w->spent = malloc(LT_WRITER_SPENT_MAX * sizeof *w->spent);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
@@ -217,6 +220,26 @@ static lt_wrec lt_writer_wrec(lt_record *rec)
     return r;
 }
 
+/* Called with the lock held: 0 if the ring has a free slot, doubling it (up
+ * to max) when it is full; -1 when it is at max or cannot grow. The ring
+ * starts small: its slots are touched as it wraps, so a ring of queue_max
+ * (10,000 x 64 bytes by default) became resident memory a few seconds into
+ * a run even when no more than a batch was ever queued. */
+static int lt_writer_room(lt_writer *w)
+{
+    if (w->count < w->cap) return 0;
+    if (w->cap >= w->max) return -1;
+    size_t cap = w->cap * 2 < w->max ? w->cap * 2 : w->max;
+    lt_wrec *ring = malloc(cap * sizeof *ring);
+    if (!ring) return -1;
+    for (size_t i = 0; i < w->count; i++) ring[i] = w->ring[(w->head + i) % w->cap];
+    free(w->ring);
+    w->ring = ring;
+    w->cap = cap;
+    w->head = 0;
+    return 0;
+}
+
 static void lt_writer_enqueue(lt_writer *w, lt_wrec *rec)
 {
     w->ring[(w->head + w->count) % w->cap] = *rec;
@@ -233,7 +256,7 @@ int lt_writer_submit_wait(lt_writer *w, lt_record *rec)
 {
     lt_wrec r = lt_writer_wrec(rec);
     pthread_mutex_lock(&w->mu);
-    while (w->count == w->cap && !w->stop) {
+    while (!w->stop && lt_writer_room(w) < 0) {
         pthread_cond_signal(&w->wake);
         pthread_cond_wait(&w->room, &w->mu);
     }
@@ -251,11 +274,13 @@ int lt_writer_submit(lt_writer *w, lt_record *rec)
 {
     lt_wrec r = lt_writer_wrec(rec);
     pthread_mutex_lock(&w->mu);
-    if (w->count == w->cap || w->stop) {
+    if (w->stop || lt_writer_room(w) < 0) {
         uint64_t d = ++w->st.dropped;
+        int full = w->count >= w->max;
         pthread_mutex_unlock(&w->mu);
         free(r.text);
-        lt_warn("writer: spool queue full, record %s dropped (%llu dropped so far)", rec->id, (unsigned long long)d);
+        lt_warn("writer: %s, record %s dropped (%llu dropped so far)",
+                full ? "spool queue full" : "no memory to queue it", rec->id, (unsigned long long)d);
         return -1;
     }
     lt_writer_enqueue(w, &r);
