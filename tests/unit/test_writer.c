@@ -193,6 +193,27 @@ static void test_submit_wait_never_drops_and_batches_fill(void **st)
     lt_spool_close(s);
 }
 
+/* n records through a fresh writer (queue_max) with submit, or submit_wait
+ * when wait, then flush: the writer's stats, after its spool is closed. */
+static lt_writer_stats feed_and_flush(int n, size_t queue_max, int wait)
+{
+    char *err = NULL;
+    lt_spool *s = lt_spool_open(db, &err);
+    lt_writer *w = lt_writer_create(s, queue_max);
+    assert_non_null(w);
+    for (int i = 0; i < n; i++) {
+        lt_record r = mkrec(i);
+        assert_int_equal(wait ? lt_writer_submit_wait(w, &r) : lt_writer_submit(w, &r), 0);
+        lt_record_clear(&r);
+    }
+    lt_writer_flush(w);
+    lt_writer_stats ws;
+    lt_writer_stats_get(w, &ws);
+    lt_writer_destroy(w);
+    lt_spool_close(s);
+    return ws;
+}
+
 /* A producer that stops submitting (the proxy's logging thread waiting for
  * the one core it shares with the event loop) frees no committed text, so
  * they pile up for it: the writer keeps at most LT_WRITER_SPENT_MAX of them
@@ -201,27 +222,14 @@ static void test_submit_wait_never_drops_and_batches_fill(void **st)
 static void test_spent_texts_bounded(void **st)
 {
     (void)st;
-    char *err = NULL;
-    lt_spool *s = lt_spool_open(db, &err);
-    lt_writer *w = lt_writer_create(s, 100000);
-    assert_non_null(w);
-    for (int i = 0; i < 3000; i++) {
-        lt_record r = mkrec(i);
-        assert_int_equal(lt_writer_submit(w, &r), 0);
-        lt_record_clear(&r);
-    }
-    lt_writer_flush(w);
-    lt_writer_stats ws;
-    lt_writer_stats_get(w, &ws);
+    lt_writer_stats ws = feed_and_flush(3000, 100000, 0);
     if (ws.written != 3000 || ws.spent_peak > LT_WRITER_SPENT_MAX)
         fprintf(stderr, "expected 3000 written and at most %d texts held for the producer, got %llu and %zu\n",
                 LT_WRITER_SPENT_MAX, (unsigned long long)ws.written, ws.spent_peak);
     assert_int_equal(ws.written, 3000);
     assert_true(ws.spent_peak <= LT_WRITER_SPENT_MAX);
     assert_true(ws.spent_peak > 0);   /* the producers still free most of them */
-    lt_writer_destroy(w);
     assert_int_equal(pending_seen_by_other_connection(), 3000);
-    lt_spool_close(s);
 }
 
 /* The queue's ring starts at 1,024 slots and doubles up to queue_max while
@@ -231,20 +239,7 @@ static void test_spent_texts_bounded(void **st)
 static void test_ring_grows_while_draining(void **st)
 {
     (void)st;
-    char *err = NULL;
-    lt_spool *s = lt_spool_open(db, &err);
-    lt_writer *w = lt_writer_create(s, 5000);
-    assert_non_null(w);
-    for (int i = 0; i < 30000; i++) {
-        lt_record r = mkrec(i);
-        assert_int_equal(lt_writer_submit_wait(w, &r), 0);
-        lt_record_clear(&r);
-    }
-    lt_writer_flush(w);
-    lt_writer_stats ws;
-    lt_writer_stats_get(w, &ws);
-    lt_writer_destroy(w);
-    lt_spool_close(s);
+    lt_writer_stats ws = feed_and_flush(30000, 5000, 1);
     int64_t seen = pending_seen_by_other_connection();
     if (ws.written != 30000 || seen != 30000)
         fprintf(stderr, "expected 30000 written and stored, got %llu written, %lld stored\n",
