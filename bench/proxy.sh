@@ -6,10 +6,11 @@
 # backend and wrk share core 1. Per contender: CPU microseconds per request
 # (utime+stime of its processes over the run / requests) at 32 and 256
 # connections, and at 32 the kernel's part of it (stime) next to the
-# backend's own, since a proxy's floor is the kernel's TCP work; req/s (and its ratio to calling the backend directly), latency
-# added at one connection (p50, p99 from wrk --latency), time to the first
-# SSE chunk added (bench/sse_ttfb.mjs, median of 300), and peak RSS (after
-# the 32-connection load, and after all of them).
+# backend's own, since a proxy's floor is the kernel's TCP work; req/s (and
+# its ratio to calling the backend directly), latency added at one
+# connection (p50, p99 from wrk --latency), time to the first SSE chunk
+# added (bench/sse_ttfb.mjs, median of 300), and peak RSS (after the
+# 32-connection load, and after all of them).
 # llmtap runs twice: logging every call (parsers, records, SQLite spool) and
 # with log_calls = false. nginx: proxy_http_version 1.1, keep-alive upstream,
 # proxy_buffering off. HAProxy: http-reuse always, option http-no-delay.

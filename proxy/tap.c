@@ -569,7 +569,7 @@ void lt_tap_destroy(lt_tap *t, lt_counters *out)
     for (int i = 0; i < LT_TAP_BUCKETS; i++)
         while (t->buckets[i]) lt_tap_do_close(&t->buckets[i], 0, now);
     if (out) *out = t->ctr;
-    while (t->spare) { lt_tap_blk *b = t->spare; t->spare = b->next; free(b); }
+    lt_tap_free_chain(t->spare);
     pthread_cond_destroy(&t->cv);
     pthread_cond_destroy(&t->done_cv);
     pthread_mutex_destroy(&t->mu);

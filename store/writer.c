@@ -276,11 +276,12 @@ int lt_writer_submit(lt_writer *w, lt_record *rec)
     pthread_mutex_lock(&w->mu);
     if (w->stop || lt_writer_room(w) < 0) {
         uint64_t d = ++w->st.dropped;
-        int full = w->count >= w->max;
+        const char *why = w->stop                 ? "writer stopped"
+                          : w->count >= w->max    ? "spool queue full"
+                                                  : "no memory to queue it";
         pthread_mutex_unlock(&w->mu);
         free(r.text);
-        lt_warn("writer: %s, record %s dropped (%llu dropped so far)",
-                full ? "spool queue full" : "no memory to queue it", rec->id, (unsigned long long)d);
+        lt_warn("writer: %s, record %s dropped (%llu dropped so far)", why, rec->id, (unsigned long long)d);
         return -1;
     }
     lt_writer_enqueue(w, &r);
